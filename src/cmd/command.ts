@@ -1,0 +1,48 @@
+/**
+ * What every `flotilla` subcommand provides. Flags are parsed with node's util.parseArgs,
+ * which accepts both `--flag value` and `--flag=value`, as Kubernetes components do.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  default?: string | boolean;
+  multiple?: boolean;
+  short?: string;
+  /** One line for --help. */
+  help: string;
+}
+
+export interface Command {
+  name: string;
+  /** One line: what it does. */
+  summary: string;
+  /** Usage line after the command name, e.g. "[flags]" or "snapshot save FILE". */
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  /** Returns the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export function commandHelp(c: Command): string {
+  const lines = [c.summary, '', `Usage: flotilla ${c.name} ${c.usage}`, '', 'Flags:'];
+  for (const [name, f] of Object.entries(c.flags)) {
+    const def = f.default === undefined || f.default === '' ? '' : ` (default ${JSON.stringify(f.default)})`;
+    lines.push(`  --${name}${f.type === 'string' ? ' string' : ''}\n        ${f.help}${def}`);
+  }
+  return lines.join('\n');
+}
+
+/** Parses argv against the command's flags; unknown flags are an error, as with Cobra. */
+export function parseFlags(c: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [name, f] of Object.entries(c.flags)) {
+    options[name] = { type: f.type, multiple: f.multiple, short: f.short, default: f.default as never };
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nRun 'flotilla ${c.name} --help' for usage.`);
+  }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `flotilla`: one binary, one subcommand per component (as kubeadm/k3s do). Each
+ * subcommand lives in its own module under src/cmd/ and is loaded only when used, so
+ * `flotilla etcd` does not pay for the API server's start-up.
+ */
+import { commandHelp, type Command } from './command.js';
+
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  up: () => import('./up.js'),
+  etcd: () => import('./etcd.js'),
+};
+
+function usage(): string {
+  return [
+    'Flotilla: a Kubernetes-compatible cluster in one process, driven by the real kubectl.',
+    '',
+    'Usage: flotilla <command> [flags]',
+    '',
+    'Commands:',
+    '  up          Start a whole cluster (store and control plane) on one data dir',
+    '  etcd        Run the embedded store behind the etcd v3 API; snapshot save/restore',
+    '',
+    'Run `flotilla <command> --help` for a command\'s flags.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  if (name === '--version' || name === 'version') {
+    const { version } = await import('./version.js');
+    console.log(`flotilla ${version}`);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`flotilla: unknown command "${name}"\n\n${usage()}`);
+    return 1;
+  }
+  const { command } = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    console.error(`flotilla: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.FLOTILLA_DEBUG) console.error(err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,11 @@
+import type { Command } from './command.js';
+
+export const command: Command = {
+  name: 'up',
+  summary: 'Start a whole cluster on one data dir.',
+  usage: '[flags]',
+  flags: {},
+  async run() {
+    throw new Error('not implemented yet');
+  },
+};
