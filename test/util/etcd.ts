@@ -44,6 +44,8 @@ export interface EtcdMember {
 export interface EtcdCluster {
   /** Client URLs, one per member (http://127.0.0.1:PORT). */
   endpoints: string[];
+  /** The first member's client URL (the only one of a one-member cluster). */
+  clientURL: string;
   members: EtcdMember[];
   /** TERM every member, KILL those still running after stopTimeoutMs; removes a temp data dir. */
   stop(): Promise<void>;
@@ -141,6 +143,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
 
   const cluster: EtcdCluster = {
     endpoints: members.map((m) => m.clientURL),
+    clientURL: members[0].clientURL,
     members,
     async stop() {
       await Promise.all(members.map((m) => stopMember(m, stopTimeoutMs)));
