@@ -586,14 +586,12 @@ export class FieldPath {
 
   /** The outermost element. */
   root(): FieldPath {
-    let p: FieldPath = this;
-    while (p.parent) p = p.parent;
-    return p;
+    return this.parent ? this.parent.root() : this;
   }
 
   toString(): string {
-    const elems: FieldPath[] = [];
-    for (let p: FieldPath | undefined = this; p; p = p.parent) elems.push(p);
+    const elems: FieldPath[] = [this];
+    for (let p = this.parent; p; p = p.parent) elems.push(p);
     let out = '';
     for (let i = elems.length - 1; i >= 0; i--) {
       const e = elems[i]!;
