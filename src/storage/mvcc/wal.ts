@@ -22,15 +22,21 @@
  * Segment file (all integers little-endian):
  *
  *     header  24 bytes: magic "FLOTWAL\n" | version u32 = 1 | firstIndex u64 | crc32(bytes 0..20) u32
- *     record  16 bytes + payload: crc u32 | length u32 | index u64 | payload[length]
- *             crc = crc32 of bytes 4..16 of the record header followed by the payload
+ *     record  20 bytes + payload: crc u32 | length u32 | index u64 | batchOffset u32 | payload[length]
+ *             crc = crc32 of bytes 4..20 of the record header followed by the payload;
+ *             batchOffset = index - (index of the first record written by the same write+fsync)
+ *     tail    zero bytes up to the end of the file (preallocated space), possibly none
  *
- *   Worked example: a segment starting at index 7 holding the 3-byte record "abc":
+ *   Worked example: a segment starting at index 7 whose first write+fsync held the records
+ *   "abc" (index 7) and "hi" (index 8), followed by 8 bytes of preallocated zeros:
  *
- *     00: 46 4c 4f 54 57 41 4c 0a  01 00 00 00 07 00 00 00   FLOTWAL\n, v1, firstIndex 7
- *     10: 00 00 00 00 hh hh hh hh                            ..., header crc
- *     18: cc cc cc cc 03 00 00 00  07 00 00 00 00 00 00 00   record crc, length 3, index 7
- *     28: 61 62 63                                           "abc"; the next record starts at 0x2b
+ *     00: 46 4c 4f 54 57 41 4c 0a  01 00 00 00 07 00 00 00   "FLOTWAL\n", version 1, firstIndex 7 ...
+ *     10: 00 00 00 00 hh hh hh hh                            ... (high half), header crc
+ *     18: cc cc cc cc 03 00 00 00  07 00 00 00 00 00 00 00   record crc, length 3, index 7 ...
+ *     28: 00 00 00 00 61 62 63                               ... batchOffset 0, "abc"
+ *     2f: cc cc cc cc 02 00 00 00  08 00 00 00 00 00 00 00   record crc, length 2, index 8 ...
+ *     3f: 01 00 00 00 68 69                                  ... batchOffset 1, "hi"
+ *     45: 00 00 00 00 00 00 00 00                            zero tail: the log ends at 0x45
  *
  * Snapshot file:
  *
@@ -38,14 +44,21 @@
  *     data    the bytes given to saveSnapshot, concatenated
  *     trailer 48 bytes: magic "FLOTSEND" | data length u64 | sha256(header + data)
  *
- * Torn tail versus corruption: writes are strictly sequential (batch n+1 is written only
- * after batch n is fdatasync'd), so only the bytes of the last, unacknowledged batch at the
- * end of the last segment can legitimately be incomplete after a crash. When a record of the
- * last segment fails to parse, the rest of that file is searched for any valid record with
- * a higher index: if there is none, the bad bytes are a torn tail and are truncated away
- * (etcd's WAL repair); if there is one, acknowledged data lies behind the damage, and open
- * refuses with WalCorruptError rather than silently dropping it. Any damage in an earlier
- * segment, a gap in the index sequence, or a bad header is corruption too.
+ * Torn tail versus corruption. Writes are strictly sequential (batch n+1 is written only
+ * after batch n is fdatasync'd), so only the last batch, which nobody was told is durable,
+ * can be damaged by a crash, and only in the ways a crash damages a write: cut short
+ * (SIGKILL: a prefix of the batch is in the file) or, after power loss, with sectors that
+ * never reached the disk (they read as zeros: preallocated or newly allocated space). When
+ * a record of the last segment fails to parse, recovery classifies the damage:
+ *  - a valid record of a LATER batch follows it (batchOffset tells the batches apart)
+ *    → the bad record was acknowledged → WalCorruptError;
+ *  - the bad record is cut off by the end of the file, or has an all-zero header or an
+ *    all-zero sector-sized piece (etcd's isTornEntry rule) → torn tail: the file is truncated
+ *    at the bad record with a warning (etcd's WAL repair);
+ *  - anything else (a flipped bit in a complete record) → WalCorruptError.
+ * Any damage in an earlier segment, a gap in the index sequence, or a bad header is
+ * corruption too. Zero bytes from a record boundary to the end of a file are simply unused
+ * preallocated space.
  *
  * Files are created under a `.tmp` name, fsync'd, renamed, and the directory fsync'd, so a
  * crash never leaves a half-written segment header or snapshot under its real name.
@@ -64,7 +77,9 @@ const VERSION_FILE_CONTENT = `flotilla-wal ${WAL_FORMAT_VERSION}\n`;
 
 const SEGMENT_MAGIC = Buffer.from('FLOTWAL\n', 'latin1');
 const SEGMENT_HEADER_BYTES = 24;
-const RECORD_HEADER_BYTES = 16;
+const RECORD_HEADER_BYTES = 20;
+/** Damage granularity of a power-loss tear; etcd uses the same minimum sector size. */
+const SECTOR_BYTES = 512;
 /** Upper bound on one record's payload; a larger length field is damage, not data. */
 const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 
@@ -74,6 +89,7 @@ const SNAP_HEADER_BYTES = 32;
 const SNAP_TRAILER_BYTES = 48;
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024;
 /** libuv writes at most IOV_MAX buffers per call; stay well below it. */
 const MAX_IOV = 512;
 
@@ -92,6 +108,13 @@ export interface WalOptions {
    * snapshot, so a damaged newest snapshot can be replaced by the older one plus the log.
    */
   keepSnapshots?: number;
+  /**
+   * Extend the current segment with this many zero bytes at a time, ahead of the records
+   * (default 1 MiB; 0 disables). Overwriting allocated space lets fdatasync skip the
+   * file-size metadata update, which cuts a sequential append's latency by about a third;
+   * node has no fallocate, so the space is written as zeros, in the same writev as a batch.
+   */
+  preallocateBytes?: number;
 }
 
 export interface WalRecovery {
@@ -110,7 +133,10 @@ export interface WalStats {
   /** fdatasync calls on segment data (0 with noSync). */
   fsyncs: number;
   records: number;
+  /** Record bytes written (headers + payloads). */
   bytesWritten: number;
+  /** Zero bytes written to preallocate segment space. */
+  preallocatedBytes: number;
 }
 
 /**
@@ -170,10 +196,11 @@ function readU64(buf: Buffer, offset: number): number {
 }
 
 /** One framed record (header + payload) in a single buffer, so it owns a copy of `data`. */
-function encodeRecord(index: number, data: Buffer): Buffer {
+function encodeRecord(index: number, batchOffset: number, data: Buffer): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + data.length);
   buf.writeUInt32LE(data.length, 4);
   writeU64(buf, index, 8);
+  buf.writeUInt32LE(batchOffset, 16);
   data.copy(buf, RECORD_HEADER_BYTES);
   buf.writeUInt32LE(crc32(buf.subarray(4)), 0);
   return buf;
@@ -203,30 +230,108 @@ const snapName = (index: number) => `${hex16(index)}.snap`;
 const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 const SNAP_RE = /^([0-9a-f]{16})\.snap$/;
 
+interface ParsedRecord {
+  index: number;
+  /** Index of the first record of the write+fsync batch this record was written in. */
+  batchFirst: number;
+  data: Buffer;
+  end: number;
+}
+
 /** Parses one record at `off`; undefined if it is incomplete or fails its checksum. */
-function parseRecord(buf: Buffer, off: number): { index: number; data: Buffer; end: number } | undefined {
+function parseRecord(buf: Buffer, off: number): ParsedRecord | undefined {
   if (off + RECORD_HEADER_BYTES > buf.length) return undefined;
   const len = buf.readUInt32LE(off + 4);
   if (len > MAX_RECORD_BYTES) return undefined;
   const end = off + RECORD_HEADER_BYTES + len;
   if (end > buf.length) return undefined;
   if (crc32(buf.subarray(off + 4, end)) !== buf.readUInt32LE(off)) return undefined;
-  return { index: readU64(buf, off + 8), data: buf.subarray(off + RECORD_HEADER_BYTES, end), end };
+  const index = readU64(buf, off + 8);
+  return { index, batchFirst: index - buf.readUInt32LE(off + 16), data: buf.subarray(off + RECORD_HEADER_BYTES, end), end };
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+function isAllZero(buf: Buffer, from: number, to: number): boolean {
+  for (let p = from; p < to; p += ZEROS.length) {
+    const n = Math.min(ZEROS.length, to - p);
+    if (!buf.subarray(p, p + n).equals(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n))) return false;
+  }
+  return true;
 }
 
 /**
- * Is there a valid record anywhere in buf[from..] whose index is after `lastGood`? Cheap: a
- * candidate must have a plausible index before its checksum is computed.
+ * etcd's isTornEntry: does the byte range contain a piece, cut at file-offset multiples of
+ * the sector size, that is all zeros (a sector that never reached the disk)? Pieces shorter
+ * than 8 bytes do not count: a few zero bytes of real data are too common to prove a tear.
  */
-function findValidRecordAfter(buf: Buffer, from: number, lastGood: number): number | undefined {
-  const maxIndex = lastGood + Math.ceil((buf.length - from) / RECORD_HEADER_BYTES) + 1;
-  for (let p = from; p + RECORD_HEADER_BYTES <= buf.length; p++) {
-    const idx = readU64(buf, p + 8);
-    if (idx <= lastGood || idx > maxIndex) continue;
-    const rec = parseRecord(buf, p);
-    if (rec) return p;
+function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
+  for (let p = from; p < to; ) {
+    const next = Math.min(to, (Math.floor(p / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    if (next - p >= 8 && isAllZero(buf, p, next)) return true;
+    p = next;
   }
-  return undefined;
+  return false;
+}
+
+/** Result of reading one segment file. */
+export interface SegmentScan {
+  records: ParsedRecord[];
+  /** Offset just after the last valid record: where the next record goes. */
+  end: number;
+  /** Set when the bytes from `end` on are a torn write to be truncated away. */
+  torn?: { offset: number; problem: string };
+}
+
+/**
+ * Reads the records of one segment (header already checked), classifying damage as
+ * described in the module comment. Throws WalCorruptError for damage that is not a torn tail
+ * of the last segment. Exported for tests.
+ */
+export function scanSegment(buf: Buffer, path: string, firstIndex: number, isLast: boolean): SegmentScan {
+  const records: ParsedRecord[] = [];
+  let expect = firstIndex;
+  let off = SEGMENT_HEADER_BYTES;
+  while (off < buf.length) {
+    const rec = parseRecord(buf, off);
+    if (rec && rec.index === expect) {
+      records.push(rec);
+      expect++;
+      off = rec.end;
+      continue;
+    }
+    if (isAllZero(buf, off, buf.length)) break; // unused preallocated space
+    if (rec) throw new WalCorruptError(path, off, `record has index ${rec.index}, expected ${expect}`);
+    const claimedEnd = off + RECORD_HEADER_BYTES <= buf.length ? off + RECORD_HEADER_BYTES + buf.readUInt32LE(off + 4) : Infinity;
+    const incomplete = claimedEnd > buf.length;
+    const problem = incomplete ? 'record is cut off by the end of the file' : 'record checksum mismatch';
+    if (!isLast) throw new WalCorruptError(path, off, `${problem}, in a segment that is not the last one`);
+
+    // What lies behind the damage? Valid records there may belong to the same unfinished batch
+    // (a power-loss tear reordered its sectors) but never to a later one.
+    let later: { offset: number; batchFirst: number } | undefined;
+    const maxIndex = expect + Math.ceil((buf.length - off) / RECORD_HEADER_BYTES);
+    for (let p = off + 1; p + RECORD_HEADER_BYTES <= buf.length; ) {
+      const idx = readU64(buf, p + 8);
+      const cand = idx >= expect && idx <= maxIndex ? parseRecord(buf, p) : undefined;
+      if (!cand) {
+        p++;
+        continue;
+      }
+      if (!later || cand.batchFirst > later.batchFirst) later = { offset: p, batchFirst: cand.batchFirst };
+      p = cand.end;
+    }
+    if (later && later.batchFirst > expect) {
+      throw new WalCorruptError(path, off, `${problem}, and records written after it by a later fsync follow at offset ${later.offset}`);
+    }
+    const headerZero = off + RECORD_HEADER_BYTES <= buf.length && isAllZero(buf, off, off + RECORD_HEADER_BYTES);
+    const torn = (incomplete && !later) || headerZero || hasZeroSector(buf, off, Math.min(claimedEnd, buf.length));
+    if (!torn) {
+      throw new WalCorruptError(path, off, `${problem} in the last record written, and the damage does not look like an interrupted write`);
+    }
+    return { records, end: off, torn: { offset: off, problem } };
+  }
+  return { records, end: off };
 }
 
 interface SegmentInfo {
@@ -234,7 +339,10 @@ interface SegmentInfo {
   firstIndex: number;
   path: string;
   name: string;
-  size: number;
+  /** Where the next record goes (end of the last valid record). */
+  end: number;
+  /** File size on disk: `end` plus preallocated zeros. */
+  fileBytes: number;
 }
 
 interface SnapInfo {
@@ -330,6 +438,7 @@ export class Wal {
   private readonly segmentBytes: number;
   private readonly noSync: boolean;
   private readonly keepSnapshots: number;
+  private readonly preallocateBytes: number;
   private readonly metrics?: WalMetrics;
 
   /** Closed segments, oldest first (the current one is not in this list). */
@@ -349,7 +458,7 @@ export class Wal {
   private closed = false;
   private closing?: Promise<void>;
   private snapshotChain: Promise<void> = Promise.resolve();
-  private readonly counters: WalStats = { batches: 0, fsyncs: 0, records: 0, bytesWritten: 0 };
+  private readonly counters: WalStats = { batches: 0, fsyncs: 0, records: 0, bytesWritten: 0, preallocatedBytes: 0 };
 
   private constructor(opts: WalOptions) {
     this.walDir = join(opts.dir, 'wal');
@@ -358,6 +467,7 @@ export class Wal {
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.noSync = opts.noSync ?? false;
     this.keepSnapshots = Math.max(1, opts.keepSnapshots ?? 2);
+    this.preallocateBytes = Math.max(0, opts.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES);
     if (!(this.segmentBytes > SEGMENT_HEADER_BYTES)) throw new Error(`wal: segmentBytes must exceed ${SEGMENT_HEADER_BYTES}`);
     if (opts.registry) this.metrics = metricsOn(opts.registry);
   }
@@ -389,8 +499,8 @@ export class Wal {
     if (this.failed) throw new Error(`wal: log failed earlier and accepts no writes: ${this.failed.message}`, { cause: this.failed });
     if (data.length > MAX_RECORD_BYTES) throw new Error(`wal: record of ${data.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte limit`);
     const index = ++this.lastIndex;
-    const rec = encodeRecord(index, data);
     const batch = this.pending;
+    const rec = encodeRecord(index, batch.records, data);
     batch.buffers.push(rec);
     batch.bytes += rec.length;
     batch.records++;
@@ -412,8 +522,8 @@ export class Wal {
 
   /** Bytes on disk: segments plus snapshots. */
   sizeBytes(): number {
-    let n = this.current.size;
-    for (const s of this.segments) n += s.size;
+    let n = this.current.fileBytes;
+    for (const s of this.segments) n += s.fileBytes;
     for (const s of this.snapshots) n += s.size;
     return n;
   }
@@ -472,11 +582,19 @@ export class Wal {
   }
 
   private async writeBatch(batch: Batch): Promise<void> {
-    if (this.current.size > SEGMENT_HEADER_BYTES && this.current.size + batch.bytes > this.segmentBytes) {
+    if (this.current.end > SEGMENT_HEADER_BYTES && this.current.end + batch.bytes > this.segmentBytes) {
       await this.rollSegment(readU64(batch.buffers[0]!, 8));
     }
-    let pos = this.current.size;
-    const bufs = batch.buffers;
+    const cur = this.current;
+    let bufs = batch.buffers;
+    let zeros = 0;
+    const end = cur.end + batch.bytes;
+    if (this.preallocateBytes > 0 && end > cur.fileBytes) {
+      // Extend in the same writev, so the space costs no extra fsync.
+      zeros = Math.max(0, Math.min(this.preallocateBytes, this.segmentBytes - end));
+      if (zeros > 0) bufs = [...bufs, zeroBuffer(zeros)];
+    }
+    let pos = cur.end;
     for (let i = 0; i < bufs.length; i += MAX_IOV) {
       let chunk = bufs.slice(i, i + MAX_IOV);
       let want = 0;
@@ -488,7 +606,8 @@ export class Wal {
         if (want > 0) chunk = skipBytes(chunk, bytesWritten);
       }
     }
-    this.current.size = pos;
+    cur.end = end;
+    cur.fileBytes = Math.max(cur.fileBytes, pos);
     if (!this.noSync) {
       const t0 = process.hrtime.bigint();
       await this.fh.datasync();
@@ -498,22 +617,36 @@ export class Wal {
     this.counters.batches++;
     this.counters.records += batch.records;
     this.counters.bytesWritten += batch.bytes;
-    this.metrics?.writeBytes.inc(batch.bytes);
+    this.counters.preallocatedBytes += zeros;
+    this.metrics?.writeBytes.inc(batch.bytes + zeros);
     this.metrics?.batchRecords.observe(batch.records);
   }
 
-  /** Starts a new segment whose first record is `firstIndex`; the current one is already durable (batches are sequential). */
+  /**
+   * Starts a new segment whose first record is `firstIndex`. The current one is already
+   * durable (batches are sequential); its unused preallocated tail is cut off to give the
+   * space back (recovery accepts the zeros if a crash comes first).
+   */
   private async rollSegment(firstIndex: number): Promise<void> {
-    const seq = this.current.seq + 1;
+    const old = this.current;
+    const seq = old.seq + 1;
     const name = segmentName(seq, firstIndex);
     const header = encodeSegmentHeader(firstIndex);
     await writeFileAtomic(this.walDir, name, header);
     const fh = await open(join(this.walDir, name), 'r+');
-    const old = this.fh;
-    this.segments.push(this.current);
-    this.current = { seq, firstIndex, name, path: join(this.walDir, name), size: header.length };
+    const oldFh = this.fh;
+    this.segments.push(old);
+    this.current = { seq, firstIndex, name, path: join(this.walDir, name), end: header.length, fileBytes: header.length };
     this.fh = fh;
-    await old.close();
+    try {
+      if (old.fileBytes > old.end) {
+        await oldFh.truncate(old.end);
+        if (!this.noSync) await oldFh.sync();
+        old.fileBytes = old.end;
+      }
+    } finally {
+      await oldFh.close();
+    }
   }
 
   // ---- snapshots ------------------------------------------------------------------------
@@ -610,7 +743,7 @@ export class Wal {
     for (const name of walNames) {
       const m = SEGMENT_RE.exec(name);
       if (!m) continue;
-      segs.push({ seq: parseInt(m[1]!, 16), firstIndex: parseInt(m[2]!, 16), name, path: join(this.walDir, name), size: 0 });
+      segs.push({ seq: parseInt(m[1]!, 16), firstIndex: parseInt(m[2]!, 16), name, path: join(this.walDir, name), end: 0, fileBytes: 0 });
     }
     segs.sort((a, b) => a.seq - b.seq);
 
@@ -621,7 +754,7 @@ export class Wal {
       const seg = segs[i]!;
       const isLast = i === segs.length - 1;
       const buf = await readFile(seg.path);
-      seg.size = buf.length;
+      seg.fileBytes = buf.length;
       if (i > 0 && seg.seq !== segs[i - 1]!.seq + 1) {
         throw new WalCorruptError(seg.path, 0, `segment sequence jumps from ${segs[i - 1]!.seq} to ${seg.seq} (a segment file is missing)`);
       }
@@ -629,40 +762,24 @@ export class Wal {
       if (prevLast !== undefined && seg.firstIndex !== prevLast + 1) {
         throw new WalCorruptError(seg.path, 0, `segment starts at index ${seg.firstIndex} but the previous segment ended at ${prevLast}`);
       }
-      let expect = seg.firstIndex;
-      let off = SEGMENT_HEADER_BYTES;
-      while (off < buf.length) {
-        const rec = parseRecord(buf, off);
-        if (rec && rec.index === expect) {
-          records.push({ index: rec.index, data: rec.data });
-          expect++;
-          off = rec.end;
-          continue;
-        }
-        const problem = rec
-          ? `record has index ${rec.index}, expected ${expect}`
-          : off + RECORD_HEADER_BYTES > buf.length || off + RECORD_HEADER_BYTES + buf.readUInt32LE(off + 4) > buf.length
-            ? 'record is incomplete'
-            : 'record checksum mismatch';
-        if (!isLast) throw new WalCorruptError(seg.path, off, `${problem} in a segment that is not the last one`);
-        const later = findValidRecordAfter(buf, off + 1, expect - 1);
-        if (later !== undefined) {
-          throw new WalCorruptError(seg.path, off, `${problem}, and valid records follow at offset ${later}`);
-        }
+      const scan = scanSegment(buf, seg.path, seg.firstIndex, isLast);
+      for (const r of scan.records) records.push({ index: r.index, data: r.data });
+      seg.end = scan.end;
+      const expect = seg.firstIndex + scan.records.length;
+      if (scan.torn) {
         warn(
-          `wal: dropped torn tail of ${seg.path}: ${buf.length - off} bytes from offset ${off} (${problem}); ` +
+          `wal: dropped torn tail of ${seg.path}: ${buf.length - scan.end} bytes from offset ${scan.end} (${scan.torn.problem}); ` +
             `the log ends at index ${expect - 1}`,
-          { file: seg.path, offset: off, bytes: buf.length - off },
+          { file: seg.path, offset: scan.end, bytes: buf.length - scan.end },
         );
         const fh = await open(seg.path, 'r+');
         try {
-          await fh.truncate(off);
+          await fh.truncate(scan.end);
           await fh.sync();
         } finally {
           await fh.close();
         }
-        seg.size = off;
-        break;
+        seg.fileBytes = scan.end;
       }
       prevLast = expect - 1;
     }
@@ -675,10 +792,11 @@ export class Wal {
     }
     snaps.sort((a, b) => a.index - b.index);
 
-    const firstRecord = records[0]?.index;
-    const lastRecord = records.at(-1)?.index ?? (segs.length > 0 ? segs.at(-1)!.firstIndex - 1 : 0);
+    // The log holds exactly the indexes logStart..lastRecord (segments are contiguous).
+    const logStart = segs[0]?.firstIndex ?? 1;
+    const lastRecord = records.at(-1)?.index ?? logStart - 1;
     /** Can the state at snapshot index s be rebuilt up to the end of the log? */
-    const continues = (s: number) => lastRecord <= s || (firstRecord !== undefined && firstRecord <= s + 1);
+    const continues = (s: number) => lastRecord <= s || logStart <= s + 1;
 
     let chosen: SnapInfo | undefined;
     let firstError: WalCorruptError | undefined;
@@ -689,7 +807,7 @@ export class Wal {
         chosen = s;
         break;
       }
-      const e = err ?? new WalCorruptError(this.walDir, 0, `log records after snapshot index ${s.index} are missing (first record in the log is ${firstRecord ?? 'none'})`);
+      const e = err ?? new WalCorruptError(this.walDir, 0, `log records ${s.index + 1}..${logStart - 1} after snapshot ${s.path} are missing (the log starts at index ${logStart})`);
       firstError ??= e;
     }
     if (snaps.length > 0 && !chosen) throw firstError!;
@@ -699,8 +817,8 @@ export class Wal {
         offset: firstError!.offset,
       });
     }
-    if (!chosen && firstRecord !== undefined && firstRecord !== 1) {
-      throw new WalCorruptError(segs[0]!.path, SEGMENT_HEADER_BYTES, `the log starts at index ${firstRecord} but there is no snapshot covering the records before it`);
+    if (!chosen && logStart !== 1) {
+      throw new WalCorruptError(segs[0]!.path, 0, `the log starts at index ${logStart} but there is no snapshot holding the records before it`);
     }
     this.snapshots = snaps.filter((s) => !chosen || s.index <= chosen.index);
     // Snapshots newer than the chosen one are damaged; keep them on disk for an operator, but
@@ -714,7 +832,7 @@ export class Wal {
       const firstIndex = this.lastIndex + 1;
       const name = segmentName(1, firstIndex);
       await writeFileAtomic(this.walDir, name, encodeSegmentHeader(firstIndex));
-      segs.push({ seq: 1, firstIndex, name, path: join(this.walDir, name), size: SEGMENT_HEADER_BYTES });
+      segs.push({ seq: 1, firstIndex, name, path: join(this.walDir, name), end: SEGMENT_HEADER_BYTES, fileBytes: SEGMENT_HEADER_BYTES });
     } else if (lastRecord < base) {
       // The snapshot is ahead of the log (it covered appends that never became durable):
       // continue in a fresh segment so indexes stay contiguous within every segment.
@@ -722,7 +840,7 @@ export class Wal {
       const firstIndex = base + 1;
       const name = segmentName(last.seq + 1, firstIndex);
       await writeFileAtomic(this.walDir, name, encodeSegmentHeader(firstIndex));
-      segs.push({ seq: last.seq + 1, firstIndex, name, path: join(this.walDir, name), size: SEGMENT_HEADER_BYTES });
+      segs.push({ seq: last.seq + 1, firstIndex, name, path: join(this.walDir, name), end: SEGMENT_HEADER_BYTES, fileBytes: SEGMENT_HEADER_BYTES });
     }
     this.current = segs.pop()!;
     this.segments = segs;
@@ -767,6 +885,13 @@ export class Wal {
     const first = readU64(buf, 12);
     if (first !== seg.firstIndex) throw new WalCorruptError(seg.path, 12, `header says first index ${first} but the file name says ${seg.firstIndex}`);
   }
+}
+
+let zeroPool = Buffer.alloc(0);
+/** A shared read-only buffer of `n` zero bytes. */
+function zeroBuffer(n: number): Buffer {
+  if (zeroPool.length < n) zeroPool = Buffer.alloc(n);
+  return zeroPool.subarray(0, n);
 }
 
 function skipBytes(bufs: Buffer[], n: number): Buffer[] {
