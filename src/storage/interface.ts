@@ -33,20 +33,38 @@ export type StorageErrorCode =
   | 'Expired'
   /** The requested resourceVersion is newer than the store's (k8s "Too large resource version"). */
   | 'TooLargeResourceVersion'
-  | 'InvalidError';
+  | 'InvalidError'
+  /** Malformed input: resourceVersion, continue token, key (HTTP 400 BadRequest). */
+  | 'BadRequest'
+  /** A stored value that cannot be decoded (upstream's ErrCodeCorruptObj; HTTP 500). */
+  | 'CorruptObj';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
   readonly key: string;
   /** The revision involved, when there is one (e.g. the current one on a conflict). */
   readonly resourceVersion?: number;
+  /** For Expired from a watch: the store's compacted revision (410 "too old resource version: X (Y)"). */
+  readonly compactRevision?: number;
+  /**
+   * For Expired from a list continued with a too-old continue token: a token that continues
+   * the list at the latest revision (upstream puts it in the 410 Status's metadata.continue).
+   */
+  readonly continue?: string;
 
-  constructor(code: StorageErrorCode, key: string, message: string, opts: { resourceVersion?: number; cause?: unknown } = {}) {
+  constructor(
+    code: StorageErrorCode,
+    key: string,
+    message: string,
+    opts: { resourceVersion?: number; compactRevision?: number; continue?: string; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'StorageError';
     this.code = code;
     this.key = key;
     this.resourceVersion = opts.resourceVersion;
+    this.compactRevision = opts.compactRevision;
+    this.continue = opts.continue;
   }
 }
 
@@ -131,6 +149,12 @@ export interface WatchOptions {
 /** A running watch; iterate its events; stop() (or the signal) ends it. */
 export interface WatchStream extends AsyncIterable<WatchEvent> {
   stop(): void;
+  /**
+   * With allowBookmarks: asks the store for a BOOKMARK carrying its current revision as soon
+   * as this watch has delivered everything up to it (upstream's RequestWatchProgress).
+   * A no-op otherwise.
+   */
+  requestProgress(): void;
 }
 
 /** Returns the new object, or throws to abort the update (the error is passed through). */
@@ -148,24 +172,32 @@ export interface Storage {
   /**
    * Reads the current object, calls tryUpdate, and writes the result only if the object did
    * not change meanwhile (compare on mod revision); on a race it re-reads and calls tryUpdate
-   * again. Preconditions are checked against the current object each time
-   * (ResourceVersionConflicts / InvalidObj on mismatch). If the new object equals the current
-   * one, nothing is written and the current object is returned.
-   * With ignoreNotFound, tryUpdate receives an empty object when the key is absent (create).
+   * again. Preconditions are checked against the current object each time (InvalidObj on
+   * mismatch, worded like upstream: "Precondition failed: UID in precondition: X, UID in object
+   * meta: Y"). If the new object equals the current one, nothing is written and the current
+   * object is returned. With ignoreNotFound, tryUpdate receives an empty object when the key
+   * is absent (create). tryUpdate gets its own copy and may mutate it.
+   * cachedExistingObject (e.g. from a watch cache) saves the initial read; a stale one only
+   * costs a retry.
    */
   guaranteedUpdate(
     key: string,
     tryUpdate: UpdateFunc,
-    opts?: { preconditions?: Preconditions; ignoreNotFound?: boolean },
+    opts?: { preconditions?: Preconditions; ignoreNotFound?: boolean; cachedExistingObject?: StoredObject },
   ): Promise<StoredObject>;
 
   /**
    * Deletes the key if the preconditions hold and validate (called with the current object)
-   * does not throw; retries on a race like guaranteedUpdate. Returns the deleted object.
+   * does not throw; retries on a race like guaranteedUpdate. Returns the deleted object: its
+   * last state, with the deletion's revision as resourceVersion (as upstream).
    */
   delete(
     key: string,
-    opts?: { preconditions?: Preconditions; validate?: (current: StoredObject) => void | Promise<void> },
+    opts?: {
+      preconditions?: Preconditions;
+      validate?: (current: StoredObject) => void | Promise<void>;
+      cachedExistingObject?: StoredObject;
+    },
   ): Promise<StoredObject>;
 
   watch(key: string, opts?: WatchOptions, signal?: AbortSignal): Promise<WatchStream>;

@@ -254,6 +254,11 @@ class WatchMux {
   private nextId = 1;
   private closed = false;
   private backoffMs = 0;
+  /**
+   * A progress request is in flight. etcd answers one per stream (for every watch on it),
+   * so concurrent requests from many watches are coalesced into one.
+   */
+  private progressPending = false;
 
   constructor(
     private readonly client: Etcd3,
@@ -280,9 +285,12 @@ class WatchMux {
         }
       },
       requestProgress: () => {
+        if (!this.stream || this.progressPending) return;
         try {
-          this.stream?.write({ progress_request: {} });
+          this.progressPending = true;
+          this.stream.write({ progress_request: {} });
         } catch {
+          this.progressPending = false;
           // no stream: the reconnect will resume the watch; progress is best effort
         }
       },
@@ -344,7 +352,10 @@ class WatchMux {
     const onBroken = (err?: Error) => {
       if (broken) return;
       broken = true;
-      if (this.stream === s) this.stream = undefined;
+      if (this.stream === s) {
+        this.stream = undefined;
+        this.progressPending = false;
+      }
       if (this.closed) return;
       if (err) this.log.warn({ err: err.message }, 'etcd watch stream broke; resuming watches');
       this.backoffMs = Math.min(2000, Math.max(100, this.backoffMs * 2));
@@ -365,6 +376,7 @@ class WatchMux {
     const h = header(resp.header);
     if (wid === -1) {
       // etcd 3.4 answers a progress request with one response for the whole stream.
+      this.progressPending = false;
       for (const w of [...this.watches.values()]) {
         if (w.created && !w.done) w.onResponse({ header: h, events: [] });
       }
