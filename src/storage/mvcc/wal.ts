@@ -260,6 +260,19 @@ function isAllZero(buf: Buffer, from: number, to: number): boolean {
   return true;
 }
 
+/** Offset just after the last non-zero byte (0 if all zero): where preallocated space begins at the latest. */
+function dataEnd(buf: Buffer): number {
+  let to = buf.length;
+  while (to > 0) {
+    const from = Math.max(0, to - ZEROS.length);
+    if (!isAllZero(buf, from, to)) {
+      for (let p = to - 1; p >= from; p--) if (buf[p] !== 0) return p + 1;
+    }
+    to = from;
+  }
+  return 0;
+}
+
 /**
  * etcd's isTornEntry: does the byte range contain a piece, cut at file-offset multiples of
  * the sector size, that is all zeros (a sector that never reached the disk)? Pieces shorter
@@ -290,6 +303,7 @@ export interface SegmentScan {
  */
 export function scanSegment(buf: Buffer, path: string, firstIndex: number, isLast: boolean): SegmentScan {
   const records: ParsedRecord[] = [];
+  const nonZeroEnd = dataEnd(buf);
   let expect = firstIndex;
   let off = SEGMENT_HEADER_BYTES;
   while (off < buf.length) {
@@ -300,7 +314,7 @@ export function scanSegment(buf: Buffer, path: string, firstIndex: number, isLas
       off = rec.end;
       continue;
     }
-    if (isAllZero(buf, off, buf.length)) break; // unused preallocated space
+    if (off >= nonZeroEnd) break; // only zeros from here on: unused preallocated space
     if (rec) throw new WalCorruptError(path, off, `record has index ${rec.index}, expected ${expect}`);
     const claimedEnd = off + RECORD_HEADER_BYTES <= buf.length ? off + RECORD_HEADER_BYTES + buf.readUInt32LE(off + 4) : Infinity;
     const incomplete = claimedEnd > buf.length;
@@ -310,8 +324,8 @@ export function scanSegment(buf: Buffer, path: string, firstIndex: number, isLas
     // What lies behind the damage? Valid records there may belong to the same unfinished batch
     // (a power-loss tear reordered its sectors) but never to a later one.
     let later: { offset: number; batchFirst: number } | undefined;
-    const maxIndex = expect + Math.ceil((buf.length - off) / RECORD_HEADER_BYTES);
-    for (let p = off + 1; p + RECORD_HEADER_BYTES <= buf.length; ) {
+    const maxIndex = expect + Math.ceil((nonZeroEnd - off) / RECORD_HEADER_BYTES);
+    for (let p = off + 1; p < nonZeroEnd && p + RECORD_HEADER_BYTES <= buf.length; ) {
       const idx = readU64(buf, p + 8);
       const cand = idx >= expect && idx <= maxIndex ? parseRecord(buf, p) : undefined;
       if (!cand) {
@@ -834,13 +848,17 @@ export class Wal {
       await writeFileAtomic(this.walDir, name, encodeSegmentHeader(firstIndex));
       segs.push({ seq: 1, firstIndex, name, path: join(this.walDir, name), end: SEGMENT_HEADER_BYTES, fileBytes: SEGMENT_HEADER_BYTES });
     } else if (lastRecord < base) {
-      // The snapshot is ahead of the log (it covered appends that never became durable):
-      // continue in a fresh segment so indexes stay contiguous within every segment.
-      const last = segs.at(-1)!;
+      // The snapshot is ahead of the log (it covered appends that never became durable), so
+      // every segment holds only records it covers. Delete them, oldest first (a crash midway
+      // leaves a suffix that is again entirely covered), then start a new log after the snapshot.
+      this.log.info({ snapshot: base, lastRecord }, 'wal: snapshot is ahead of the log; starting a new log after it');
+      for (const s of segs) await unlink(s.path);
+      await fsyncDir(this.walDir);
       const firstIndex = base + 1;
-      const name = segmentName(last.seq + 1, firstIndex);
+      const name = segmentName(1, firstIndex);
       await writeFileAtomic(this.walDir, name, encodeSegmentHeader(firstIndex));
-      segs.push({ seq: last.seq + 1, firstIndex, name, path: join(this.walDir, name), end: SEGMENT_HEADER_BYTES, fileBytes: SEGMENT_HEADER_BYTES });
+      segs.length = 0;
+      segs.push({ seq: 1, firstIndex, name, path: join(this.walDir, name), end: SEGMENT_HEADER_BYTES, fileBytes: SEGMENT_HEADER_BYTES });
     }
     this.current = segs.pop()!;
     this.segments = segs;
