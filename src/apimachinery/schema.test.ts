@@ -75,7 +75,7 @@ for (const tc of cases) {
     }
     assert.ok(n, 'node exists');
     for (const [k, v] of Object.entries(tc.want)) {
-      const got = (n as unknown as Record<string, unknown>)[k];
+      const got: unknown = (n as unknown as Record<string, unknown>)[k];
       assert.deepEqual(Array.isArray(got) ? [...got] : got, v, k);
     }
   });

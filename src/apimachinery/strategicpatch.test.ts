@@ -1,0 +1,371 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  StrategicMergePatchError,
+  createThreeWayMergePatch,
+  createTwoWayMergePatch,
+  mergeStrategicMergePatches,
+  strategicMergePatch,
+} from './strategicpatch.js';
+import { type JSONObject, type JSONValue, type SchemaDefinitions, SchemaNode, SchemaResolver, isJSONObject } from './schema.js';
+import { definitions, DEPLOYMENT, POD } from './testdata/definitions.js';
+import upstream from './testdata/strategicpatch-cases.json' with { type: 'json' };
+
+// The `mergeItem` schema of upstream's strategicpatch tests (testdata/swagger-merge-item-v3.json),
+// written out by hand.
+const mergeItemRef = { allOf: [{ $ref: '#/components/schemas/mergeItem' }] };
+const mergeItemDefs: SchemaDefinitions = {
+  mergeItem: {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      value: { type: 'string' },
+      other: { type: 'string' },
+      mergingList: { type: 'array', items: { default: {}, ...mergeItemRef }, 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' },
+      nonMergingList: { type: 'array', items: { $ref: '#/components/schemas/mergeItem' } },
+      mergingIntList: { type: 'array', items: { type: 'integer', format: 'int32' }, 'x-kubernetes-patch-strategy': 'merge' },
+      nonMergingIntList: { type: 'array', items: { type: 'integer', format: 'int32' } },
+      mergeItemPtr: { ...mergeItemRef, 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' },
+      simpleMap: { type: 'object', additionalProperties: { type: 'string' } },
+      replacingItem: { allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.runtime.RawExtension' }], 'x-kubernetes-patch-strategy': 'replace' },
+      retainKeysMap: { allOf: [{ $ref: '#/components/schemas/retainKeysMergeItem' }], 'x-kubernetes-patch-strategy': 'retainKeys' },
+      retainKeysMergingList: {
+        type: 'array',
+        items: { $ref: '#/components/schemas/mergeItem' },
+        'x-kubernetes-patch-merge-key': 'name',
+        'x-kubernetes-patch-strategy': 'merge,retainKeys',
+      },
+      jsonItem: {},
+    },
+  },
+  retainKeysMergeItem: {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      value: { type: 'string' },
+      other: { type: 'string' },
+      simpleMap: { items: { type: 'string' } },
+      mergingList: { type: 'array', items: { $ref: '#/components/schemas/mergeItem' }, 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' },
+      nonMergingList: { type: 'array', items: { $ref: '#/components/schemas/mergeItem' } },
+      mergingIntList: { type: 'array', items: { type: 'integer', format: 'int32' }, 'x-kubernetes-patch-strategy': 'merge' },
+    },
+  },
+  'io.k8s.apimachinery.pkg.runtime.RawExtension': { type: 'object', properties: { Raw: { type: 'string', format: 'byte' } } },
+};
+const mergeItem = new SchemaResolver({ definitions: mergeItemDefs }).root('mergeItem');
+const k8s = new SchemaResolver({ definitions });
+
+interface Case {
+  description: string;
+  original?: JSONObject | null;
+  modified?: JSONObject | null;
+  current?: JSONObject | null;
+  twoWay?: JSONObject | null;
+  threeWay?: JSONObject | null;
+  result?: JSONObject | null;
+  twoWayResult?: JSONObject | null;
+  expectedError?: string;
+}
+const cases = upstream as unknown as { custom: Case[]; customRaw: Case[]; create: Case[]; raw: Case[] };
+
+/**
+ * Makes merging lists order-insensitive the way upstream's tests compare documents: lists
+ * merged by key are sorted by key, merging scalar lists are deduplicated and sorted.
+ */
+function sortMergeLists(v: JSONObject, schema: SchemaNode | undefined): JSONObject {
+  const out: JSONObject = {};
+  const str = (x: JSONValue) => (isJSONObject(x) || Array.isArray(x) ? JSON.stringify(x) : String(x));
+  const sortScalars = (l: JSONValue[]) => [...new Set(l)].sort((a, b) => (str(a) < str(b) ? -1 : str(a) > str(b) ? 1 : 0));
+  for (const [k, val] of Object.entries(v)) {
+    if (k === '$retainKeys' || k.startsWith('$deleteFromPrimitiveList/')) {
+      out[k] = sortScalars(val as JSONValue[]);
+    } else if (k.startsWith('$') || (!isJSONObject(val) && !Array.isArray(val))) {
+      out[k] = val;
+    } else if (isJSONObject(val)) {
+      out[k] = sortMergeLists(val, schema?.field(k));
+    } else {
+      const node = schema?.field(k);
+      const sub = node?.kind === 'list' ? node.items() : node;
+      if (!node?.patchStrategies.includes('merge') || val.length === 0) {
+        out[k] = val;
+      } else if (isJSONObject(val[0])) {
+        const key = node.patchMergeKey!;
+        out[k] = (val as JSONObject[]).map((m) => sortMergeLists(m, sub)).sort((a, b) => (str(a[key]) < str(b[key]) ? -1 : str(a[key]) > str(b[key]) ? 1 : 0));
+      } else {
+        out[k] = sortScalars(val);
+      }
+    }
+  }
+  return out;
+}
+
+function must<T>(v: T | null | undefined): T {
+  assert.ok(v !== null && v !== undefined);
+  return v;
+}
+
+// Upstream TestCustomStrategicMergePatch: applying hand-written patches.
+for (const c of cases.custom) {
+  test(`strategicMergePatch (custom): ${c.description}`, () => {
+    const original = sortMergeLists(must(c.original), mergeItem);
+    const result = strategicMergePatch(original, must(c.twoWay), mergeItem);
+    assert.deepEqual(sortMergeLists(result, mergeItem), sortMergeLists(c.twoWayResult ?? must(c.modified), mergeItem));
+  });
+}
+for (const c of cases.customRaw) {
+  test(`strategicMergePatch (custom raw): ${c.description}`, () => {
+    const apply = () => strategicMergePatch(c.original ?? {}, c.twoWay ?? {}, mergeItem);
+    if (c.expectedError) {
+      assert.throws(apply, (e: Error) => e instanceof StrategicMergePatchError && e.message.includes(c.expectedError!));
+      return;
+    }
+    assert.deepEqual(apply(), c.twoWayResult ?? c.modified ?? {});
+  });
+}
+
+// Upstream TestStrategicMergePatch: two-way and three-way creation, then application.
+for (const c of cases.create) {
+  const sort = (o: JSONObject | null | undefined) => (o ? sortMergeLists(o, mergeItem) : o);
+  test(`createTwoWayMergePatch: ${c.description}`, () => {
+    const original = sort(c.original) ?? {};
+    const patch = createTwoWayMergePatch(original, must(sort(c.modified)), mergeItem);
+    assert.deepEqual(sort(patch), sort(c.twoWay ?? {}));
+    const result = strategicMergePatch(original, patch, mergeItem);
+    assert.deepEqual(sort(result), sort(c.twoWayResult ?? c.modified));
+  });
+  test(`createThreeWayMergePatch: ${c.description}`, () => {
+    checkThreeWay(c, sort);
+  });
+}
+for (const c of cases.raw) {
+  const same = (o: JSONObject | null | undefined) => o;
+  test(`createTwoWayMergePatch (raw): ${c.description}`, () => {
+    const original = c.original ?? {};
+    const patch = createTwoWayMergePatch(original, c.modified ?? {}, mergeItem);
+    assert.deepEqual(patch, c.twoWay ?? {});
+    const apply = () => strategicMergePatch(original, patch, mergeItem);
+    if (c.expectedError) {
+      assert.throws(apply, (e: Error) => e.message.includes(c.expectedError!));
+      return;
+    }
+    assert.deepEqual(apply(), c.twoWayResult ?? c.modified ?? {});
+  });
+  test(`createThreeWayMergePatch (raw): ${c.description}`, () => {
+    checkThreeWay(c, same);
+  });
+}
+
+function checkThreeWay(c: Case, norm: (o: JSONObject | null | undefined) => JSONObject | null | undefined): void {
+  const original = norm(c.original) ?? undefined;
+  const modified = norm(c.modified) ?? {};
+  const current = norm(c.current) ?? {};
+  const expectConflict = c.description.includes('conflict');
+  let patch: JSONObject;
+  try {
+    patch = createThreeWayMergePatch(original, modified, current, mergeItem, false);
+    assert.ok(!expectConflict && c.result, 'expected a conflict');
+  } catch (e) {
+    if (!(e instanceof StrategicMergePatchError) || e.kind !== 'Conflict') throw e;
+    assert.ok(expectConflict, `unexpected conflict: ${e.message}`);
+    if (!c.result) return;
+    patch = createThreeWayMergePatch(original, modified, current, mergeItem, true);
+  }
+  assert.deepEqual(norm(patch), norm(c.threeWay ?? {}));
+  const apply = () => strategicMergePatch(current, patch, mergeItem);
+  if (c.expectedError) {
+    assert.throws(apply, (e: Error) => e.message.includes(c.expectedError!));
+    return;
+  }
+  assert.deepEqual(norm(apply()), norm(c.result));
+}
+
+// Our own cases, on the Kubernetes-shaped fixtures.
+const pod = k8s.root(POD);
+const deployment = k8s.root(DEPLOYMENT);
+const applyCases: { name: string; schema: SchemaNode | undefined; original: JSONObject; patch: JSONObject; want?: JSONObject; error?: RegExp }[] = [
+  {
+    name: 'containers merge by name; image changes, other container kept',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }] } },
+    patch: { spec: { containers: [{ name: 'b', image: 'b:2' }] } },
+    want: { spec: { containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:2' }] } },
+  },
+  {
+    name: '$patch: delete removes a container',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a' }, { name: 'b' }] } },
+    patch: { spec: { containers: [{ name: 'a', $patch: 'delete' }] } },
+    want: { spec: { containers: [{ name: 'b' }] } },
+  },
+  {
+    name: '$patch: replace on a list',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a' }, { name: 'b' }] } },
+    patch: { spec: { containers: [{ name: 'c' }, { $patch: 'replace' }] } },
+    want: { spec: { containers: [{ name: 'c' }] } },
+  },
+  {
+    name: '$patch: replace on a map',
+    schema: pod,
+    original: { metadata: { labels: { a: '1', b: '2' } } },
+    patch: { metadata: { labels: { c: '3', $patch: 'replace' } } },
+    want: { metadata: { labels: { c: '3' } } },
+  },
+  {
+    name: '$patch: delete on a map',
+    schema: pod,
+    original: { metadata: { name: 'p', labels: { a: '1' } } },
+    patch: { metadata: { labels: { $patch: 'delete' } } },
+    want: { metadata: { name: 'p', labels: {} } },
+  },
+  {
+    name: 'null deletes a label; unmatched null ignored',
+    schema: pod,
+    original: { metadata: { labels: { a: '1', b: '2' } } },
+    patch: { metadata: { labels: { a: null, zz: null } } },
+    want: { metadata: { labels: { b: '2' } } },
+  },
+  {
+    // Upstream places patch items not yet in the live list first.
+    name: 'ports merge on containerPort; new items go first',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a', ports: [{ containerPort: 80 }, { containerPort: 443 }] }] } },
+    patch: { spec: { containers: [{ name: 'a', ports: [{ containerPort: 8080, protocol: 'UDP' }] }] } },
+    want: { spec: { containers: [{ name: 'a', ports: [{ containerPort: 8080, protocol: 'UDP' }, { containerPort: 80 }, { containerPort: 443 }] }] } },
+  },
+  {
+    name: 'finalizers: union and $deleteFromPrimitiveList',
+    schema: pod,
+    original: { metadata: { finalizers: ['a', 'b'] } },
+    patch: { metadata: { finalizers: ['c'], '$deleteFromPrimitiveList/finalizers': ['a'] } },
+    want: { metadata: { finalizers: ['c', 'b'] } },
+  },
+  {
+    name: 'args (atomic) are replaced',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a', args: ['x', 'y'] }] } },
+    patch: { spec: { containers: [{ name: 'a', args: ['z'] }] } },
+    want: { spec: { containers: [{ name: 'a', args: ['z'] }] } },
+  },
+  {
+    name: 'tolerations (no strategy) are replaced',
+    schema: pod,
+    original: { spec: { tolerations: [{ key: 'a' }] } },
+    patch: { spec: { tolerations: [{ key: 'b' }] } },
+    want: { spec: { tolerations: [{ key: 'b' }] } },
+  },
+  {
+    name: '$setElementOrder reorders containers',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] } },
+    patch: { spec: { '$setElementOrder/containers': [{ name: 'c' }, { name: 'b' }, { name: 'a' }] } },
+    want: { spec: { containers: [{ name: 'c' }, { name: 'b' }, { name: 'a' }] } },
+  },
+  {
+    name: 'retainKeys: switching deployment strategy to Recreate clears rollingUpdate',
+    schema: deployment,
+    original: { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%' } } } },
+    patch: { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: null } } },
+    want: { spec: { strategy: { type: 'Recreate' } } },
+  },
+  {
+    name: 'retainKeys: a patch key missing from the list is rejected',
+    schema: deployment,
+    original: { spec: { strategy: { type: 'RollingUpdate' } } },
+    patch: { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: { maxSurge: 1 } } } },
+    error: /^invalid patch format of retainKeys$/,
+  },
+  {
+    name: 'volumes: merge,retainKeys on list items',
+    schema: pod,
+    original: { spec: { volumes: [{ name: 'v', emptyDir: {} }, { name: 'w', emptyDir: {} }] } },
+    patch: { spec: { volumes: [{ name: 'v', hostPath: { path: '/x' }, $retainKeys: ['hostPath', 'name'] }] } },
+    want: { spec: { volumes: [{ name: 'v', hostPath: { path: '/x' } }, { name: 'w', emptyDir: {} }] } },
+  },
+  {
+    name: 'unknown fields merge as JSON merge patch (maps merge, lists replace)',
+    schema: pod,
+    original: { spec: { bogus: { a: 1, list: [{ name: 'x' }] } } },
+    patch: { spec: { bogus: { b: 2, list: [{ name: 'y' }] } } },
+    want: { spec: { bogus: { a: 1, b: 2, list: [{ name: 'y' }] } } },
+  },
+  {
+    name: 'no schema at all: JSON merge patch',
+    schema: undefined,
+    original: { a: [1, 2], m: { x: 1 } },
+    patch: { a: [3], m: { y: 2, x: null } },
+    want: { a: [3], m: { y: 2 } },
+  },
+  {
+    name: '$patch: merge inside a list is rejected',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a' }] } },
+    patch: { spec: { containers: [{ name: 'a', $patch: 'merge' }] } },
+    error: /^merging lists cannot yet be specified in the patch$/,
+  },
+  {
+    name: 'unknown $patch value',
+    schema: pod,
+    original: { metadata: { labels: { a: '1' } } },
+    patch: { metadata: { labels: { $patch: 'bogus' } } },
+    error: /^unknown patch type: bogus in map: map\[\$patch:bogus\]$/,
+  },
+  {
+    name: 'merge key missing from a patch item',
+    schema: pod,
+    original: { spec: { containers: [{ name: 'a' }] } },
+    patch: { spec: { containers: [{ image: 'x' }] } },
+    error: /^map: map\[image:x\] does not contain declared merge key: name$/,
+  },
+  {
+    name: 'bad $deleteFromPrimitiveList key',
+    schema: pod,
+    original: { metadata: { finalizers: ['a'] } },
+    patch: { metadata: { $deleteFromPrimitiveList: ['a'] } },
+    error: /^invalid patch format of primitive list$/,
+  },
+];
+
+for (const tc of applyCases) {
+  test(`strategicMergePatch: ${tc.name}`, () => {
+    const before = structuredClone(tc.original);
+    const patchBefore = structuredClone(tc.patch);
+    if (tc.error) {
+      assert.throws(() => strategicMergePatch(tc.original, tc.patch, tc.schema), (e: Error) => e instanceof StrategicMergePatchError && tc.error!.test(e.message));
+    } else {
+      assert.deepEqual(strategicMergePatch(tc.original, tc.patch, tc.schema), tc.want);
+    }
+    assert.deepEqual(tc.original, before, 'original not mutated');
+    assert.deepEqual(tc.patch, patchBefore, 'patch not mutated');
+  });
+}
+
+test('createThreeWayMergePatch: kubectl apply removes a label it had applied, keeps one added by others', () => {
+  const lastApplied = { metadata: { labels: { app: 'x', old: 'y' } }, spec: { replicas: 1 } };
+  const modified = { metadata: { labels: { app: 'x' } }, spec: { replicas: 1 } };
+  const live = { metadata: { labels: { app: 'x', old: 'y', other: 'z' } }, spec: { replicas: 5 } };
+  const patch = createThreeWayMergePatch(lastApplied, modified, live, deployment, true);
+  assert.deepEqual(patch, { metadata: { labels: { old: null } }, spec: { replicas: 1 } });
+  assert.deepEqual(strategicMergePatch(live, patch, deployment), { metadata: { labels: { app: 'x', other: 'z' } }, spec: { replicas: 1 } });
+});
+
+test('createThreeWayMergePatch: conflict without overwrite', () => {
+  assert.throws(
+    () => createThreeWayMergePatch({ spec: { replicas: 1 } }, { spec: { replicas: 2 } }, { spec: { replicas: 3 } }, deployment, false),
+    (e: Error) => e instanceof StrategicMergePatchError && e.kind === 'Conflict' && e.message.startsWith('patch:\nspec:\n  replicas: 2\n'),
+  );
+});
+
+test('createTwoWayMergePatch: preconditions', () => {
+  const keep = (p: JSONObject) => !Object.hasOwn(p, 'kind');
+  assert.throws(() => createTwoWayMergePatch({ kind: 'A' }, { kind: 'B' }, undefined, keep), (e: Error) => e instanceof StrategicMergePatchError && e.kind === 'PreconditionFailed' && e.message === 'precondition failed for: map[kind:B]');
+});
+
+test('mergeStrategicMergePatches keeps nulls and parallel lists', () => {
+  const merged = mergeStrategicMergePatches(pod, { metadata: { labels: { a: null } } }, { metadata: { '$deleteFromPrimitiveList/finalizers': ['x'], labels: { b: '1' } } });
+  assert.deepEqual(merged, { metadata: { labels: { a: null, b: '1' }, '$deleteFromPrimitiveList/finalizers': ['x'] } });
+});
+
+test('untyped schema node behaves like no schema', () => {
+  assert.deepEqual(strategicMergePatch({ l: [1] }, { l: [2] }, SchemaNode.untyped()), { l: [2] });
+});
