@@ -36,6 +36,7 @@ export interface EtcdMember {
   clientURL: string;
   peerURL: string;
   dataDir: string;
+  /** The running process (replaced by restartMember). */
   proc: ChildProcess;
   /** Everything the member wrote to stderr (etcd logs there), capped at the last 64 KiB. */
   log(): string;
@@ -49,6 +50,11 @@ export interface EtcdCluster {
   members: EtcdMember[];
   /** TERM every member, KILL those still running after stopTimeoutMs; removes a temp data dir. */
   stop(): Promise<void>;
+  /**
+   * Stops member i (SIGKILL with kill: true, else TERM then KILL) and starts it again on the
+   * same ports and data dir; resolves once it is healthy. For client reconnection tests.
+   */
+  restartMember(i: number, opts?: { kill?: boolean }): Promise<void>;
 }
 
 const LOG_CAP = 64 * 1024;
@@ -114,8 +120,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
   }
   const initialCluster = specs.map((s) => `${s.name}=${s.peerURL}`).join(',');
 
-  const members: EtcdMember[] = specs.map((s) => {
-    const args = [
+  const argsOf = (s: (typeof specs)[number]) => [
       '--name', s.name,
       '--data-dir', s.dataDir,
       '--listen-client-urls', s.clientURL,
@@ -131,15 +136,29 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
         ? ['--experimental-watch-progress-notify-interval', `${opts.watchProgressNotifyIntervalMs}ms`]
         : []),
       ...(opts.extraArgs ?? []),
-    ];
-    const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
+  ];
+  let log = new Map<string, string>();
+  const spawnMember = (s: (typeof specs)[number]): ChildProcess => {
+    const proc = spawn(binary, argsOf(s), { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.length > LOG_CAP) log = log.slice(-LOG_CAP);
+      let l = (log.get(s.name) ?? '') + d.toString();
+      if (l.length > LOG_CAP) l = l.slice(-LOG_CAP);
+      log.set(s.name, l);
     });
-    return { ...s, proc, log: () => log };
-  });
+    return proc;
+  };
+  const members: EtcdMember[] = specs.map((s) => ({ ...s, proc: spawnMember(s), log: () => log.get(s.name) ?? '' }));
+  const waitHealthy = async (m: EtcdMember, deadline: number) => {
+    for (;;) {
+      if (m.proc.exitCode !== null || m.proc.signalCode !== null) {
+        throw new Error(`etcd member ${m.name} exited during startup (${m.proc.exitCode ?? m.proc.signalCode}):\n${m.log()}`);
+      }
+      if (await healthy(m.clientURL)) return;
+      if (Date.now() > deadline) throw new Error(`etcd member ${m.name} not healthy in time:\n${m.log()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
 
   const cluster: EtcdCluster = {
     endpoints: members.map((m) => m.clientURL),
@@ -148,21 +167,26 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
     async stop() {
       await Promise.all(members.map((m) => stopMember(m, stopTimeoutMs)));
       if (ownDir) rmSync(root, { recursive: true, force: true });
+      log = new Map();
+    },
+    async restartMember(i, o = {}) {
+      const m = members[i];
+      if (o.kill) {
+        const done = exited(m.proc);
+        m.proc.kill('SIGKILL');
+        await done;
+      } else {
+        await stopMember(m, stopTimeoutMs);
+      }
+      m.proc = spawnMember(specs[i]);
+      // A lone restarted member of a multi-member cluster is healthy only with a quorum.
+      await waitHealthy(m, Date.now() + startTimeoutMs);
     },
   };
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  const deadline = Date.now() + startTimeoutMs;
   try {
-    for (const m of members) {
-      for (;;) {
-        if (m.proc.exitCode !== null || m.proc.signalCode !== null) {
-          throw new Error(`etcd member ${m.name} exited during startup (${m.proc.exitCode ?? m.proc.signalCode}):\n${m.log()}`);
-        }
-        if (await healthy(m.clientURL)) break;
-        if (Date.now() > deadline) throw new Error(`etcd member ${m.name} not healthy in time:\n${m.log()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    for (const m of members) await waitHealthy(m, deadline);
   } catch (err) {
     await cluster.stop();
     throw err;
