@@ -1,14 +1,15 @@
 /**
  * Runs the storage contract suite on every backend: a real etcd 3.4 (through RemoteKV) and
- * the embedded MvccStore.
+ * the embedded MvccStore (in memory and on disk).
  */
-import { existsSync } from 'node:fs';
 import { after } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEtcd, type EtcdCluster } from '../../test/util/etcd.js';
 import { RemoteKV } from './etcd3/remote-kv.js';
-import type { KV } from './mvcc/types.js';
-import { KVStorage } from './store.js';
+import { MvccStore } from './mvcc/index.js';
+import { KVStorage, openStorage } from './store.js';
 import { runStorageContract } from './storage.contract.js';
 
 let etcd: Promise<EtcdCluster> | undefined;
@@ -24,14 +25,22 @@ runStorageContract('etcd (RemoteKV)', async () => {
   return { storage, kv, close: async () => { await storage.close(); await kv.close(); } };
 });
 
-// The embedded store is wired in as soon as its module exists.
-const mvccIndex = fileURLToPath(new URL(`./mvcc/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-if (existsSync(mvccIndex)) {
-  type Opened = KV & { close(): Promise<void> };
-  const { MvccStore } = (await import('./mvcc/index.js' as string)) as { MvccStore: { open(o: object): Promise<Opened> } };
-  runStorageContract('embedded (MvccStore)', async () => {
-    const kv = await MvccStore.open({});
-    const storage = new KVStorage({ kv, bookmarkIntervalMs: 0 });
-    return { storage, kv, close: async () => { await storage.close(); await kv.close(); } };
-  });
-}
+runStorageContract('embedded (MvccStore, in memory)', async () => {
+  const kv = await MvccStore.open({});
+  const storage = new KVStorage({ kv, bookmarkIntervalMs: 0 });
+  return { storage, kv, close: async () => { await storage.close(); await kv.close(); } };
+});
+
+// Through the factory, on disk: the path the API server takes.
+runStorageContract('embedded (openStorage, on disk)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-storage-'));
+  const storage = await openStorage({ backend: 'embedded', dataDir: dir, bookmarkIntervalMs: 0 });
+  return {
+    storage,
+    kv: storage.kv,
+    close: async () => {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1007,13 +1007,7 @@ export async function openStorage(opts: OpenStorageOptions): Promise<KVStorage> 
   });
 }
 
-interface MvccModule {
-  MvccStore: { open(opts: { dataDir?: string; clock?: Clock; logger?: Logger }): Promise<ClosableKV> };
-}
-
 async function openEmbedded(opts: { dataDir?: string; clock?: Clock; logger?: Logger }): Promise<ClosableKV> {
-  // Resolved at run time: the embedded store's module is developed alongside this one.
-  const path = './mvcc/index.js';
-  const mod = (await import(path)) as MvccModule;
-  return mod.MvccStore.open(opts);
+  const { MvccStore } = await import('./mvcc/index.js');
+  return MvccStore.open(opts);
 }
