@@ -176,6 +176,23 @@ describe('Wal append and recovery', () => {
     await w2.close();
   });
 
+  test('a failed write or fsync rejects its batch and stops the log', async () => {
+    const dir = await tempDir();
+    const { wal } = await openWal(dir);
+    const ok = await appendSeparately(wal, 2);
+    // Pull the file out from under the log: the next write fails with EBADF.
+    await (wal as any).fh.close();
+    const a = wal.append(payload(3));
+    const b = wal.append(payload(4));
+    await assert.rejects(a.durable, /EBADF|closed/);
+    await assert.rejects(b.durable);
+    assert.throws(() => wal.append(payload(5)), /failed earlier/);
+    await wal.close();
+    const { wal: w2, recovery } = await openWal(dir);
+    assertRecords(recovery, ok);
+    await w2.close();
+  });
+
   test('without preallocation the segment holds exactly header + records', async () => {
     const dir = await tempDir();
     const { wal } = await openWal(dir, { preallocateBytes: 0 });
@@ -658,13 +675,15 @@ describe('corruption', () => {
 describe('crash', () => {
   const here = dirname(fileURLToPath(import.meta.url));
   const fromSources = import.meta.url.endsWith('.ts');
+  const SEGMENT_BYTES = 256 * 1024;
+  const SNAPSHOT_EVERY = 1000;
   const childArgs = fromSources
     ? ['--import', 'tsx', join(here, 'testdata', 'wal-crash-child.ts')]
     : ['--enable-source-maps', join(here, 'testdata', 'wal-crash-child.js')];
 
   /** Runs the child until it has acknowledged at least `minAcks` records, then SIGKILLs it after a random delay. */
   async function runAndKill(dir: string, minAcks: number): Promise<{ acked: number[]; snaps: number[] }> {
-    const proc = spawn(process.execPath, [...childArgs, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...childArgs, dir, String(SEGMENT_BYTES), String(SNAPSHOT_EVERY)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let acks = 0;
@@ -689,17 +708,18 @@ describe('crash', () => {
     };
   }
 
-  test('SIGKILL at a random moment loses no acknowledged record', { timeout: 120_000 }, async () => {
+  test('SIGKILL at a random moment loses no acknowledged record', { timeout: 120_000 }, async (t) => {
     const dir = await tempDir();
     let maxAcked = 0;
     let maxSnap = 0;
-    for (let round = 0; round < 4; round++) {
-      const { acked, snaps } = await runAndKill(dir, 500 + Math.floor(Math.random() * 4000));
+    const rounds = 5;
+    for (let round = 0; round < rounds; round++) {
+      const { acked, snaps } = await runAndKill(dir, 1500 + Math.floor(Math.random() * 3000));
       assert.ok(acked.length > 0);
       maxAcked = Math.max(maxAcked, ...acked);
       maxSnap = Math.max(maxSnap, ...snaps);
 
-      const { wal, recovery } = await openWal(dir, { segmentBytes: 256 * 1024 });
+      const { wal, recovery } = await openWal(dir, { segmentBytes: SEGMENT_BYTES });
       const base = recovery.snapshot?.index ?? 0;
       assert.ok(base >= maxSnap, `snapshot ${base} older than acknowledged snapshot ${maxSnap}`);
       if (recovery.snapshot) {
@@ -714,6 +734,8 @@ describe('crash', () => {
       const last = expect - 1;
       assert.ok(last >= maxAcked, `round ${round}: acknowledged ${maxAcked} but recovered only up to ${last}`);
       for (const w of recovery.warnings) assert.match(w, /torn tail/);
+      t.diagnostic(`round ${round}: acknowledged up to ${maxAcked}, recovered snapshot ${base} + ${recovery.records.length} records up to ${last}, ${recovery.warnings.length} warnings`);
+      if (round === rounds - 1) assert.ok(recovery.snapshot, 'snapshots were taken and recovered');
       await wal.close();
     }
   });
