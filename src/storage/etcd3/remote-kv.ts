@@ -19,6 +19,8 @@
 import {
   Etcd3,
   ClientClosedError,
+  isRecoverableError,
+  type IOptions,
   type IDuplexStream,
   type IKeyValue,
   type IResponseHeader,
@@ -77,6 +79,8 @@ export interface RemoteKVOptions {
   endpoints: string[];
   /** Per-call deadline for unary RPCs (default 30 s; watches have none). */
   callTimeoutMs?: number;
+  /** Attempts per call on a transient failure (see RemoteKV's retry rule; default 5). */
+  maxAttempts?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -231,6 +235,31 @@ export function mapEtcdError(err: unknown): unknown {
     }
   }
   return err;
+}
+
+// ---- retries --------------------------------------------------------------------------
+
+type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+const neverAborted = new AbortController().signal;
+const noSubscription = () => ({ dispose: () => {} });
+
+/**
+ * Replaces the client library's default fault handling (retry every call 3 times, open a
+ * circuit on a member for 5 s after 3 failures): a blind retry of a write whose response was
+ * lost could apply it twice — a create would then report "already exists" for the object it
+ * just created. RemoteKV retries itself, following etcd clientv3's rule instead.
+ */
+const passThrough: FaultPolicy = {
+  _altReturn: undefined as never,
+  onSuccess: noSubscription,
+  onFailure: noSubscription,
+  execute: async (fn) => fn({ signal: neverAborted }),
+};
+
+/** The request never left this client (no connection): safe to retry even a write. */
+function neverSent(err: unknown): boolean {
+  return err instanceof Error && /No connection established|no address available|ECONNREFUSED|Name resolution failed/i.test(err.message);
 }
 
 // ---- watch multiplexing ---------------------------------------------------------------
@@ -465,17 +494,20 @@ export class RemoteKV implements KV {
   /** The underlying client, for callers that need etcd features outside the KV contract. */
   readonly client: Etcd3;
   private readonly callTimeoutMs: number;
+  private readonly maxAttempts: number;
   private readonly clock: Clock;
   private readonly watchMux: WatchMux;
   private readonly keepAliveMux: KeepAliveMux;
   private lastRevision = 0;
   private lastCompacted = 0;
+  private closed = false;
 
   constructor(opts: RemoteKVOptions) {
     if (opts.endpoints.length === 0) throw new Error('RemoteKV: no etcd endpoints given');
     this.clock = opts.clock ?? realClock;
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
-    this.client = new Etcd3({ hosts: opts.endpoints });
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
+    this.client = new Etcd3({ hosts: opts.endpoints, faultHandling: { host: () => passThrough, global: passThrough } });
     const log = opts.logger ?? silentLogger();
     this.watchMux = new WatchMux(this.client, this.clock, log);
     this.keepAliveMux = new KeepAliveMux(this.client);
@@ -490,16 +522,25 @@ export class RemoteKV implements KV {
     return r;
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw mapEtcdError(err);
+  /**
+   * Runs one RPC. A transient failure (etcd unreachable, member restarting) is retried with
+   * backoff, each attempt on a randomly chosen endpoint — always for reads, and for writes
+   * only when the request provably never left this client (clientv3's "safe retry" rule).
+   */
+  private async call<T>(fn: () => Promise<T>, idempotent = false): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const retry = attempt < this.maxAttempts && !this.closed && isRecoverableError(err as Error) && (idempotent || neverSent(err));
+        if (!retry) throw mapEtcdError(err);
+        await this.clock.sleep(Math.min(1000, 50 * 2 ** (attempt - 1)));
+      }
     }
   }
 
   async range(req: RangeRequest): Promise<RangeResponse> {
-    const r = await this.call(() => this.client.kv.range(rangeReq(req), this.deadline()));
+    const r = await this.call(() => this.client.kv.range(rangeReq(req), this.deadline()), true);
     return this.seen(rangeResp(r));
   }
 
@@ -545,12 +586,12 @@ export class RemoteKV implements KV {
   }
 
   async leaseTimeToLive(id: LeaseID, keys = false): Promise<LeaseTimeToLiveResponse> {
-    const r = await this.call(() => this.client.leaseClient.leaseTimeToLive({ ID: id.toString(), keys }, this.deadline()));
+    const r = await this.call(() => this.client.leaseClient.leaseTimeToLive({ ID: id.toString(), keys }, this.deadline()), true);
     return this.seen({ header: header(r.header), id: leaseNum(r.ID), ttl: num(r.TTL), grantedTtl: num(r.grantedTTL), keys: r.keys ?? [] });
   }
 
   async leaseLeases(): Promise<{ header: ResponseHeader; leases: LeaseID[] }> {
-    const r = await this.call(() => this.client.leaseClient.leaseLeases(this.deadline()));
+    const r = await this.call(() => this.client.leaseClient.leaseLeases(this.deadline()), true);
     return this.seen({ header: header(r.header), leases: (r.leases ?? []).map((l) => leaseNum(l.ID)) });
   }
 
@@ -568,6 +609,7 @@ export class RemoteKV implements KV {
 
   /** Ends every watch and closes the connections. */
   async close(): Promise<void> {
+    this.closed = true;
     this.watchMux.close();
     this.keepAliveMux.close();
     this.client.close();
