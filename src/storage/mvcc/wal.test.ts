@@ -663,6 +663,28 @@ describe('corruption', () => {
     await expectCorrupt(dir, snaps[1]!, 32, opts);
   });
 
+  test('a directory locked by a live process is refused; a lock left by a dead one is taken over', async () => {
+    const dir = await tempDir();
+    const { wal } = await openWal(dir);
+    await appendSeparately(wal, 2);
+    await wal.close();
+    const lockPath = join(dir, 'wal', 'LOCK');
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const otherExited = new Promise((r) => other.once('exit', r));
+    try {
+      await writeFile(lockPath, `pid=${other.pid} start=unknown\n`);
+      await assert.rejects(openWal(dir), (err: Error) => err.message.includes(`in use by process ${other.pid}`) && err.message.includes(lockPath));
+    } finally {
+      other.kill('SIGKILL');
+      await otherExited;
+    }
+    const { wal: w2, recovery } = await openWal(dir);
+    assert.equal(recovery.records.length, 2);
+    assert.match(await readFile(lockPath, 'utf8'), new RegExp(`^pid=${process.pid} `));
+    await w2.close();
+    await assert.rejects(stat(lockPath), /ENOENT/);
+  });
+
   test('a data dir of another format version is refused with a clear message', async () => {
     const dir = await tempDir();
     const { wal } = await openWal(dir);

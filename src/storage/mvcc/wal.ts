@@ -64,8 +64,8 @@
  * crash never leaves a half-written segment header or snapshot under its real name.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import * as zlib from 'node:zlib';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../util/log.js';
@@ -389,6 +389,41 @@ function newBatch(): Batch {
   return { buffers: [], bytes: 0, records: 0, promise, resolve, reject };
 }
 
+/** mkdir -p, then fsync the parents of what was created so the new entries survive power loss. */
+async function mkdirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = resolve(first); ; d = dirname(d)) {
+    await fsyncDir(dirname(d));
+    if (d === resolve(dir)) break;
+  }
+}
+
+/** Linux: the process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined elsewhere. */
+async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return 'zombie';
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the process that wrote a lock with this pid and start time still running? */
+async function processAlive(pid: number, start: string): Promise<boolean> {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const now = await processStartTime(pid);
+  if (now === 'zombie') return false;
+  return now === undefined || start === 'unknown' || now === start;
+}
+
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
@@ -448,6 +483,7 @@ function metricsOn(registry: Registry): WalMetrics {
  * directory twice (the caller owns the directory exclusively).
  */
 export class Wal {
+  private readonly dir: string;
   private readonly walDir: string;
   private readonly snapDir: string;
   private readonly log: Logger;
@@ -473,10 +509,13 @@ export class Wal {
   private failed?: Error;
   private closed = false;
   private closing?: Promise<void>;
+  /** Path of the LOCK file while we hold it. */
+  private locked?: string;
   private snapshotChain: Promise<void> = Promise.resolve();
   private readonly counters: WalStats = { batches: 0, fsyncs: 0, records: 0, bytesWritten: 0, preallocatedBytes: 0 };
 
   private constructor(opts: WalOptions) {
+    this.dir = opts.dir;
     this.walDir = join(opts.dir, 'wal');
     this.snapDir = join(opts.dir, 'snap');
     this.log = opts.logger ?? silentLogger();
@@ -566,6 +605,7 @@ export class Wal {
       if (this.pending.records > 0 && !this.failed) await this.flushLoop();
       await this.snapshotChain;
       await this.fh.close();
+      await this.unlock();
     })();
     return this.closing;
   }
@@ -762,8 +802,19 @@ export class Wal {
       warnings.push(msg);
       this.log.warn(fields, msg);
     };
-    await mkdir(this.walDir, { recursive: true });
-    await mkdir(this.snapDir, { recursive: true });
+    await mkdirDurable(this.dir);
+    await mkdirDurable(this.walDir);
+    await mkdirDurable(this.snapDir);
+    await this.lock();
+    try {
+      return await this.recoverLocked(warn, warnings);
+    } catch (err) {
+      await this.unlock();
+      throw err;
+    }
+  }
+
+  private async recoverLocked(warn: (msg: string, fields?: Record<string, unknown>) => void, warnings: string[]): Promise<WalRecovery> {
 
     const walNames = await readdir(this.walDir);
     const snapNames = await readdir(this.snapDir);
@@ -888,6 +939,42 @@ export class Wal {
     const snapshot = chosen ? { index: chosen.index, chunks: () => readSnapshotData(chosen!) } : undefined;
     this.log.info({ snapshot: chosen?.index, records: out.length, lastIndex: this.lastIndex, segments: segs.length + 1 }, 'wal: recovered');
     return { snapshot, records: out, warnings };
+  }
+
+  /**
+   * Takes `wal/LOCK` for this process, so two processes never append to one log. A lock left
+   * by a process that is gone (SIGKILL, power loss) is taken over: the holder's pid is checked
+   * to be alive and, on Linux, to be the same process (its start time), not a reused pid. A
+   * lock held by this very process is taken over too: reopening a directory without closing it
+   * (a test simulating a crash) is the caller's business.
+   */
+  private async lock(): Promise<void> {
+    const path = join(this.walDir, 'LOCK');
+    let holder: string | undefined;
+    try {
+      holder = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (holder !== undefined) {
+      const m = /^pid=(\d+) start=(\S+)/.exec(holder);
+      if (m && (await processAlive(Number(m[1]), m[2]!))) {
+        throw new Error(
+          `wal: ${this.dir} is in use by process ${m[1]} (${path}); stop that process first, ` +
+            'or delete the lock file if it is not a Flotilla using this directory',
+        );
+      }
+      this.log.info({ file: path, holder: holder.trim() }, 'wal: taking over a lock left by a process that is gone');
+    }
+    await writeFile(path, `pid=${process.pid} start=${(await processStartTime(process.pid)) ?? 'unknown'}\n`);
+    this.locked = path;
+  }
+
+  private async unlock(): Promise<void> {
+    if (!this.locked) return;
+    const path = this.locked;
+    this.locked = undefined;
+    await unlink(path).catch(() => {});
   }
 
   private async checkVersion(walNames: string[]): Promise<void> {
