@@ -71,7 +71,7 @@ function opsSize(ops: ChangeOp[]): number {
   return n;
 }
 
-function writeOps(buf: Buffer, pos: number, ops: ChangeOp[]): number {
+function writeOps(buf: Buffer, pos: number, ops: ChangeOp[], valueOffsets?: number[]): number {
   pos = buf.writeUInt32LE(ops.length, pos);
   for (const op of ops) {
     buf[pos++] = op.value !== undefined ? OpType.Put : OpType.Del;
@@ -79,6 +79,7 @@ function writeOps(buf: Buffer, pos: number, ops: ChangeOp[]): number {
     pos += buf.write(op.key, pos, 'latin1');
     if (op.value !== undefined) {
       pos = buf.writeUInt32LE(op.value.length, pos);
+      valueOffsets?.push(pos);
       pos += op.value.copy(buf, pos);
       pos = buf.writeBigInt64LE(op.lease ?? 0n, pos);
     }
@@ -86,7 +87,12 @@ function writeOps(buf: Buffer, pos: number, ops: ChangeOp[]): number {
   return pos;
 }
 
-export function encodeRecord(rec: WalRecord): Buffer {
+/**
+ * Encodes a record. If `valueOffsets` is given, the byte offset of each put's value inside
+ * the result is appended to it (in op order), so the caller can keep values as views of
+ * the record instead of copying them again.
+ */
+export function encodeRecord(rec: WalRecord, valueOffsets?: number[]): Buffer {
   let buf: Buffer;
   let pos = 0;
   switch (rec.type) {
@@ -94,7 +100,7 @@ export function encodeRecord(rec: WalRecord): Buffer {
       buf = Buffer.allocUnsafe(1 + 8 + opsSize(rec.ops));
       buf[pos++] = rec.type;
       pos = buf.writeDoubleLE(rec.rev, pos);
-      pos = writeOps(buf, pos, rec.ops);
+      pos = writeOps(buf, pos, rec.ops, valueOffsets);
       break;
     case RecordType.Compact:
       buf = Buffer.allocUnsafe(9);

@@ -26,7 +26,11 @@ import type { KeyValue } from './types.js';
 const BTree = sortedBtree.default;
 type BTree<K, V> = sortedBtree.default<K, V>;
 
-/** One revision of one key. Immutable except `prev` (cut by compaction). */
+/**
+ * One revision of one key. Immutable once its write call has finished, except `prev` (cut
+ * by compaction); `value` is re-pointed once, by the write that created it, from the
+ * caller's buffer to the store's own copy.
+ */
 export class Rev {
   constructor(
     /** The key as a latin1 string (shared with the index's key). */
@@ -36,7 +40,7 @@ export class Rev {
     readonly create: number,
     /** 0 for a tombstone. */
     readonly version: number,
-    readonly value: Buffer,
+    public value: Buffer,
     readonly lease: bigint,
     public prev: Rev | undefined,
   ) {}

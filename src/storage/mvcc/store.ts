@@ -117,7 +117,12 @@ interface WriteCtx {
   /** The revision this write will have if it changes anything. */
   rev: number;
   ops: ChangeOp[];
+  /** Revisions created by puts, in op order; their values still point at caller buffers. */
+  puts: Rev[];
 }
+
+/** Records up to this size lend their bytes to the values they carry (see finish()). */
+const SHARE_RECORD_BYTES = 64 * 1024;
 
 /** The evaluated branch of a txn (and of its nested txns), decided before any write. */
 interface TxnPath {
@@ -385,7 +390,7 @@ export class MvccStore implements KV {
       const rev = this.durableRev;
       const path = this.evalTxnPath(req, rev);
       this.checkTxnOps(req, path, rev, false);
-      const ctx: WriteCtx = { rev, ops: [] };
+      const ctx: WriteCtx = { rev, ops: [], puts: [] };
       const resp = this.applyTxn(ctx, req, path, rev);
       this.fillHeaders(resp, rev);
       return resp;
@@ -692,7 +697,7 @@ export class MvccStore implements KV {
   // ---- writes ---------------------------------------------------------------------------
 
   private newCtx(): WriteCtx {
-    return { rev: this.currentRev + 1, ops: [] };
+    return { rev: this.currentRev + 1, ops: [], puts: [] };
   }
 
   /**
@@ -707,7 +712,16 @@ export class MvccStore implements KV {
       return rev;
     }
     this.currentRev = ctx.rev;
-    await this.commit(encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops }), ctx.rev);
+    const offsets: number[] = [];
+    const rec = encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops }, offsets);
+    // Values must not alias caller buffers. A small record is one allocation holding every
+    // value already, so the values become views of it (one copy per put instead of two);
+    // a big record would be pinned by any one surviving value, so those are copied.
+    const share = rec.length <= SHARE_RECORD_BYTES;
+    ctx.puts.forEach((r, i) => {
+      r.value = share ? rec.subarray(offsets[i]!, offsets[i]! + r.value.length) : Buffer.from(r.value);
+    });
+    await this.commit(rec, ctx.rev);
     return ctx.rev;
   }
 
@@ -716,9 +730,9 @@ export class MvccStore implements KV {
     const head = this.index.get(key);
     const prev = head !== undefined && head.version !== 0 ? head : undefined;
     // checkPut ran already: with ignore* the key exists.
-    const value = p.ignoreValue ? prev!.value : Buffer.from(p.value);
+    const value = p.ignoreValue ? prev!.value : p.value;
     const lease = p.ignoreLease ? prev!.lease : (p.lease ?? 0n);
-    this.putKey(ctx.rev, key, value, lease);
+    ctx.puts.push(this.putKey(ctx.rev, key, value, lease));
     ctx.ops.push({ key, value, lease });
     this.metrics?.put.inc();
     const resp: PutResponse = { header: { revision: ctx.rev } };
@@ -744,7 +758,7 @@ export class MvccStore implements KV {
   }
 
   /** Makes `key` = value at `rev` (shared by live writes and replay). */
-  private putKey(rev: number, key: string, value: Buffer, lease: bigint): void {
+  private putKey(rev: number, key: string, value: Buffer, lease: bigint): Rev {
     const head = this.index.get(key);
     const prev = head !== undefined && head.version !== 0 ? head : undefined;
     const r = new Rev(key, rev, prev ? prev.create : rev, prev ? prev.version + 1 : 1, value, lease, head);
@@ -757,6 +771,7 @@ export class MvccStore implements KV {
       this.liveKeyCount++;
     }
     if (lease !== 0n) this.leases.get(lease)?.keys.add(key);
+    return r;
   }
 
   /** Writes a tombstone for a live `key` at `rev`. */
