@@ -178,12 +178,19 @@ export interface Storage {
    * object is returned. With ignoreNotFound, tryUpdate receives an empty object when the key
    * is absent (create). tryUpdate gets its own copy and may mutate it.
    * cachedExistingObject (e.g. from a watch cache) saves the initial read; a stale one only
-   * costs a retry.
+   * costs a retry. ttlSeconds (a number, or computed from the new object like the registry's
+   * TTLFunc) attaches the written object to a lease; without it the write carries no lease,
+   * so an update ends an earlier TTL (as upstream).
    */
   guaranteedUpdate(
     key: string,
     tryUpdate: UpdateFunc,
-    opts?: { preconditions?: Preconditions; ignoreNotFound?: boolean; cachedExistingObject?: StoredObject },
+    opts?: {
+      preconditions?: Preconditions;
+      ignoreNotFound?: boolean;
+      cachedExistingObject?: StoredObject;
+      ttlSeconds?: number | ((updated: StoredObject) => number | undefined);
+    },
   ): Promise<StoredObject>;
 
   /**

@@ -183,6 +183,29 @@ export function runStorageContract(name: string, open: () => Promise<OpenedStora
       }
     }));
 
+    test('guaranteedUpdate with ttlSeconds attaches a lease; an update without one drops it', { timeout: 60_000 }, withStorage(async (s, res, o) => {
+      const created = await s.create(`${res}/default/ttl`, newObj('ttl'), { ttlSeconds: 3600 });
+      const plain = await s.guaranteedUpdate(`${res}/default/ttl`, (c) => ({ ...c, data: { v: '2' } }));
+      if (o.kv) {
+        const raw = await o.kv.range({ key: Buffer.from(`${res}/default/ttl`) });
+        assert.equal(raw.kvs[0].lease, 0n, 'an update without ttlSeconds writes without a lease');
+      }
+      let seen: StoredObject | undefined;
+      const updated = await s.guaranteedUpdate(`${res}/default/ttl`, (c) => ({ ...c, data: { v: '3' } }), {
+        ttlSeconds: (obj) => { seen = obj; return 1; },
+      });
+      assert.deepEqual(dataOf(seen), { v: '3' }, 'the TTL function sees the new object');
+      assert.ok(rvOf(updated) > rvOf(plain) && rvOf(plain) > rvOf(created));
+      const w = new EventReader(await s.watch(`${res}/default/ttl`, { resourceVersion: updated.metadata!.resourceVersion }));
+      try {
+        const e = await w.next(30_000);
+        assert.equal(e?.type, 'DELETED');
+        assert.deepEqual(dataOf(e?.object), { v: '3' });
+      } finally {
+        w.stream.stop();
+      }
+    }));
+
     test('get of a missing key: KeyNotFound, or undefined with ignoreNotFound', withStorage(async (s, res) => {
       await rejectsWith(s.get(`${res}/default/missing`), 'KeyNotFound', `StorageError: key not found, Code: 1, Key: ${res}/default/missing`);
       assert.equal(await s.get(`${res}/default/missing`, { ignoreNotFound: true }), undefined);

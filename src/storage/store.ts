@@ -497,7 +497,12 @@ export class KVStorage implements Storage {
   async guaranteedUpdate(
     key: string,
     tryUpdate: UpdateFunc,
-    opts: { preconditions?: Preconditions; ignoreNotFound?: boolean; cachedExistingObject?: StoredObject } = {},
+    opts: {
+      preconditions?: Preconditions;
+      ignoreNotFound?: boolean;
+      cachedExistingObject?: StoredObject;
+      ttlSeconds?: number | ((updated: StoredObject) => number | undefined);
+    } = {},
   ): Promise<StoredObject> {
     const k = this.prepareKey(key);
     this.checkOpen(k);
@@ -548,11 +553,13 @@ export class KVStorage implements Storage {
         return this.decode(k, orig.data!, orig.rev);
       }
 
+      const ttl = typeof opts.ttlSeconds === 'function' ? opts.ttlSeconds(updated) : opts.ttlSeconds;
       let resp;
       try {
+        const lease = ttl ? await this.leases.getLease(ttl) : 0n;
         resp = await this.kv.txn({
           compare: [{ key: kb, target: 'MOD', result: 'EQUAL', modRevision: orig.rev }],
-          success: [{ put: { key: kb, value: Buffer.from(data) } }],
+          success: [{ put: { key: kb, value: Buffer.from(data), ...(lease ? { lease } : {}) } }],
           failure: [{ range: { key: kb } }],
         });
       } catch (err) {
