@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { crc32, Wal, WalCorruptError, type WalOptions, type WalRecovery } from './wal.js';
+import { crc32, crc32Js, Wal, WalCorruptError, type WalOptions, type WalRecovery } from './wal.js';
 import { walCrashPayload, walCrashSnapshotChunks } from './testdata/wal-crash-data.js';
 
 // The on-disk format, spelled out here so a change to it is a deliberate test change.
@@ -122,6 +122,14 @@ describe('crc32', () => {
   test('matches the IEEE check value and continues over concatenated input', () => {
     assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
     assert.equal(crc32(Buffer.from('6789'), crc32(Buffer.from('12345'))), 0xcbf43926);
+  });
+
+  test('the portable fallback computes the same checksums', () => {
+    for (const len of [0, 1, 7, 100, 4096]) {
+      const data = payload(len, len);
+      assert.equal(crc32Js(data), crc32(data), `length ${len}`);
+      assert.equal(crc32Js(data, 0x12345678), crc32(data, 0x12345678), `length ${len}, continued`);
+    }
   });
 });
 

@@ -175,7 +175,8 @@ const crcTable = (() => {
   return t;
 })();
 
-function crc32Js(data: Uint8Array, value = 0): number {
+/** The table-driven CRC32 used when node:zlib has none; exported so tests compare it with zlib's. */
+export function crc32Js(data: Uint8Array, value = 0): number {
   let c = ~value >>> 0;
   for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
@@ -422,6 +423,12 @@ async function processAlive(pid: number, start: string): Promise<boolean> {
   const now = await processStartTime(pid);
   if (now === 'zombie') return false;
   return now === undefined || start === 'unknown' || now === start;
+}
+
+async function unlinkIfExists(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -777,12 +784,19 @@ export class Wal {
     await this.purge();
   }
 
-  /** Deletes snapshots beyond keepSnapshots and segments every record of which precedes the oldest kept one. */
+  /**
+   * Deletes snapshots beyond keepSnapshots and segments every record of which precedes the
+   * oldest kept one. Each segment deletion is made durable before the next, oldest first, so
+   * the segments on disk always stay a gap-free run whatever a crash keeps.
+   */
   private async purge(): Promise<void> {
+    let removedSnap = false;
     while (this.snapshots.length > this.keepSnapshots) {
       const s = this.snapshots.shift()!;
-      await unlink(s.path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+      await unlinkIfExists(s.path);
+      removedSnap = true;
     }
+    if (removedSnap && !this.noSync) await fsyncDir(this.snapDir);
     const keepAfter = this.snapshots[0]?.index ?? 0;
     // Segment i holds [first_i, first_{i+1} - 1]; it is needed unless first_{i+1} - 1 <= keepAfter.
     // Delete oldest first so a crash midway leaves a contiguous suffix.
@@ -790,7 +804,8 @@ export class Wal {
       const nextFirst = this.segments[1]?.firstIndex ?? this.current.firstIndex;
       if (nextFirst - 1 > keepAfter) break;
       const s = this.segments.shift()!;
-      await unlink(s.path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+      await unlinkIfExists(s.path);
+      if (!this.noSync) await fsyncDir(this.walDir);
     }
   }
 
@@ -924,8 +939,10 @@ export class Wal {
       // every segment holds only records it covers. Delete them, oldest first (a crash midway
       // leaves a suffix that is again entirely covered), then start a new log after the snapshot.
       this.log.info({ snapshot: base, lastRecord }, 'wal: snapshot is ahead of the log; starting a new log after it');
-      for (const s of segs) await unlink(s.path);
-      await fsyncDir(this.walDir);
+      for (const s of segs) {
+        await unlink(s.path);
+        await fsyncDir(this.walDir);
+      }
       const firstIndex = base + 1;
       const name = segmentName(1, firstIndex);
       await writeFileAtomic(this.walDir, name, encodeSegmentHeader(firstIndex));

@@ -1,7 +1,7 @@
 /**
  * Local measurement of the WAL (not a test): sequential append+fsync latency and
  * throughput with N appends in flight. Run from the repository root:
- *   node --import tsx src/storage/mvcc/testdata/wal-bench.ts [seconds=2] [inflight=64] [bytes=1126] [--nosync]
+ *   node --import tsx src/storage/mvcc/testdata/wal-bench.ts [seconds=2] [inflight=64] [bytes=1126] [--nosync] [--recovery]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,5 +40,24 @@ async function run(concurrency: number): Promise<void> {
   );
 }
 
+/** Time to reopen a log of `n` records (written without fsync to save time). */
+async function recovery(n: number): Promise<void> {
+  const dir = await mkdtemp(join(base, 'wal-bench-'));
+  const { wal } = await Wal.open({ dir, noSync: true });
+  const payload = Buffer.alloc(bytes, 0x61);
+  for (let i = 0; i < n; i++) {
+    const { durable } = wal.append(payload);
+    if (i % 1000 === 999) await durable;
+  }
+  await wal.close();
+  const t0 = performance.now();
+  const { wal: again, recovery } = await Wal.open({ dir });
+  const ms = performance.now() - t0;
+  console.log(`recovery: ${recovery.records.length} records (${((n * (bytes + 20)) / 2 ** 20).toFixed(0)} MiB) in ${ms.toFixed(0)} ms`);
+  await again.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
 await run(1);
 await run(inflight);
+if (process.argv.includes('--recovery')) await recovery(200_000);
