@@ -178,6 +178,7 @@ class LeaseManager {
   private prevID: LeaseID = 0n;
   private prevExpiresAt = 0;
   private attached = 0;
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly reuseSeconds: number;
   private readonly reusePercent: number;
   private readonly maxObjects: number;
@@ -188,7 +189,14 @@ class LeaseManager {
     this.maxObjects = opts.maxObjectsPerLease ?? 1000;
   }
 
-  async getLease(ttlSeconds: number): Promise<LeaseID> {
+  /** Serialized (upstream holds a mutex across the grant), so a burst shares one lease. */
+  getLease(ttlSeconds: number): Promise<LeaseID> {
+    const next = this.queue.then(() => this.getLeaseLocked(ttlSeconds));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async getLeaseLocked(ttlSeconds: number): Promise<LeaseID> {
     const now = this.clock.now();
     const reuse = Math.min(Math.floor(this.reusePercent * ttlSeconds), this.reuseSeconds);
     const valid = now + ttlSeconds * 1000 < this.prevExpiresAt;
