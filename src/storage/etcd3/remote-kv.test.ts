@@ -102,6 +102,17 @@ describe('RemoteKV on one etcd member', { concurrency: false }, () => {
     assert.equal(kv.status().revision, del.header.revision);
   });
 
+  test('responses larger than gRPC\'s default 4 MiB limit are received', async () => {
+    const kv = await open();
+    const p = unique();
+    const big = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 6; i++) await kv.put({ key: b(p + i), value: big });
+    const r = await kv.range({ key: b(p), rangeEnd: b(p + '\xff') });
+    assert.equal(r.kvs.length, 6);
+    assert.equal(r.kvs.reduce((n, k) => n + k.value.length, 0), 6 * big.length);
+    await kv.deleteRange({ key: b(p), rangeEnd: b(p + '\xff') });
+  });
+
   test('etcd errors come back as MvccError codes', async () => {
     const kv = await open();
     const p = unique();

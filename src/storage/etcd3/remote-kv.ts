@@ -507,14 +507,30 @@ export class RemoteKV implements KV {
     this.clock = opts.clock ?? realClock;
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
-    this.client = new Etcd3({ hosts: opts.endpoints, faultHandling: { host: () => passThrough, global: passThrough } });
+    this.client = new Etcd3({
+      hosts: opts.endpoints,
+      faultHandling: { host: () => passThrough, global: passThrough },
+      grpcOptions: {
+        // A list or a watch response can be far larger than gRPC's 4 MiB default (clientv3
+        // and kube-apiserver lift the limit the same way).
+        'grpc.max_receive_message_length': -1,
+        'grpc.max_send_message_length': -1,
+        // Detect a dead connection to an idle member (kube-apiserver: 30 s / 10 s).
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.keepalive_timeout_ms': 10_000,
+      },
+    });
     const log = opts.logger ?? silentLogger();
     this.watchMux = new WatchMux(this.client, this.clock, log);
     this.keepAliveMux = new KeepAliveMux(this.client);
   }
 
+  /**
+   * gRPC deadlines are absolute wall-clock times checked by the transport, so they come from
+   * the real clock even when a fake one drives backoff.
+   */
   private deadline() {
-    return { deadline: new Date(this.clock.now() + this.callTimeoutMs) };
+    return { deadline: new Date(realClock.now() + this.callTimeoutMs) };
   }
 
   private seen<T extends { header: ResponseHeader }>(r: T): T {
