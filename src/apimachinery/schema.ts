@@ -124,6 +124,11 @@ export class SchemaNode {
   readonly preserveUnknownFields: boolean;
   /** The GVKs declared on the definition, if this node is a top-level kind. */
   readonly groupVersionKinds: readonly GroupVersionKind[];
+  /**
+   * The `default` declared on the property (or its definition). Server-side apply uses it
+   * for list-map key fields an item omits, e.g. `protocol: TCP` of a container port.
+   */
+  readonly default: JSONValue | undefined;
 
   readonly #resolver: SchemaResolver | undefined;
   readonly #schema: OpenAPISchema;
@@ -143,6 +148,7 @@ export class SchemaNode {
     this.intOrString = ext('x-kubernetes-int-or-string') === true || resolved.format === 'int-or-string';
     this.preserveUnknownFields = ext('x-kubernetes-preserve-unknown-fields') === true;
     this.groupVersionKinds = resolved['x-kubernetes-group-version-kind'] ?? [];
+    this.default = ext('default') as JSONValue | undefined;
     this.mapType = ext('x-kubernetes-map-type') === 'atomic' ? 'atomic' : 'granular';
     this.kind = kindOf(resolved, this.intOrString, this.preserveUnknownFields);
 
