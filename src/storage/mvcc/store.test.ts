@@ -110,7 +110,7 @@ test('put with a lease that does not exist fails and changes nothing', async () 
   await store.close();
 });
 
-const rangeCases: { name: string; req: Omit<RangeRequest, 'key'> & { key: string; rangeEnd?: string }; keys: string[]; count: number; more?: boolean }[] = [
+const rangeCases: { name: string; req: Omit<RangeRequest, 'key' | 'rangeEnd'> & { key: string; rangeEnd?: string }; keys: string[]; count: number; more?: boolean }[] = [
   { name: 'single key', req: { key: 'b' }, keys: ['b'], count: 1 },
   { name: 'missing single key', req: { key: 'c' }, keys: [], count: 0 },
   { name: 'interval [a, c)', req: { key: 'a', rangeEnd: 'c' }, keys: ['a', 'b'], count: 2 },

@@ -519,11 +519,20 @@ export class MvccStore implements KV {
   }
 
   /** Forces a WAL snapshot now (also taken every snapshotEveryRecords records). */
-  async snapshot(): Promise<void> {
+  snapshot(): Promise<void> {
     this.assertWritable();
-    if (!this.wal) return;
-    await this.snapshotting;
-    await this.takeSnapshot();
+    if (!this.wal) return Promise.resolve();
+    // Captured now (synchronously) unless another snapshot is still being written.
+    const run = this.snapshotting ? this.snapshotting.then(() => this.takeSnapshot()) : this.takeSnapshot();
+    this.snapshotting = run.then(
+      () => {
+        this.snapshotting = undefined;
+      },
+      () => {
+        this.snapshotting = undefined;
+      },
+    );
+    return run;
   }
 
   /** Stops timers, cancels watchers, waits for pending writes, closes the WAL. Idempotent. */
@@ -907,15 +916,7 @@ export class MvccStore implements KV {
         },
       );
       if (++this.recordsSinceSnapshot >= this.snapshotEvery && !this.snapshotting && !this.closed) {
-        this.snapshotting = this.takeSnapshot().then(
-          () => {
-            this.snapshotting = undefined;
-          },
-          (err: unknown) => {
-            this.snapshotting = undefined;
-            this.log.error({ err }, 'mvcc: snapshot failed');
-          },
-        );
+        this.snapshot().catch((err: unknown) => this.log.error({ err }, 'mvcc: snapshot failed'));
       }
     } else {
       const index = ++this.appendedIndex;

@@ -90,7 +90,11 @@ export class FakeWal implements WalLike {
 
   async saveSnapshot(index: number, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
     const parts: Buffer[] = [];
-    for await (const c of chunks) parts.push(Buffer.from(c));
+    for await (const c of chunks) {
+      parts.push(Buffer.from(c));
+      // Let writes and compactions interleave with the streaming, as with a real disk.
+      await new Promise((r) => setImmediate(r));
+    }
     this.snapshot = { index, data: Buffer.concat(parts) };
     this.records = this.records.filter((r) => r.index > index);
   }
