@@ -741,6 +741,19 @@ export function runStorageContract(name: string, open: () => Promise<OpenedStora
       assert.equal(await w3.next(), undefined);
     }));
 
+    test('leaving a for-await loop over a watch stops it', withStorage(async (s, res) => {
+      const w = await s.watch(`${res}/`, { recursive: true });
+      await s.create(`${res}/default/a`, newObj('a'));
+      for await (const e of w) {
+        assert.equal(e.type, 'ADDED');
+        break;
+      }
+      // Stopped: a new iteration ends at once instead of waiting for events.
+      const r = new EventReader(w);
+      await s.create(`${res}/default/b`, newObj('b'));
+      assert.equal(await r.next(), undefined);
+    }));
+
     test('many watches run independently', withStorage(async (s, res) => {
       const rv = String(await s.currentRevision());
       const readers = await Promise.all(Array.from({ length: 20 }, (_, i) =>

@@ -834,6 +834,11 @@ class StorageWatch implements WatchStream {
       this.fail(storageError('Unreachable', o.key, 0, (err as Error).message, err));
       return;
     }
+    // A response delivered from within kv.watch() may already have ended this watch.
+    if (this.ended) {
+      this.watcher.cancel();
+      return;
+    }
     if (o.allowBookmarks && o.bookmarkIntervalMs > 0) {
       this.ticker = o.clock.setInterval(() => this.requestProgress(), o.bookmarkIntervalMs);
     }
@@ -853,16 +858,21 @@ class StorageWatch implements WatchStream {
     this.wake?.();
   }
 
+  /** Leaving a `for await` loop early (break, throw) stops the watch too. */
   async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
-    for (;;) {
-      const e = this.queue.shift();
-      if (e) {
-        yield e;
-        continue;
+    try {
+      for (;;) {
+        const e = this.queue.shift();
+        if (e) {
+          yield e;
+          continue;
+        }
+        if (this.ended) return;
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        this.wake = undefined;
       }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => { this.wake = resolve; });
-      this.wake = undefined;
+    } finally {
+      this.stop();
     }
   }
 
