@@ -262,7 +262,7 @@ test('Updater ignores reset fields', () => {
 
 test('merge: list-map order follows the applied list, live-only items keep their place', () => {
   const live = { keyed: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] };
-  const cfg = { keyed: [{ name: 'c', value: 1 }, { name: 'a' }] };
+  const cfg: JSONObject = { keyed: [{ name: 'c', value: 1 }, { name: 'a' }] };
   assert.deepEqual(merge(live, cfg, root), { keyed: [{ name: 'b' }, { name: 'c', value: 1 }, { name: 'a' }] });
 });
 
