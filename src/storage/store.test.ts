@@ -1,14 +1,11 @@
 /**
  * KVStorage specifics beyond the backend-independent contract (storage.contract.ts): the
  * continue-token codec, key prefixing, lease sharing, periodic bookmarks, corrupt values,
- * an unreachable etcd, close(), and the openStorage factory.
+ * close(), and the openStorage factory. (etcd-only cases: test/storage/storage-etcd.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../util/clock.js';
-import { startEtcd } from '../../test/util/etcd.js';
-import { freePort } from '../../test/util/net.js';
-import { RemoteKV } from './etcd3/remote-kv.js';
 import { isStorageError, type StoredObject, type WatchEvent } from './interface.js';
 import { MvccStore } from './mvcc/index.js';
 import { KVStorage, decodeContinue, encodeContinue, openStorage, prefixEnd } from './store.js';
@@ -161,35 +158,13 @@ test('close() ends every watch and later calls fail with Unreachable', async () 
   await s.close(); // idempotent
 });
 
-test('an unreachable etcd surfaces as StorageError Unreachable', async () => {
-  const port = await freePort();
-  const kv = new RemoteKV({ endpoints: [`http://127.0.0.1:${port}`], maxAttempts: 2, callTimeoutMs: 5000 });
-  const s = new KVStorage({ kv, onClose: () => kv.close() });
+test('openStorage opens the embedded backend (in memory without a dataDir)', async () => {
+  const s = await openStorage({ backend: 'embedded' });
   try {
-    for (const p of [s.get('/registry/pods/default/a'), s.create('/registry/pods/default/a', obj('a')), s.currentRevision(), s.getList('/registry/pods/')]) {
-      await assert.rejects(p, (err) => {
-        assert.ok(isStorageError(err, 'Unreachable'), String(err));
-        return true;
-      });
-    }
+    const a = await s.create('/registry/pods/default/a', obj('a'));
+    assert.deepEqual(await s.get('/registry/pods/default/a'), a);
+    assert.equal(await s.count('/registry/pods/'), 1);
   } finally {
     await s.close();
-  }
-});
-
-test('openStorage opens either backend', { timeout: 60_000 }, async () => {
-  const etcd = await startEtcd();
-  try {
-    for (const s of [await openStorage({ backend: 'etcd', servers: etcd.endpoints }), await openStorage({ backend: 'embedded' })]) {
-      try {
-        const a = await s.create('/registry/pods/default/a', obj('a'));
-        assert.deepEqual(await s.get('/registry/pods/default/a'), a);
-        assert.equal(await s.count('/registry/pods/'), 1);
-      } finally {
-        await s.close();
-      }
-    }
-  } finally {
-    await etcd.stop();
   }
 });

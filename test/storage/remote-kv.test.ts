@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { startEtcd, type EtcdCluster } from '../../../test/util/etcd.js';
-import { isMvccError, type MvccErrorCode } from '../mvcc/errors.js';
-import type { WatchResponse } from '../mvcc/types.js';
-import { RemoteKV, parseEtcdServers } from './remote-kv.js';
+import { startEtcd, type EtcdCluster } from '../util/etcd.js';
+import { isMvccError, type MvccErrorCode } from '../../src/storage/mvcc/errors.js';
+import type { WatchResponse } from '../../src/storage/mvcc/types.js';
+import { RemoteKV, parseEtcdServers } from '../../src/storage/etcd3/remote-kv.js';
 
 const b = (s: string) => Buffer.from(s);
 let seq = 0;
