@@ -108,9 +108,20 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
   const token = `flotilla-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
   const specs: { name: string; clientURL: string; peerURL: string; dataDir: string }[] = [];
+  const used = new Set<number>();
+  const port = async () => {
+    // freePort may hand out a number again once it was released; keep every port distinct.
+    for (;;) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
   for (let i = 0; i < n; i++) {
-    const clientPort = await freePort();
-    const peerPort = await freePort();
+    const clientPort = await port();
+    const peerPort = await port();
     specs.push({
       name: `m${i}`,
       clientURL: `http://127.0.0.1:${clientPort}`,
