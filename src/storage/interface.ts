@@ -105,6 +105,10 @@ export interface ListOptions {
   limit?: number;
   /** Opaque token from a previous page's `continue`. */
   continue?: string;
+  /**
+   * Absent = everything. With a predicate, pages are still filled up to `limit` matching
+   * items (the store reads on), and remainingItemCount is not reported (upstream's rule).
+   */
   predicate?: Predicate;
 }
 
