@@ -178,6 +178,16 @@ export class SchemaNode {
     return this.kind === 'struct' && this.#schema.properties !== undefined && Object.hasOwn(this.#schema.properties, name);
   }
 
+  /** The declared properties of a struct, in schema order; empty for other kinds. */
+  fieldNames(): string[] {
+    return this.kind === 'struct' && this.#schema.properties ? Object.keys(this.#schema.properties) : [];
+  }
+
+  /** True if `name` is listed in the struct's `required`. */
+  isRequired(name: string): boolean {
+    return this.kind === 'struct' && (this.#schema.required ?? []).includes(name);
+  }
+
   /**
    * The node of the value under key `name`: a declared property of a struct, the element
    * of a map, or an untyped node inside untyped values and preserve-unknown-fields structs.
