@@ -5,7 +5,7 @@ import {
   isValidPortName, isCIdentifier, isValidPercent, isConfigMapKey, isEnvVarName, isWildcardDNS1123Subdomain,
   validateObjectMeta, validateObjectMetaUpdate, validateAnnotations, validateLabels, validateOwnerReferences,
   validateFinalizers, nameIsDNSSubdomain, nameIsDNSLabel, nameIsDNS1035Label, validatePortNumOrName,
-  isValidPathSegmentName, regexError,
+  isValidPathSegmentName, regexError, isValidIP, isValidIPv4Address, isValidIPv6Address, isValidCIDR,
 } from './validation.js';
 import { newInvalid, newPath } from './errors.js';
 
@@ -185,4 +185,20 @@ test('validatePortNumOrName', () => {
   assert.deepEqual(validatePortNumOrName(80, newPath('port')), []);
   assert.deepEqual(validatePortNumOrName('http', newPath('port')), []);
   assert.deepEqual(validatePortNumOrName(70000, newPath('port')).map((e) => e.message), ['port: Invalid value: 70000: must be between 1 and 65535, inclusive']);
+});
+
+test('IP and CIDR validation (sloppy IPv4 as upstream)', () => {
+  const fp = newPath('spec', 'clusterIP');
+  const cases: { fn: typeof isValidIP; good: string[]; bad: string[] }[] = [
+    { fn: isValidIP, good: ['1.2.3.4', '010.001.002.003', '2001:db8::ffff', '::1', '::ffff:1.2.3.4'], bad: ['', '1.2.3', '1.2.3.256', 'a.b.c.d', '2001:db8::g', ' 1.2.3.4'] },
+    { fn: isValidIPv4Address, good: ['1.2.3.4', '::ffff:1.2.3.4', '0:0:0:0:0:ffff:102:304'], bad: ['::1', 'x', '::1.2.3.4'] },
+    { fn: isValidIPv6Address, good: ['::1', '2001:db8::1'], bad: ['1.2.3.4', '::ffff:1.2.3.4'] },
+    { fn: isValidCIDR, good: ['10.0.0.0/8', '2001:db8::/64', '1.2.3.4/32'], bad: ['10.0.0.0', '10.0.0.0/33', '2001:db8::/129', 'x/8'] },
+  ];
+  for (const tc of cases) {
+    for (const v of tc.good) assert.deepEqual(tc.fn(fp, v), [], `${tc.fn.name}(${v})`);
+    for (const v of tc.bad) assert.equal(tc.fn(fp, v).length, 1, `${tc.fn.name}(${v})`);
+  }
+  assert.equal(isValidIP(fp, 'x')[0]!.message, 'spec.clusterIP: Invalid value: "x": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
+  assert.equal(isValidCIDR(fp, 'x')[0]!.message, 'spec.clusterIP: Invalid value: "x": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)');
 });

@@ -11,6 +11,7 @@ import {
   type FieldErrorList, type FieldPath,
 } from './errors.js';
 import type { ObjectMeta, OwnerReference } from './meta.js';
+import { isIPv6 } from 'node:net';
 
 // ---------------------------------------------------------------------------------------
 // Message helpers
@@ -253,6 +254,64 @@ export function isConfigMapKey(value: string): string[] {
   if (byteLen(value) > DNS1123_SUBDOMAIN_MAX_LENGTH) errs.push(maxLenError(DNS1123_SUBDOMAIN_MAX_LENGTH));
   if (!new RegExp(`^${configMapKeyFmt}$`).test(value)) errs.push(regexError(configMapKeyErrMsg, configMapKeyFmt, 'key.name', 'KEY_NAME', 'key-name'));
   return [...errs, ...hasChDirPrefix(value)];
+}
+
+// ---------------------------------------------------------------------------------------
+// IP addresses (netutils.ParseIPSloppy: IPv4 octets may have leading zeros)
+// ---------------------------------------------------------------------------------------
+
+/** The address family of an IP string as upstream's sloppy parser sees it, or undefined. */
+export function parseIPFamily(value: string): 4 | 6 | undefined {
+  const parts = value.split('.');
+  if (parts.length === 4 && parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255)) return 4;
+  if (value.includes(':') && isIPv6(value)) return isIPv4Mapped(value) ? 4 : 6;
+  return undefined;
+}
+
+/** Whether a valid IPv6 string is ::ffff:a.b.c.d in any spelling (Go's To4() succeeds). */
+function isIPv4Mapped(v6: string): boolean {
+  let s = v6.toLowerCase();
+  const lastColon = s.lastIndexOf(':');
+  const tail = s.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const o = tail.split('.').map(Number);
+    s = `${s.slice(0, lastColon + 1)}${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
+  }
+  const [head, rest] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
+  const h = head === '' ? [] : head.split(':');
+  const r = rest === undefined || rest === '' ? [] : rest.split(':');
+  const groups = rest === undefined ? h : [...h, ...Array<string>(8 - h.length - r.length).fill('0'), ...r];
+  const n = groups.map((g) => parseInt(g, 16));
+  return n.length === 8 && n.slice(0, 5).every((x) => x === 0) && n[5] === 0xffff;
+}
+
+/** IsValidIP: `must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`. */
+export function isValidIP(fldPath: FieldPath | undefined, value: string): FieldErrorList {
+  return parseIPFamily(value) === undefined
+    ? [fieldInvalid(fldPath, value, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)')]
+    : [];
+}
+
+/** IsValidIPv4Address. */
+export function isValidIPv4Address(fldPath: FieldPath | undefined, value: string): FieldErrorList {
+  return parseIPFamily(value) === 4 ? [] : [fieldInvalid(fldPath, value, 'must be a valid IPv4 address')];
+}
+
+/** IsValidIPv6Address. */
+export function isValidIPv6Address(fldPath: FieldPath | undefined, value: string): FieldErrorList {
+  return parseIPFamily(value) === 6 ? [] : [fieldInvalid(fldPath, value, 'must be a valid IPv6 address')];
+}
+
+/** IsValidCIDR: `must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)`. */
+export function isValidCIDR(fldPath: FieldPath | undefined, value: string): FieldErrorList {
+  const bad = [fieldInvalid(fldPath, value, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)')];
+  const slash = value.indexOf('/');
+  if (slash < 0) return bad;
+  const ip = value.slice(0, slash);
+  const bits = value.slice(slash + 1);
+  const family = ip.includes(':') ? (isIPv6(ip) ? 6 : undefined) : parseIPFamily(ip);
+  if (family === undefined || !/^[0-9]{1,3}$/.test(bits)) return bad;
+  return Number(bits) <= (family === 4 ? 32 : 128) ? [] : bad;
 }
 
 // ---------------------------------------------------------------------------------------
