@@ -719,17 +719,20 @@ describe('crash', () => {
     let acks = 0;
     proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        acks += d.toString().split('\n').length - 1;
-        if (acks >= minAcks) resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        proc.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          acks += d.toString().split('\n').length - 1;
+          if (acks >= minAcks) resolve();
+        });
+        proc.once('exit', (code) => reject(new Error(`child exited early (${code}): ${err}`)));
       });
-      proc.once('exit', (code) => reject(new Error(`child exited early (${code}): ${err}`)));
-    });
-    await new Promise((r) => setTimeout(r, Math.random() * 150));
-    proc.kill('SIGKILL');
-    await exited;
+      await new Promise((r) => setTimeout(r, Math.random() * 150));
+    } finally {
+      proc.kill('SIGKILL');
+      await exited;
+    }
     const lines = out.split('\n');
     lines.pop(); // an incomplete last line is not an acknowledgement
     return {
