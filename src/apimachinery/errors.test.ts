@@ -11,7 +11,7 @@ import {
   suggestsClientDelay, fromStatusObject, hasStatusCause,
   newPath, FieldPath, childPath, fieldRequired, fieldInvalid, fieldNotSupported, fieldDuplicate, fieldForbidden,
   fieldTooLong, fieldTooMany, fieldInternalError, fieldNotFound, fieldTypeInvalid, goQuote, goTyped, renderBadValue,
-  aggregateMessage, toAggregate, type FieldError,
+  aggregateMessage, toAggregate, successStatus, errorToAPIStatus, type FieldError,
 } from './errors.js';
 
 const pods = { group: '', resource: 'pods' };
@@ -217,4 +217,14 @@ test('goQuote matches strconv.Quote', () => {
   for (const [in_, want] of cases) assert.equal(goQuote(in_), want);
   assert.equal(renderBadValue({ toString: () => '1Gi' }), '1Gi');
   assert.equal(renderBadValue({ a: 1 }), 'map[string]interface {}{"a":1}');
+});
+
+test('successStatus and errorToAPIStatus', () => {
+  assert.equal(
+    JSON.stringify(successStatus({ name: 'x', kind: 'pods', uid: 'u' })),
+    '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":"x","kind":"pods","uid":"u"}}',
+  );
+  assert.deepEqual(errorToAPIStatus(new Error('boom')), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'boom', code: 500 });
+  assert.equal(errorToAPIStatus(newNotFound(pods, 'x')).code, 404);
+  assert.equal(errorToAPIStatus(new StatusError({ message: 'm' })).code, 500);
 });

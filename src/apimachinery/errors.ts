@@ -431,6 +431,30 @@ export function newGenericServerResponse(
   });
 }
 
+/**
+ * The Success Status a DELETE returns for resources without a deleted object to show,
+ * e.g. `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":"x","kind":"pods","uid":"..."}}`.
+ */
+export function successStatus(d: StatusDetails = {}): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: details(d) };
+}
+
+/**
+ * responsewriters.ErrorToAPIStatus: the Status to write for any error. A StatusError
+ * keeps its Status (a missing code becomes 500); anything else is a 500 with reason ""
+ * (Unknown) and the error text as message.
+ */
+export function errorToAPIStatus(err: unknown): Status {
+  if (err instanceof StatusError) {
+    const st = { ...err.status };
+    if (st.status === 'Success' && !st.code) st.code = 200;
+    if (st.status !== 'Success' && !st.code) st.code = 500;
+    return st;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code: 500 };
+}
+
 // ---------------------------------------------------------------------------------------
 // Predicates
 // ---------------------------------------------------------------------------------------
