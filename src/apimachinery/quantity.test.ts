@@ -271,3 +271,44 @@ test('JSON decoding accepts strings (trimmed) and numbers', () => {
   assert.equal(quantityFromJSON(null), undefined);
   assert.throws(() => quantityFromJSON(true), QuantityParseError);
 });
+
+test('roundUp (TestQuantityRoundUp)', () => {
+  const cases: [string, number, Quantity, boolean][] = [
+    ['9.01', -3, dq(901, -2, 'DecimalSI'), true],
+    ['9.01', -2, dq(901, -2, 'DecimalSI'), true],
+    ['9.01', -1, dq(91, -1, 'DecimalSI'), false],
+    ['9.01', 0, dq(10, 0, 'DecimalSI'), false],
+    ['9.01', 1, dq(10, 0, 'DecimalSI'), false],
+    ['9.01', 2, dq(100, 0, 'DecimalSI'), false],
+    ['-9.01', -3, dq(-901, -2, 'DecimalSI'), true],
+    ['-9.01', -1, dq(-91, -1, 'DecimalSI'), false],
+    ['-9.01', 0, dq(-10, 0, 'DecimalSI'), false],
+    ['-9.01', 2, dq(-100, 0, 'DecimalSI'), false],
+  ];
+  for (const [input, scale, want, exact] of cases) {
+    const r = parseQuantity(input).roundUp(scale);
+    assert.equal(r.exact, exact, `${input}@${scale}`);
+    assert.equal(r.quantity.cmp(want), 0, `${input}@${scale}: ${r.quantity}`);
+  }
+});
+
+test('add/sub tables (TestAdd, TestSub)', () => {
+  const zero = newQuantity(0, 'DecimalSI');
+  const cases: { a: Quantity; b: Quantity; sum: Quantity; diff: Quantity; sumFormat: QuantityFormat }[] = [
+    { a: dq(10, 0, 'DecimalSI'), b: dq(1, 1, 'DecimalSI'), sum: dq(20, 0, 'DecimalSI'), diff: dq(0, 0, 'DecimalSI'), sumFormat: 'DecimalSI' },
+    { a: dq(10, 0, 'DecimalSI'), b: dq(1, 0, 'BinarySI'), sum: dq(11, 0, 'DecimalSI'), diff: dq(9, 0, 'DecimalSI'), sumFormat: 'DecimalSI' },
+    { a: dq(10, 0, 'BinarySI'), b: dq(1, 0, 'DecimalSI'), sum: dq(11, 0, 'BinarySI'), diff: dq(9, 0, 'BinarySI'), sumFormat: 'BinarySI' },
+    { a: zero, b: dq(50, 0, 'DecimalSI'), sum: dq(50, 0, 'DecimalSI'), diff: dq(-50, 0, 'DecimalSI'), sumFormat: 'DecimalSI' },
+    { a: dq(50, 0, 'DecimalSI'), b: zero, sum: dq(50, 0, 'DecimalSI'), diff: dq(50, 0, 'DecimalSI'), sumFormat: 'DecimalSI' },
+    { a: zero, b: zero, sum: zero, diff: zero, sumFormat: 'DecimalSI' },
+  ];
+  for (const tc of cases) {
+    assert.equal(tc.a.add(tc.b).cmp(tc.sum), 0);
+    assert.equal(tc.a.add(tc.b).format, tc.sumFormat);
+    assert.equal(tc.a.sub(tc.b).cmp(tc.diff), 0);
+  }
+  for (const v of ['100m', '1Gi']) {
+    assert.equal(parseQuantity(v).add(parseQuantity('0')).toString(), v);
+    assert.equal(parseQuantity('0').add(parseQuantity(v)).toString(), v);
+  }
+});
