@@ -287,7 +287,7 @@ test('apply input checks', () => {
     () => fm.apply(undefined, dup, 'kubectl', false),
     (e: unknown) =>
       e instanceof StatusError &&
-      e.status.code === 400 &&
+      e.status.code === 500 &&
       e.message === 'failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name="nginx"]',
   );
 });

@@ -24,7 +24,7 @@
  *      "fieldsV1": {"f:spec": {"f:replicas": {}}}}
  */
 import { type Clock, realClock } from '../util/clock.js';
-import { type StatusCause, type StatusError, newApplyConflict, newBadRequest, newInternalError } from './errors.js';
+import { type StatusCause, StatusError, newApplyConflict, newBadRequest } from './errors.js';
 import type { ManagedFieldsEntry } from './meta.js';
 import { type JSONObject, type JSONValue, SchemaNode, isJSONObject } from './schema.js';
 import { FieldSet, PathElementError, compareStrings, goJSON, makePath, pathToString } from './fieldpath.js';
@@ -141,9 +141,10 @@ export class FieldManager {
    * changed, when the apply changes nothing). `liveObj` is undefined on create; the
    * result then starts from {@link zeroObject} (e.g. carries `status: {}`), as upstream's.
    * @throws StatusError: 409 Conflict with upstream's message and FieldManagerConflict
-   *   causes unless `force`; 400 for a configuration of the wrong kind/version, one that
-   *   sets managedFields or has unidentifiable/duplicate list items; 500 for corrupt
-   *   live managedFields.
+   *   causes unless `force`; 400 for a configuration of the wrong kind/version or one
+   *   that sets managedFields; 500 with an empty reason (what upstream's API server makes
+   *   of the plain errors its field manager returns) for unidentifiable or duplicate list
+   *   items in the configuration and for corrupt live managedFields.
    */
   apply(liveObj: ObjectJSON | undefined, config: ObjectJSON, manager: string, force: boolean): ObjectJSON {
     const live = liveObj ?? zeroObject(this.#schema);
@@ -162,7 +163,7 @@ export class FieldManager {
     try {
       managed = decodeManagedFields(managedFieldsOf(live));
     } catch (e) {
-      throw newInternalError(`failed to decode managed fields: ${(e as Error).message}`);
+      throw unknownServerError(`failed to decode managed fields: ${(e as Error).message}`);
     }
 
     const runApply = (forceNow: boolean) => this.#applyTracked(live, config, copyManaged(managed), manager, forceNow);
@@ -193,7 +194,7 @@ export class FieldManager {
       const meta = metadataOf(config);
       const nsName = `${str(meta?.namespace) || '<unknown>'}/${str(meta?.name) || '<unknown>'}`;
       const gvk = `${groupOf(str(config.apiVersion))}/${versionOf(str(config.apiVersion))}, Kind=${str(config.kind)}`;
-      return newBadRequest(`failed to create typed patch object (${nsName}; ${gvk}): ${e.message}`);
+      return unknownServerError(`failed to create typed patch object (${nsName}; ${gvk}): ${e.message}`);
     }
     return e;
   }
@@ -341,6 +342,14 @@ export function update(
   options: Omit<FieldManagerOptions, 'schema' | 'apiVersion'> & { apiVersion?: string } = {},
 ): ObjectJSON {
   return new FieldManager({ ...options, schema, apiVersion: options.apiVersion ?? str(newObj.apiVersion) }).update(live, newObj, manager);
+}
+
+/**
+ * The Status upstream's API server answers for an error that is not a StatusError
+ * (responsewriters.ErrorToAPIStatus): 500, reason unknown, the bare message.
+ */
+function unknownServerError(message: string): StatusError {
+  return new StatusError({ code: 500, reason: '', message });
 }
 
 // ---------------------------------------------------------------------------------------

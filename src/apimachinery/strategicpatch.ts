@@ -39,9 +39,10 @@ const setElementOrderDirectivePrefix = '$setElementOrder';
 /**
  * What went wrong, so the API layer can choose the HTTP status the way upstream's
  * `interpretStrategicMergePatchError` does without reading message text:
- * `BadRequest` (400), `Invalid` (422), `Conflict` (three-way patch conflicts with live
- * changes; kubectl reports it) and `Internal` for everything else (upstream returns
- * those unwrapped, which the API server reports as 500).
+ * `BadRequest` → newBadRequest(message); `Invalid` → newGenericServerResponse(422, '',
+ * {group: '', resource: ''}, '', message, 0, false); `Internal` → what upstream's API server makes of a plain
+ * error (ErrorToAPIStatus): 500, empty reason, the bare message. `Conflict` and
+ * `PreconditionFailed` only come from patch creation (client side in upstream).
  */
 export type StrategicMergePatchErrorKind = 'BadRequest' | 'Invalid' | 'Conflict' | 'PreconditionFailed' | 'Internal';
 
