@@ -101,14 +101,9 @@ export function getValueFromIntOrPercent(v: IntOrString | null | undefined, tota
   if (typeof v === 'number') return v;
   let value: number;
   try {
-    const s = v.replaceAll('%', '');
-    try {
-      value = atoi(s);
-    } catch (e) {
-      throw new Error(`invalid value ${JSON.stringify(v)}: ${(e as Error).message}`);
-    }
+    value = atoi(v.replaceAll('%', ''));
   } catch (e) {
-    throw new Error(`invalid value for IntOrString: ${(e as Error).message}`);
+    throw new Error(`invalid value for IntOrString: invalid value ${JSON.stringify(v)}: ${(e as Error).message}`);
   }
   return scale(value, total, roundUp);
 }
