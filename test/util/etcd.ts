@@ -132,21 +132,21 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
   const initialCluster = specs.map((s) => `${s.name}=${s.peerURL}`).join(',');
 
   const argsOf = (s: (typeof specs)[number]) => [
-      '--name', s.name,
-      '--data-dir', s.dataDir,
-      '--listen-client-urls', s.clientURL,
-      '--advertise-client-urls', s.clientURL,
-      '--listen-peer-urls', s.peerURL,
-      '--initial-advertise-peer-urls', s.peerURL,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-token', token,
-      '--initial-cluster-state', 'new',
-      '--log-level', 'warn',
-      '--logger', 'zap',
-      ...(opts.watchProgressNotifyIntervalMs !== undefined
-        ? ['--experimental-watch-progress-notify-interval', `${opts.watchProgressNotifyIntervalMs}ms`]
-        : []),
-      ...(opts.extraArgs ?? []),
+    '--name', s.name,
+    '--data-dir', s.dataDir,
+    '--listen-client-urls', s.clientURL,
+    '--advertise-client-urls', s.clientURL,
+    '--listen-peer-urls', s.peerURL,
+    '--initial-advertise-peer-urls', s.peerURL,
+    '--initial-cluster', initialCluster,
+    '--initial-cluster-token', token,
+    '--initial-cluster-state', 'new',
+    '--log-level', 'warn',
+    '--logger', 'zap',
+    ...(opts.watchProgressNotifyIntervalMs !== undefined
+      ? ['--experimental-watch-progress-notify-interval', `${opts.watchProgressNotifyIntervalMs}ms`]
+      : []),
+    ...(opts.extraArgs ?? []),
   ];
   let log = new Map<string, string>();
   const spawnMember = (s: (typeof specs)[number]): ChildProcess => {
@@ -159,6 +159,11 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
     return proc;
   };
   const members: EtcdMember[] = specs.map((s) => ({ ...s, proc: spawnMember(s), log: () => log.get(s.name) ?? '' }));
+  // If this process dies without calling stop(), don't leave etcd running.
+  const killOnExit = () => {
+    for (const m of members) if (m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const waitHealthy = async (m: EtcdMember, deadline: number) => {
     for (;;) {
       if (m.proc.exitCode !== null || m.proc.signalCode !== null) {
@@ -177,6 +182,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
     members,
     async stop() {
       await Promise.all(members.map((m) => stopMember(m, stopTimeoutMs)));
+      process.removeListener('exit', killOnExit);
       if (ownDir) rmSync(root, { recursive: true, force: true });
       log = new Map();
     },
