@@ -147,7 +147,8 @@ function readOps(buf: Buffer, pos: number): { ops: ChangeOp[]; pos: number } {
       const vlen = buf.readUInt32LE(pos);
       pos += 4;
       // Copy: the record buffer may be a slice of a large read buffer we must not retain.
-      const value = Buffer.from(buf.subarray(pos, pos + vlen));
+      const value = Buffer.allocUnsafeSlow(vlen);
+      buf.copy(value, 0, pos, pos + vlen);
       pos += vlen;
       const lease = buf.readBigInt64LE(pos);
       pos += 8;
@@ -338,7 +339,8 @@ export async function decodeSnapshot(
     const key = (await r.mustTake(klen, 'entry')).toString('latin1');
     const fixed = await r.mustTake(36, 'entry');
     const vlen = fixed.readUInt32LE(32);
-    const value = Buffer.from(await r.mustTake(vlen, 'entry'));
+    const value = Buffer.allocUnsafeSlow(vlen);
+    (await r.mustTake(vlen, 'entry')).copy(value);
     onEntry({
       key,
       mod: fixed.readDoubleLE(0),

@@ -66,8 +66,8 @@ async function workload(store: MvccStore, rounds = 30, leaseBase = 1000n): Promi
 
 const variants: { name: string; opts: Partial<MvccStoreOptions> }[] = [
   { name: 'WAL only', opts: {} },
-  { name: 'with snapshots every 7 records', opts: { snapshotEveryRecords: 7 } },
-  { name: 'with a snapshot every record', opts: { snapshotEveryRecords: 1 } },
+  { name: 'with snapshots every 7 records', opts: { snapshotEveryRecords: 7, snapshotMinLogRatio: 0 } },
+  { name: 'with a snapshot every record', opts: { snapshotEveryRecords: 1, snapshotMinLogRatio: 0 } },
 ];
 
 for (const v of variants) {

@@ -81,8 +81,14 @@ export interface MvccStoreOptions {
   registry?: Registry;
   /** Progress notification interval for watchers with progressNotify (etcd: 10 minutes). */
   progressNotifyIntervalMs?: number;
-  /** Take a snapshot after this many WAL records (default 100,000). */
+  /** Take a snapshot after this many WAL records (default 100,000)... */
   snapshotEveryRecords?: number;
+  /**
+   * ...and once the records written since the last snapshot amount to at least this
+   * fraction of the live data size (default 0.5), so that filling a large store does not
+   * rewrite it over and over (write amplification stays bounded); 0 = records only.
+   */
+  snapshotMinLogRatio?: number;
   /**
    * etcd's --auto-compaction-mode=periodic --auto-compaction-retention: keep this much
    * history (ms); 0/absent = no automatic compaction.
@@ -121,8 +127,19 @@ interface WriteCtx {
   puts: Rev[];
 }
 
-/** Records up to this size lend their bytes to the values they carry (see finish()). */
-const SHARE_RECORD_BYTES = 64 * 1024;
+/**
+ * The store's own copy of a value: never a caller's buffer (which may be reused or be a
+ * slice of a large message), and never a slice of Node's shared 8 KiB buffer pool, which
+ * a long-lived value would pin together with whatever else (WAL copies, requests) shares
+ * its slab. Under update churn pooled values bloat memory several-fold; an exact-size
+ * allocation costs a fixed ~100 bytes instead.
+ */
+function ownCopy(v: Buffer): Buffer {
+  if (v.length === 0) return EMPTY;
+  const out = Buffer.allocUnsafeSlow(v.length);
+  v.copy(out);
+  return out;
+}
 
 /** The evaluated branch of a txn (and of its nested txns), decided before any write. */
 interface TxnPath {
@@ -271,6 +288,7 @@ export class MvccStore implements KV {
   private readonly maxTxnOps: number;
   private readonly minLeaseTtl: number;
   private readonly snapshotEvery: number;
+  private readonly snapshotMinLogRatio: number;
 
   private readonly index = new KeyIndex();
   /**
@@ -293,6 +311,7 @@ export class MvccStore implements KV {
   private appliedIndex = 0;
   private lastCommit: Promise<void> = Promise.resolve();
   private recordsSinceSnapshot = 0;
+  private bytesSinceSnapshot = 0;
   private snapshotting?: Promise<void>;
   private failed?: Error;
   private closed = false;
@@ -307,6 +326,7 @@ export class MvccStore implements KV {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.minLeaseTtl = opts.minLeaseTtlSeconds ?? DEFAULT_MIN_LEASE_TTL;
     this.snapshotEvery = Math.max(1, opts.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY_RECORDS);
+    this.snapshotMinLogRatio = opts.snapshotMinLogRatio ?? 0.5;
     if (opts.registry) {
       this.metrics = storeMetrics(opts.registry);
       this.metrics.bind({
@@ -721,15 +741,8 @@ export class MvccStore implements KV {
       return rev;
     }
     this.currentRev = ctx.rev;
-    const offsets: number[] = [];
-    const rec = encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops }, offsets);
-    // Values must not alias caller buffers. A small record is one allocation holding every
-    // value already, so the values become views of it (one copy per put instead of two);
-    // a big record would be pinned by any one surviving value, so those are copied.
-    const share = rec.length <= SHARE_RECORD_BYTES;
-    ctx.puts.forEach((r, i) => {
-      r.value = share ? rec.subarray(offsets[i]!, offsets[i]! + r.value.length) : Buffer.from(r.value);
-    });
+    const rec = encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops });
+    for (const r of ctx.puts) r.value = ownCopy(r.value);
     await this.commit(rec, ctx.rev);
     return ctx.rev;
   }
@@ -769,6 +782,8 @@ export class MvccStore implements KV {
   /** Makes `key` = value at `rev` (shared by live writes and replay). */
   private putKey(rev: number, key: string, value: Buffer, lease: bigint): Rev {
     const head = this.index.get(key);
+    // One string per key: reuse the one the index (and older revisions) already hold.
+    if (head !== undefined) key = head.key;
     const prev = head !== undefined && head.version !== 0 ? head : undefined;
     const r = new Rev(key, rev, prev ? prev.create : rev, prev ? prev.version + 1 : 1, value, lease, head);
     this.index.set(key, r);
@@ -915,7 +930,13 @@ export class MvccStore implements KV {
           throw this.failedError();
         },
       );
-      if (++this.recordsSinceSnapshot >= this.snapshotEvery && !this.snapshotting && !this.closed) {
+      this.bytesSinceSnapshot += rec.length;
+      if (
+        ++this.recordsSinceSnapshot >= this.snapshotEvery &&
+        this.bytesSinceSnapshot >= this.snapshotMinLogRatio * this.bytesInUse &&
+        !this.snapshotting &&
+        !this.closed
+      ) {
         this.snapshot().catch((err: unknown) => this.log.error({ err }, 'mvcc: snapshot failed'));
       }
     } else {
@@ -952,6 +973,7 @@ export class MvccStore implements KV {
       leases: this.leaseList(),
     };
     this.recordsSinceSnapshot = 0;
+    this.bytesSinceSnapshot = 0;
     await this.lastCommit;
     this.throwIfFailed();
     if (index === 0) return;
@@ -987,6 +1009,7 @@ export class MvccStore implements KV {
     this.appendedIndex = this.appliedIndex;
     this.durableRev = this.currentRev;
     this.recordsSinceSnapshot = recovery.records.length;
+    for (const r of recovery.records) this.bytesSinceSnapshot += r.data.length;
     this.log.info(
       { revision: this.currentRev, compactRevision: this.compactRev, keys: this.liveKeyCount, leases: this.leases.size, records: recovery.records.length },
       'mvcc: recovered',

@@ -9,7 +9,7 @@ import { MvccStore } from '../store.js';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: crash_writer <dataDir> [snapshotEveryRecords]');
-const store = await MvccStore.open({ dataDir: dir, logger: silentLogger(), snapshotEveryRecords: Number(process.argv[3] ?? 5000) });
+const store = await MvccStore.open({ dataDir: dir, logger: silentLogger(), snapshotEveryRecords: Number(process.argv[3] ?? 5000), snapshotMinLogRatio: 0 });
 const lease = await store.leaseGrant(3600, 77n);
 process.stdout.write(`lease ${lease.id}\n`);
 let next = 0;
