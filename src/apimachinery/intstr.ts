@@ -3,6 +3,8 @@
  * number or string (`maxSurge: 1` or `maxSurge: "25%"`), so here it is `number | string`.
  */
 
+import { goQuote } from './errors.js';
+
 /** intstr.IntOrString as it appears in JSON. */
 export type IntOrString = number | string;
 
@@ -21,10 +23,10 @@ export function fromString(v: string): IntOrString {
  * Accepts an optional sign and decimal digits in the int64 range.
  */
 export function atoi(s: string): number {
-  if (!/^[+-]?[0-9]+$/.test(s)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`);
   const v = BigInt(s);
   if (v > 9223372036854775807n || v < -9223372036854775808n) {
-    throw new Error(`strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`);
+    throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: value out of range`);
   }
   return Number(v);
 }
@@ -65,7 +67,7 @@ function percentValueSafely(v: IntOrString): { value: number; isPercent: boolean
   try {
     return { value: atoi(v.slice(0, -1)), isPercent: true };
   } catch (e) {
-    throw new Error(`invalid value ${JSON.stringify(v)}: ${(e as Error).message}`);
+    throw new Error(`invalid value ${goQuote(v)}: ${(e as Error).message}`);
   }
 }
 
@@ -103,7 +105,7 @@ export function getValueFromIntOrPercent(v: IntOrString | null | undefined, tota
   try {
     value = atoi(v.replaceAll('%', ''));
   } catch (e) {
-    throw new Error(`invalid value for IntOrString: invalid value ${JSON.stringify(v)}: ${(e as Error).message}`);
+    throw new Error(`invalid value for IntOrString: invalid value ${goQuote(v)}: ${(e as Error).message}`);
   }
   return scale(value, total, roundUp);
 }

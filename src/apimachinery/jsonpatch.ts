@@ -14,6 +14,8 @@
  * in-process callers see. Decoding errors become 400 BadRequest.
  */
 
+import { goQuote } from './errors.js';
+
 /** One operation as decoded; fields are whatever JSON the client sent. */
 export interface JSONPatchOperation {
   op?: unknown;
@@ -99,9 +101,9 @@ function isContainer(v: unknown): v is Container {
 
 /** strconv.Atoi with Go's error text. */
 function atoi(s: string): number {
-  if (!/^[+-]?[0-9]+$/.test(s)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`);
   const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`);
+  if (!Number.isSafeInteger(n)) throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: value out of range`);
   return n;
 }
 
@@ -215,7 +217,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  return v === undefined ? v : (JSON.parse(goQuote(v)) as T);
 }
 
 function fail(kind: JSONPatchErrorKind, message: string): never {
