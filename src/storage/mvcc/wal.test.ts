@@ -354,6 +354,26 @@ describe('snapshots', () => {
     await w2.close();
   });
 
+  test('open finishes a purge that a crash interrupted', async () => {
+    const dir = await tempDir();
+    const { wal } = await openWal(dir, { segmentBytes: 2048 });
+    const written = await appendSeparately(wal, 30, 200);
+    await wal.saveSnapshot(10, [Buffer.from('s10')]);
+    await appendSeparately(wal, 30, 200);
+    await wal.saveSnapshot(50, [Buffer.from('s50')]);
+    await wal.close();
+    const segsBefore = (await segmentFiles(dir)).length;
+    // keepSnapshots 1 now: as if the process died after saving snapshot 50, before purging.
+    const { wal: w2, recovery } = await openWal(dir, { segmentBytes: 2048, keepSnapshots: 1 });
+    assert.equal(recovery.snapshot?.index, 50);
+    assert.deepEqual((await snapFiles(dir)).map((f) => f.slice(-7)), ['32.snap']);
+    assert.ok((await segmentFiles(dir)).length < segsBefore);
+    const all = [...(await segmentFiles(dir)), ...(await snapFiles(dir))];
+    assert.equal(w2.sizeBytes(), (await Promise.all(all.map((f) => stat(f)))).reduce((a, s) => a + s.size, 0));
+    assert.ok(written.size === 30);
+    await w2.close();
+  });
+
   test('chunks() returns the snapshot bytes exactly, however large', async () => {
     const dir = await tempDir();
     const { wal } = await openWal(dir);

@@ -941,6 +941,7 @@ export class Wal {
       throw new WalCorruptError(segs[0]!.path, 0, `the log starts at index ${logStart} but there is no snapshot holding the records before it`);
     }
     this.snapshots = snaps.filter((s) => !chosen || s.index <= chosen.index);
+    for (const s of this.snapshots) if (s.size === 0) s.size = (await stat(s.path)).size;
     // Snapshots newer than the chosen one are damaged; keep them on disk for an operator, but
     // never count them as kept snapshots.
     const base = chosen?.index ?? 0;
@@ -971,6 +972,8 @@ export class Wal {
     this.current = segs.pop()!;
     this.segments = segs;
     this.fh = await this.openSegment(this.current.path);
+    // Finish what a crash may have interrupted between saving a snapshot and purging.
+    await this.purge();
 
     const snapshot = chosen ? { index: chosen.index, chunks: () => readSnapshotData(chosen!) } : undefined;
     this.log.info({ snapshot: chosen?.index, records: out.length, lastIndex: this.lastIndex, segments: segs.length + 1 }, 'wal: recovered');
