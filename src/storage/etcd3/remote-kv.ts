@@ -13,6 +13,11 @@
  *    stream breaks, every watch is re-created on a new stream from the revision after the
  *    last one it delivered (as etcd's Go clientv3 does); if that revision has been compacted
  *    meanwhile, the watch ends with `compactRevision` set, exactly as a fresh one would.
+ *  - Watcher.requestProgress() sends etcd's stream-wide progress request (coalesced); etcd
+ *    answers once for the stream and RemoteKV hands that to every watch on it. Known etcd
+ *    bug before 3.4.25/3.5.8 (etcd-io/etcd#15220): that answer can overtake events still
+ *    queued for a watch, so a progress revision may precede events at or below it. The
+ *    per-watch periodic notifications (progressNotify) are not affected.
  *  - `status()` is synchronous in the contract, so it reports what this client has observed
  *    (highest header revision seen, compaction revisions it learned of); sizes are 0.
  */
