@@ -217,7 +217,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(goQuote(v)) as T);
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
 function fail(kind: JSONPatchErrorKind, message: string): never {
