@@ -26,8 +26,30 @@ const smdDefs: SchemaDefinitions = {
       labels: { type: 'object', additionalProperties: { type: 'string' } },
       struct: { $ref: '#/components/schemas/item' },
       free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      assoc: {
+        type: 'array',
+        items: { $ref: '#/components/schemas/item' },
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      },
+      listOfLists: {
+        type: 'array',
+        items: { $ref: '#/components/schemas/listItem' },
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      },
+      structure: { $ref: '#/components/schemas/structure' },
     },
   },
+  listItem: {
+    type: 'object',
+    properties: { name: { type: 'string' }, value: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' } },
+  },
+  structure: {
+    type: 'object',
+    properties: { name: { type: 'string' }, scalarField: { type: 'string' }, complexField: { $ref: '#/components/schemas/complex' } },
+  },
+  complex: { type: 'object', properties: { name: { type: 'string' } } },
   item: {
     type: 'object',
     properties: { name: { type: 'string' }, value: { type: 'integer' }, other: { type: 'string' } },
@@ -215,6 +237,96 @@ const cases: Case[] = [
     managed: { one: ['.free.a', '.free.l', '.free.a.b'] },
   },
 ];
+
+// Scenarios of upstream structured-merge-diff merge/multiple_appliers_test.go (single
+// version; upstream's list is `assoc` here, its struct `structure`).
+const kA = '.listOfLists[name="a"]';
+const kB = '.listOfLists[name="b"]';
+cases.push(
+  {
+    name: 'multiple appliers: remove_one_keep_one',
+    ops: [
+      { apply: { assoc: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] }, manager: 'apply-one' },
+      { apply: { assoc: [{ name: 'c' }, { name: 'd' }] }, manager: 'apply-two' },
+      { apply: { assoc: [{ name: 'a' }] }, manager: 'apply-one' },
+    ],
+    object: { assoc: [{ name: 'a' }, { name: 'c' }, { name: 'd' }] },
+    managed: {
+      'apply-one': ['.assoc[name="a"]', '.assoc[name="a"].name'],
+      'apply-two': ['.assoc[name="c"]', '.assoc[name="d"]', '.assoc[name="c"].name', '.assoc[name="d"].name'],
+    },
+  },
+  {
+    name: 'multiple appliers: remove_one_keep_one_with_two_sub_items',
+    ops: [
+      { apply: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c'] }] }, manager: 'apply-one' },
+      { apply: { listOfLists: [{ name: 'b', value: ['d'] }] }, manager: 'apply-two' },
+      { apply: { listOfLists: [{ name: 'a' }] }, manager: 'apply-one' },
+    ],
+    object: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['d'] }] },
+    managed: { 'apply-one': [kA, `${kA}.name`], 'apply-two': [kB, `${kB}.name`, `${kB}.value[="d"]`] },
+  },
+  {
+    name: 'multiple appliers: remove_one_keep_one_with_dangling_subitem',
+    ops: [
+      { apply: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c'] }] }, manager: 'apply-one' },
+      { apply: { listOfLists: [{ name: 'b', value: ['d'] }] }, manager: 'apply-two' },
+      { update: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c', 'd', 'e'] }] }, manager: 'controller' },
+      { apply: { listOfLists: [{ name: 'a' }] }, manager: 'apply-one' },
+    ],
+    object: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['d', 'e'] }] },
+    managed: { 'apply-one': [kA, `${kA}.name`], 'apply-two': [kB, `${kB}.name`, `${kB}.value[="d"]`], controller: [`${kB}.value[="e"]`] },
+  },
+  {
+    name: 'multiple appliers: remove_one_with_dangling_subitem_keep_one',
+    ops: [
+      { apply: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c'] }] }, manager: 'apply-one' },
+      { apply: { listOfLists: [{ name: 'a', value: ['b'] }] }, manager: 'apply-two' },
+      { update: { listOfLists: [{ name: 'a', value: ['b'] }, { name: 'b', value: ['c', 'd'] }] }, manager: 'controller' },
+      { apply: { listOfLists: [{ name: 'a' }] }, manager: 'apply-one' },
+    ],
+    object: { listOfLists: [{ name: 'a', value: ['b'] }] },
+    managed: { 'apply-one': [kA, `${kA}.name`], 'apply-two': [kA, `${kA}.name`, `${kA}.value[="b"]`] },
+  },
+  {
+    name: 'multiple appliers: unset_scalar_shared_with_updater',
+    ops: [
+      { update: { structure: { name: 'a', scalarField: 'a' } }, manager: 'updater' },
+      { apply: { structure: { name: 'a', scalarField: 'a' } }, manager: 'applier' },
+      { apply: { structure: { name: 'a' } }, manager: 'applier' },
+    ],
+    object: { structure: { name: 'a', scalarField: 'a' } },
+    managed: { updater: ['.structure', '.structure.name', '.structure.scalarField'], applier: ['.structure.name'] },
+  },
+  {
+    name: 'multiple appliers: updater_claims_field',
+    ops: [
+      { apply: { structure: { name: 'a', scalarField: 'a' } }, manager: 'applier' },
+      { update: { structure: { name: 'a', scalarField: 'b' } }, manager: 'updater' },
+    ],
+    object: { structure: { name: 'a', scalarField: 'b' } },
+    managed: { applier: ['.structure.name'], updater: ['.structure.scalarField'] },
+  },
+  {
+    name: 'multiple appliers: unset_complex_sole_owner',
+    ops: [
+      { apply: { structure: { name: 'a', complexField: { name: 'b' } } }, manager: 'apply-one' },
+      { apply: { structure: { name: 'a' } }, manager: 'apply-one' },
+    ],
+    object: { structure: { name: 'a' } },
+    managed: { 'apply-one': ['.structure.name'] },
+  },
+  {
+    name: 'multiple appliers: unset_complex_shared_with_applier',
+    ops: [
+      { apply: { structure: { name: 'a', complexField: { name: 'b' } } }, manager: 'apply-one' },
+      { apply: { structure: { complexField: { name: 'b' } } }, manager: 'apply-two' },
+      { apply: { structure: { name: 'a' } }, manager: 'apply-one' },
+    ],
+    object: { structure: { name: 'a', complexField: { name: 'b' } } },
+    managed: { 'apply-one': ['.structure.name'], 'apply-two': ['.structure.complexField.name'] },
+  },
+);
 
 for (const tc of cases) {
   test(`Updater: ${tc.name}`, () => {

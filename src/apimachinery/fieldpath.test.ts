@@ -130,3 +130,10 @@ test('FieldSet has / empty / equals', () => {
   assert.ok(s.difference(s).empty());
   assert.ok(FieldSet.of(a, ab).equals(FieldSet.of(ab, a)));
 });
+
+test('compareStrings orders like Go (UTF-8 bytes), also past the BMP', async () => {
+  const { compareStrings } = await import('./fieldpath.js');
+  assert.ok(compareStrings('a', 'b') < 0);
+  assert.ok(compareStrings('\uffff', '\u{10000}') < 0, 'U+FFFF sorts before U+10000 in UTF-8');
+  assert.equal(compareStrings('x', 'x'), 0);
+});

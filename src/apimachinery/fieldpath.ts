@@ -75,9 +75,13 @@ export function makePath(...parts: (string | number | PathElement)[]): Path {
   return parts.map((p) => (typeof p === 'string' ? fieldElement(p) : typeof p === 'number' ? indexElement(p) : p));
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Go's string order (bytewise over UTF-8). */
 export function compareStrings(a: string, b: string): number {
-  // Go compares strings bytewise (UTF-8); UTF-16 order differs only for astral characters.
   if (a === b) return 0;
+  // UTF-16 code unit order equals UTF-8 byte order unless a surrogate pair is involved.
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
