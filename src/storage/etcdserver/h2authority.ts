@@ -1,0 +1,342 @@
+/**
+ * Makes etcd clients' `:authority` acceptable to Node's HTTP/2 server.
+ *
+ * Why: etcd's Go client dials some calls (etcdctl's `endpoint status`, `endpoint hashkv`,
+ * `snapshot save` in some versions) with the whole endpoint URL as the gRPC target, so the
+ * request's `:authority` pseudo-header is e.g. "http://127.0.0.1:2379". Go's server
+ * accepts that; Node's (nghttp2) refuses any authority containing "/" and resets the
+ * stream with PROTOCOL_ERROR, before grpc-js ever sees the call. So every client
+ * connection passes through `AuthorityRewriter`, which replaces characters an authority
+ * may not contain with "-" ("http://127.0.0.1:2379" -> "http:--127.0.0.1:2379") and
+ * leaves every other byte as it was.
+ *
+ * How: HTTP/2 frames are parsed (RFC 7540 §4); HEADERS/CONTINUATION header blocks are
+ * walked field by field (HPACK, RFC 7541 §6) and only a literal `:authority` value is
+ * re-encoded, as a plain (non-Huffman) string of the *same decoded length*, so both
+ * ends' HPACK dynamic tables keep identical sizes and later indexed references stay
+ * valid. Any block that does not parse is forwarded untouched (nghttp2 then judges it).
+ */
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const FRAME_HEADER = 9;
+const TYPE_HEADERS = 0x1;
+const TYPE_CONTINUATION = 0x9;
+const FLAG_END_STREAM = 0x1;
+const FLAG_END_HEADERS = 0x4;
+const FLAG_PADDED = 0x8;
+const FLAG_PRIORITY = 0x20;
+/** The peer's default SETTINGS_MAX_FRAME_SIZE; our re-emitted blocks never exceed it. */
+const MAX_FRAME = 16384;
+
+/**
+ * Code lengths of the HPACK Huffman code (RFC 7541 Appendix B) for symbols 0..256 (256 =
+ * EOS), one letter per symbol: 'A' = 5 bits, 'B' = 6, ... The code is canonical (codes of
+ * equal length are consecutive in symbol order, shorter codes first), so the lengths alone
+ * determine every code.
+ */
+const HUFFMAN_LENGTHS =
+  'ISXXXXXXXTZXXZXXXXXXXXZXXXXXXXXXBFFHIBDGFFDGDBBBAAABBBBBBBCDKBHFIBCCCCCCCCCCCCCCCCCCCCCCDCDIOIJBKABABABBBACCBBBABCBAABCCCCCKGJIXPRPPRRRSRSSSSSTSTTRSTSSSSQRSRSSTRQPRRSSQSRRTQRSSQQRQSRSSPRRRSRRSVVPORSRUVVVWWVTUOQVWWVWTQQVVXWWWPTPQRQQSRRUUTTVSVWVVWWWWWXWWWWWVZ';
+
+interface HuffNode { sym?: number; zero?: HuffNode; one?: HuffNode }
+
+/** The decoding tree, built once from the canonical code. */
+const huffmanTree: HuffNode = (() => {
+  const lens = [...HUFFMAN_LENGTHS].map((c) => c.charCodeAt(0) - 65 + 5);
+  const order = lens.map((_, s) => s).sort((a, b) => lens[a]! - lens[b]! || a - b);
+  const root: HuffNode = {};
+  let code = 0;
+  let prev = lens[order[0]!]!;
+  order.forEach((sym, i) => {
+    const len = lens[sym]!;
+    if (i > 0) code = (code + 1) * 2 ** (len - prev);
+    prev = len;
+    let node = root;
+    for (let bit = len - 1; bit >= 0; bit--) {
+      const one = Math.floor(code / 2 ** bit) % 2 === 1;
+      const next = one ? (node.one ??= {}) : (node.zero ??= {});
+      node = next;
+    }
+    node.sym = sym;
+  });
+  return root;
+})();
+
+/** Decodes an HPACK Huffman string; undefined if it is malformed. */
+export function huffmanDecode(buf: Buffer): Buffer | undefined {
+  const out: number[] = [];
+  let node = huffmanTree;
+  let depth = 0;
+  let allOnes = true;
+  for (const byte of buf) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const one = ((byte >> bit) & 1) === 1;
+      const next = one ? node.one : node.zero;
+      if (!next) return undefined;
+      node = next;
+      depth++;
+      allOnes &&= one;
+      if (node.sym !== undefined) {
+        if (node.sym === 256) return undefined; // EOS inside a string is an error (§5.2)
+        out.push(node.sym);
+        node = huffmanTree;
+        depth = 0;
+        allOnes = true;
+      }
+    }
+  }
+  // Padding: fewer than 8 bits, all ones (a prefix of EOS).
+  if (depth > 7 || !allOnes) return undefined;
+  return Buffer.from(out);
+}
+
+/** Characters nghttp2 accepts in :authority (RFC 3986 host/port plus userinfo). */
+function authorityByteOk(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+    '-._~!$&\'()*+,;=:@[]%'.includes(String.fromCharCode(c));
+}
+
+function encodeInt(value: number, prefixBits: number, firstByteHigh: number): Buffer {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) return Buffer.from([firstByteHigh | value]);
+  const out = [firstByteHigh | max];
+  let v = value - max;
+  while (v >= 128) {
+    out.push((v % 128) + 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  int(prefixBits: number): number {
+    const max = (1 << prefixBits) - 1;
+    if (this.pos >= this.buf.length) throw new Error('truncated');
+    let v = this.buf[this.pos++]! & max;
+    if (v < max) return v;
+    let m = 1;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new Error('truncated');
+      const b = this.buf[this.pos++]!;
+      v += (b & 127) * m;
+      m *= 128;
+      if ((b & 128) === 0) return v;
+      if (m > 2 ** 28) throw new Error('integer too large');
+    }
+  }
+  /** A string literal: its raw bytes and whether they are Huffman-coded. */
+  str(): { huffman: boolean; bytes: Buffer } {
+    if (this.pos >= this.buf.length) throw new Error('truncated');
+    const huffman = (this.buf[this.pos]! & 0x80) !== 0;
+    const len = this.int(7);
+    if (this.pos + len > this.buf.length) throw new Error('truncated');
+    const bytes = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return { huffman, bytes };
+  }
+}
+
+/**
+ * Returns the header block with any literal :authority value sanitised, or the same
+ * Buffer if nothing needed changing or the block does not parse.
+ */
+export function rewriteHeaderBlock(block: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let copiedUpTo = 0;
+  let changed = false;
+  const r = new Reader(block);
+  try {
+    while (r.pos < block.length) {
+      const b = block[r.pos]!;
+      if (b & 0x80) { r.int(7); continue; } // indexed field
+      if ((b & 0xe0) === 0x20) { r.int(5); continue; } // dynamic table size update
+      // Literal: with incremental indexing (01), without indexing (0000), never indexed (0001).
+      const prefixBits = (b & 0xc0) === 0x40 ? 6 : 4;
+      const nameIndex = r.int(prefixBits);
+      let isAuthority = nameIndex === 1;
+      if (nameIndex === 0) {
+        const name = r.str();
+        const n = name.huffman ? huffmanDecode(name.bytes) : name.bytes;
+        isAuthority = n !== undefined && n.toString('latin1') === ':authority';
+      }
+      const valueStart = r.pos;
+      const value = r.str();
+      if (!isAuthority) continue;
+      const decoded = value.huffman ? huffmanDecode(value.bytes) : Buffer.from(value.bytes);
+      if (!decoded || decoded.every(authorityByteOk)) continue;
+      const clean = Buffer.from(decoded.map((c) => (authorityByteOk(c) ? c : 0x2d)));
+      parts.push(block.subarray(copiedUpTo, valueStart));
+      parts.push(encodeInt(clean.length, 7, 0x00), clean);
+      copiedUpTo = r.pos;
+      changed = true;
+    }
+  } catch {
+    return block;
+  }
+  if (!changed) return block;
+  parts.push(block.subarray(copiedUpTo));
+  return Buffer.concat(parts);
+}
+
+function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const h = Buffer.alloc(FRAME_HEADER);
+  h.writeUIntBE(length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return h;
+}
+
+/**
+ * Rewrites the client-to-server byte stream of one HTTP/2 connection (see the file
+ * comment). Push bytes in with `write`; rewritten bytes come out through `onOutput`, in
+ * order. Frames other than HEADERS/CONTINUATION pass through byte for byte.
+ */
+export class AuthorityRewriter {
+  private buf: Buffer = Buffer.alloc(0);
+  private prefaceSeen = false;
+  /** A header block being collected across CONTINUATION frames. */
+  private pending?: { streamId: number; flags: number; priority?: Buffer; fragments: Buffer[] };
+  /** Set once the stream is not HTTP/2 (or breaks framing): pass everything through. */
+  private passthrough = false;
+
+  constructor(private readonly onOutput: (b: Buffer) => void) {}
+
+  write(chunk: Buffer): void {
+    if (this.passthrough) return this.onOutput(chunk);
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (!this.prefaceSeen) {
+      const n = Math.min(this.buf.length, PREFACE.length);
+      if (!this.buf.subarray(0, n).equals(PREFACE.subarray(0, n))) return this.giveUp();
+      if (this.buf.length < PREFACE.length) return;
+      this.onOutput(this.buf.subarray(0, PREFACE.length));
+      this.buf = this.buf.subarray(PREFACE.length);
+      this.prefaceSeen = true;
+    }
+    while (this.buf.length >= FRAME_HEADER) {
+      const length = this.buf.readUIntBE(0, 3);
+      if (this.buf.length < FRAME_HEADER + length) return;
+      const frame = this.buf.subarray(0, FRAME_HEADER + length);
+      this.buf = this.buf.subarray(FRAME_HEADER + length);
+      this.frame(frame);
+      if (this.passthrough) return;
+    }
+  }
+
+  private giveUp(): void {
+    this.passthrough = true;
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    if (rest.length > 0) this.onOutput(rest);
+  }
+
+  private frame(frame: Buffer): void {
+    const type = frame[3]!;
+    const flags = frame[4]!;
+    const streamId = frame.readUInt32BE(5) & 0x7fffffff;
+    if (type !== TYPE_HEADERS && type !== TYPE_CONTINUATION) {
+      if (this.pending) return this.abandon(frame); // protocol error; let nghttp2 see it
+      return this.onOutput(frame);
+    }
+    let payload = frame.subarray(FRAME_HEADER);
+    if (type === TYPE_HEADERS) {
+      if (this.pending) return this.abandon(frame);
+      if (flags & FLAG_PADDED) {
+        const pad = payload[0] ?? 0;
+        if (1 + pad > payload.length) return this.onOutput(frame);
+        payload = payload.subarray(1, payload.length - pad);
+      }
+      let priority: Buffer | undefined;
+      if (flags & FLAG_PRIORITY) {
+        if (payload.length < 5) return this.onOutput(frame);
+        priority = payload.subarray(0, 5);
+        payload = payload.subarray(5);
+      }
+      this.pending = { streamId, flags, priority, fragments: [payload] };
+    } else {
+      if (!this.pending || this.pending.streamId !== streamId) return this.abandon(frame);
+      this.pending.fragments.push(payload);
+    }
+    if (flags & FLAG_END_HEADERS) this.emitBlock();
+  }
+
+  /** Forwards the collected block, rewritten, as HEADERS (+ CONTINUATION) frames. */
+  private emitBlock(): void {
+    const p = this.pending!;
+    this.pending = undefined;
+    const block = rewriteHeaderBlock(Buffer.concat(p.fragments));
+    const firstRoom = MAX_FRAME - (p.priority ? 5 : 0);
+    const first = block.subarray(0, firstRoom);
+    let rest = block.subarray(first.length);
+    const headersFlags = (p.flags & (FLAG_END_STREAM | FLAG_PRIORITY)) | (rest.length === 0 ? FLAG_END_HEADERS : 0);
+    const payload = p.priority ? Buffer.concat([p.priority, first]) : first;
+    this.onOutput(Buffer.concat([frameHeader(payload.length, TYPE_HEADERS, headersFlags, p.streamId), payload]));
+    while (rest.length > 0) {
+      const piece = rest.subarray(0, MAX_FRAME);
+      rest = rest.subarray(piece.length);
+      this.onOutput(Buffer.concat([frameHeader(piece.length, TYPE_CONTINUATION, rest.length === 0 ? FLAG_END_HEADERS : 0, p.streamId), piece]));
+    }
+  }
+
+  /** A framing error from the client: forward what we held and stop interpreting. */
+  private abandon(frame: Buffer): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p) this.onOutput(Buffer.concat([frameHeader(0, TYPE_HEADERS, p.flags & ~FLAG_END_HEADERS & ~FLAG_PADDED & ~FLAG_PRIORITY, p.streamId), Buffer.concat(p.fragments)]));
+    this.onOutput(frame);
+    this.giveUp();
+  }
+}
+
+/**
+ * Wraps a client socket as the Duplex grpc-js serves: writes go straight to the socket,
+ * reads come through an AuthorityRewriter.
+ */
+export function rewritingDuplex(socket: Socket): Duplex {
+  let paused = false;
+  const duplex = new Duplex({
+    read() {
+      if (paused) {
+        paused = false;
+        socket.resume();
+      }
+    },
+    write(chunk: Buffer, _enc, cb) {
+      if (socket.destroyed) return cb(new Error('socket closed'));
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  const rewriter = new AuthorityRewriter((b) => {
+    if (!duplex.push(b) && !paused) {
+      paused = true;
+      socket.pause();
+    }
+  });
+  socket.on('data', (chunk: Buffer) => rewriter.write(chunk));
+  socket.on('end', () => duplex.push(null));
+  socket.on('error', (err) => duplex.destroy(err));
+  socket.on('close', () => { if (!duplex.destroyed) duplex.destroy(); });
+  // Node's HTTP/2 layer and grpc-js read peer details from the transport.
+  Object.assign(duplex, {
+    remoteAddress: socket.remoteAddress,
+    remotePort: socket.remotePort,
+    remoteFamily: socket.remoteFamily,
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    setNoDelay: (v?: boolean) => socket.setNoDelay(v),
+    setKeepAlive: (e?: boolean, d?: number) => socket.setKeepAlive(e, d),
+    setTimeout: (ms: number, fn?: () => void) => { socket.setTimeout(ms, fn); return duplex; },
+  });
+  return duplex;
+}
