@@ -312,3 +312,15 @@ test('add/sub tables (TestAdd, TestSub)', () => {
     assert.equal(parseQuantity('0').add(parseQuantity(v)).toString(), v);
   }
 });
+
+test('absurd exponents stay cheap', () => {
+  const huge = parseQuantity('1e999999999');
+  const tiny = parseQuantity('1e-999999999');
+  assert.equal(huge.toString(), '1e999999999');
+  assert.equal(tiny.toString(), '1e-9');
+  assert.equal(huge.cmp(parseQuantity('1')), 1);
+  assert.equal(parseQuantity('-1e999999999').cmp(parseQuantity('1')), -1);
+  assert.equal(huge.value(), Number(maxInt64));
+  assert.equal(parseQuantity('0').add(huge).toString(), '1e999999999');
+  assert.throws(() => huge.add(parseQuantity('1')), RangeError);
+});

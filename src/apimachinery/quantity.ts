@@ -51,9 +51,26 @@ function abs(v: bigint): bigint {
   return v < 0n ? -v : v;
 }
 
+/** Number of decimal digits of |v| (0 for 0). */
+function digits(v: bigint): number {
+  return v === 0n ? 0 : abs(v).toString().length;
+}
+
+/**
+ * Largest power-of-ten spread between two operands that arithmetic will align. Beyond it
+ * (e.g. "1e999999999" + "1") exact math would need gigabytes; upstream's inf.Dec would
+ * too. Such operations throw a RangeError instead.
+ */
+const MAX_SCALE_SPREAD = 1000;
+
 /** Divides by 10^n rounding the magnitude up (away from zero); reports exactness. */
 function divPow10RoundUp(v: bigint, n: number): { value: bigint; exact: boolean } {
-  if (n <= 0) return { value: v * pow10(-n), exact: true };
+  if (n <= 0) {
+    if (-n > MAX_SCALE_SPREAD && v !== 0n) throw new RangeError('quantity out of range');
+    return { value: v * pow10(-n), exact: true };
+  }
+  // |v| < 10^n: the quotient is 0, so a nonzero value rounds up to ±1 without computing 10^n.
+  if (n > digits(v)) return v === 0n ? { value: 0n, exact: true } : { value: v < 0n ? -1n : 1n, exact: false };
   const d = pow10(n);
   const q = v / d; // truncates toward zero
   const exact = q * d === v;
@@ -181,12 +198,24 @@ export class Quantity {
   }
 
   private aligned(y: Quantity): [bigint, bigint, number] {
+    // A zero operand needs no alignment (keeps "0 + 1e999999999" cheap).
+    if (this.unscaled === 0n) return [0n, y.unscaled, y.scale];
+    if (y.unscaled === 0n) return [this.unscaled, 0n, this.scale];
     const s = Math.min(this.scale, y.scale);
+    if (Math.max(this.scale, y.scale) - s > MAX_SCALE_SPREAD) throw new RangeError('quantity out of range');
     return [this.unscaled * pow10(this.scale - s), y.unscaled * pow10(y.scale - s), s];
   }
 
   /** -1, 0 or 1 as this is less than, equal to or greater than `y`. */
   cmp(y: Quantity): -1 | 0 | 1 {
+    const sa = this.sign();
+    const sb = y.sign();
+    if (sa !== sb) return sa < sb ? -1 : 1;
+    if (sa === 0) return 0;
+    // Same sign: different orders of magnitude decide without aligning.
+    const ma = digits(this.unscaled) + this.scale;
+    const mb = digits(y.unscaled) + y.scale;
+    if (ma !== mb) return ((ma > mb ? 1 : -1) * sa) as -1 | 1;
     const [a, b] = this.aligned(y);
     return a < b ? -1 : a > b ? 1 : 0;
   }
@@ -235,10 +264,17 @@ export class Quantity {
 
   /**
    * The value in units of 10^scale, magnitude rounded up (away from zero), exact as a
-   * bigint: `scaledValueBig(-3)` of "1.5m" is 2n.
+   * bigint: `scaledValueBig(-3)` of "1.5m" is 2n. Values beyond int64 saturate at
+   * ±(2^63-1) (upstream's int64 result is undefined there).
    */
   scaledValueBig(scale: number): bigint {
-    return divPow10RoundUp(this.unscaled, scale - this.scale).value;
+    const n = scale - this.scale;
+    // |unscaled| × 10^-n has at least digits - n digits: past 19 it is beyond int64.
+    if (n < 0 && this.unscaled !== 0n && digits(this.unscaled) - n > 19) return this.unscaled < 0n ? -MAX_INT64 : MAX_INT64;
+    const v = divPow10RoundUp(this.unscaled, n).value;
+    if (v > MAX_INT64) return MAX_INT64;
+    if (v < -MAX_INT64) return -MAX_INT64;
+    return v;
   }
 
   /** {@link scaledValueBig} as a number (callers stay within ±2^53). */
@@ -279,7 +315,7 @@ export class Quantity {
     let format = this.format;
     let roundedInt: bigint | undefined;
     if (format === 'BinarySI') {
-      if (this.cmpInt64(-1024) > 0 && this.cmpInt64(1024) < 0) {
+      if ((this.cmpInt64(-1024) > 0 && this.cmpInt64(1024) < 0) || this.scale > MAX_SCALE_SPREAD) {
         format = 'DecimalSI';
       } else {
         const r = divPow10RoundUp(this.unscaled, -this.scale);
