@@ -680,13 +680,16 @@ export const omitValue: unique symbol = Symbol('omitValue');
  * (e.g. `map[string]string{"a":"b"}`); plain JS values get a best guess.
  */
 export interface GoTyped {
+  readonly [goTypedBrand]: true;
   readonly goType: string;
   readonly value: unknown;
 }
 
+const goTypedBrand: unique symbol = Symbol('GoTyped');
+
 /** Wraps a value with its Go type for rendering (`goTyped('[]int32', [80])` → `[]int32{80}`). */
 export function goTyped(goType: string, value: unknown): GoTyped {
-  return { goType, value };
+  return { [goTypedBrand]: true, goType, value };
 }
 
 /**
@@ -761,7 +764,7 @@ export function renderBadValue(v: unknown): string {
 }
 
 function isGoTyped(v: object): v is GoTyped {
-  return 'goType' in v && 'value' in v && Object.keys(v).length === 2;
+  return goTypedBrand in v;
 }
 
 /** Guesses a Go type for a JSON-like value. */
