@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../util/clock.js';
 import { StatusError } from './errors.js';
 import type { ManagedFieldsEntry } from './meta.js';
-import { FieldManager, LAST_APPLIED_CONFIG_ANNOTATION, apply, buildManagerIdentifier, printManager, update } from './managedfields.js';
+import {
+  FieldManager,
+  LAST_APPLIED_CONFIG_ANNOTATION,
+  apply,
+  buildManagerIdentifier,
+  decodeManagedFields,
+  encodeManagedFields,
+  printManager,
+  sortManagedFieldsEntries,
+  update,
+} from './managedfields.js';
 import { type JSONObject, SchemaResolver } from './schema.js';
 import { definitions, DEPLOYMENT, POD } from './testdata/definitions.js';
 
@@ -331,4 +341,72 @@ test('update on create compares against the zero object: parents that always exi
       },
     }),
   );
+});
+
+// Upstream managedfields_test.go TestRoundTripManagedFields (documents as JSON).
+const roundTrips: ManagedFieldsEntry[][] = [
+  [
+    { apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'v:3': { 'f:alsoPi': {} }, 'v:3.1415': { 'f:pi': {} }, 'v:false': { 'f:notTrue': {} } }, manager: 'foo', operation: 'Update', time: '2001-02-03T04:05:06Z' },
+    { apiVersion: 'v1beta1', fieldsType: 'FieldsV1', fieldsV1: { 'i:5': { 'f:i': {} } }, manager: 'foo', operation: 'Update', time: '2011-12-13T14:15:16Z' },
+  ],
+  [{ apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:containers': { 'k:{"name":"c"}': { 'f:image': {}, 'f:name': {} } } } }, manager: 'foo', operation: 'Apply' }],
+  [
+    {
+      apiVersion: 'v1',
+      fieldsType: 'FieldsV1',
+      fieldsV1: {
+        'f:apiVersion': {},
+        'f:kind': {},
+        'f:metadata': { 'f:labels': { 'f:app': {} }, 'f:name': {} },
+        'f:spec': {
+          'f:replicas': {},
+          'f:selector': { 'f:matchLabels': { 'f:app': {} } },
+          'f:template': {
+            'f:medatada': { 'f:labels': { 'f:app': {} } },
+            'f:spec': { 'f:containers': { 'k:{"name":"nginx"}': { '.': {}, 'f:image': {}, 'f:name': {}, 'f:ports': { 'i:0': { 'f:containerPort': {} } } } } },
+          },
+        },
+      },
+      manager: 'foo',
+      operation: 'Update',
+    },
+  ],
+  [{ apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } }, manager: 'foo', operation: 'Update', subresource: 'scale' }],
+];
+roundTrips.forEach((entries, i) => {
+  test(`managedFields round trip #${i}`, () => {
+    assert.deepEqual(encodeManagedFields(decodeManagedFields(entries)), entries);
+  });
+});
+
+test('decodeManagedFields rejects what upstream rejects', () => {
+  const base: ManagedFieldsEntry = { apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {}, manager: 'foo', operation: 'Apply' };
+  assert.throws(() => decodeManagedFields([{ ...base, fieldsType: 'FieldsV2' }]), /^Error: invalid fieldsType "FieldsV2" in managed fields entry 0$/);
+  assert.throws(() => decodeManagedFields([{ ...base, fieldsType: undefined }]), /missing fieldsType in managed fields entry 0/);
+  assert.throws(() => decodeManagedFields([{ ...base, apiVersion: undefined }]), /apiVersion must not be empty/);
+  assert.throws(() => decodeManagedFields([{ ...base, operation: 'Invalid' }]), /operation must be `Apply` or `Update`/);
+  assert.throws(() => decodeManagedFields([{ ...base, operation: undefined }]), /operation must be `Apply` or `Update`/);
+  assert.equal(encodeManagedFields(decodeManagedFields(undefined)), undefined);
+});
+
+test('buildManagerIdentifier (upstream cases)', () => {
+  assert.equal(buildManagerIdentifier({ apiVersion: 'v1', manager: 'foo', operation: 'Update', time: '2001-02-03T04:05:06Z' }), '{"manager":"foo","operation":"Update","apiVersion":"v1"}');
+  assert.equal(buildManagerIdentifier({ apiVersion: 'v1', manager: 'foo', operation: 'Apply', time: '2001-02-03T04:05:06Z' }), '{"manager":"foo","operation":"Apply"}');
+  assert.equal(buildManagerIdentifier({ apiVersion: 'v1', manager: 'foo', operation: 'Apply', subresource: 'scale' }), '{"manager":"foo","operation":"Apply","subresource":"scale"}');
+});
+
+test('sortManagedFieldsEntries (upstream "manager sorted")', () => {
+  const e = (manager: string, operation: 'Apply' | 'Update', time?: string): ManagedFieldsEntry => ({ manager, operation, ...(time ? { time } : {}) });
+  const got = sortManagedFieldsEntries([
+    e('c', 'Update', '2001-01-01T01:00:00Z'),
+    e('a', 'Apply'),
+    e('g', 'Apply'),
+    e('f', 'Update', '2002-01-01T01:00:00Z'),
+    e('i', 'Apply'),
+    e('d', 'Update', '2002-01-01T01:00:00Z'),
+    e('h', 'Apply'),
+    e('e', 'Update', '2003-01-01T01:00:00Z'),
+    e('b', 'Apply'),
+  ]);
+  assert.deepEqual(got.map((x) => x.manager), ['a', 'b', 'g', 'h', 'i', 'c', 'd', 'f', 'e']);
 });

@@ -77,10 +77,13 @@ export interface FieldManagerOptions {
 /** An object as handled here: any JSON object with optional ObjectMeta. */
 export type ObjectJSON = JSONObject;
 
-interface Managed {
+/** managedFields decoded: fields and entry times, both keyed by manager identifier. */
+export interface DecodedManagedFields {
   fields: ManagedFields;
   times: Map<string, string | undefined>;
 }
+
+type Managed = DecodedManagedFields;
 
 /**
  * Tracks field ownership for one kind at one endpoint (main resource or a subresource).
@@ -449,7 +452,12 @@ function emptyManaged(): Managed {
   return { fields: new Map(), times: new Map() };
 }
 
-function decodeManagedFields(entries: readonly ManagedFieldsEntry[] | undefined): Managed {
+/**
+ * Decodes `metadata.managedFields` (DecodeManagedFields).
+ * @throws Error with upstream's text for an entry with a bad operation, apiVersion,
+ *   fieldsType or FieldsV1.
+ */
+export function decodeManagedFields(entries: readonly ManagedFieldsEntry[] | undefined): DecodedManagedFields {
   const managed = emptyManaged();
   (entries ?? []).forEach((e, i) => {
     if (e.operation !== 'Apply' && e.operation !== 'Update') throw new Error('operation must be `Apply` or `Update`');
@@ -469,7 +477,8 @@ function decodeManagedFields(entries: readonly ManagedFieldsEntry[] | undefined)
   return managed;
 }
 
-function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] | undefined {
+/** Encodes ownership back to `metadata.managedFields` entries, sorted as upstream; undefined when there is none. */
+export function encodeManagedFields(managed: DecodedManagedFields): ManagedFieldsEntry[] | undefined {
   if (managed.fields.size === 0) return undefined;
   const entries: ManagedFieldsEntry[] = [];
   for (const [id, vs] of managed.fields) {
@@ -484,7 +493,15 @@ function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] | undefined
     if (e.manager === undefined) delete e.manager;
     entries.push(e);
   }
-  entries.sort(
+  return sortManagedFieldsEntries(entries);
+}
+
+/**
+ * Upstream's entry order: Apply before Update, then by time (whole seconds, none first),
+ * manager, apiVersion, subresource. Returns a sorted copy.
+ */
+export function sortManagedFieldsEntries(entries: readonly ManagedFieldsEntry[]): ManagedFieldsEntry[] {
+  return [...entries].sort(
     (p, q) =>
       compareStrings(p.operation ?? '', q.operation ?? '') ||
       unixSeconds(p.time) - unixSeconds(q.time) ||
@@ -492,7 +509,6 @@ function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] | undefined
       compareStrings(p.apiVersion ?? '', q.apiVersion ?? '') ||
       compareStrings(p.subresource ?? '', q.subresource ?? ''),
   );
-  return entries;
 }
 
 function isResetManagedFields(v: unknown): boolean {
