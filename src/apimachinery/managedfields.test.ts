@@ -410,3 +410,94 @@ test('sortManagedFieldsEntries (upstream "manager sorted")', () => {
   ]);
   assert.deepEqual(got.map((x) => x.manager), ['a', 'b', 'g', 'h', 'i', 'c', 'd', 'f', 'e']);
 });
+
+// Upstream lastappliedmanager_test.go TestApplyUsingLastAppliedAnnotation, first and
+// version-mismatch cases: the object was written by client-side apply, then kubectl
+// applies server-side; only fields that differ from the last-applied configuration
+// conflict.
+test('CSA→SSA: conflicts are the fields not allowed by last-applied (upstream case)', async () => {
+  const { parse } = await import('yaml');
+  const lastApplied = parse(`
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: my-deployment
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: my-app
+  template:
+    metadata:
+      labels:
+        app: my-app
+    spec:
+      containers:
+      - name: my-c
+        image: my-image-v1
+      - name: my-c2
+        image: my-image2
+`) as JSONObject;
+  const original = parse(`
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: my-deployment
+  labels:
+    app: my-app
+spec:
+  replicas: 100
+  selector:
+    matchLabels:
+      app: my-app
+  template:
+    metadata:
+      labels:
+        app: my-app
+    spec:
+      containers:
+      - name: my-c
+        image: my-image-v2
+`) as JSONObject;
+  const applied = parse(`
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: my-deployment
+  labels:
+    app: my-new-label
+spec:
+  replicas: 333
+  selector:
+    matchLabels:
+      app: my-new-label
+  template:
+    metadata:
+      labels:
+        app: my-new-label
+    spec:
+      containers:
+      - name: my-c
+        image: my-image-new
+`) as JSONObject;
+  const fm = newFieldManager(new FakeClock());
+  (original.metadata as JSONObject).annotations = { [LAST_APPLIED_CONFIG_ANNOTATION]: JSON.stringify(lastApplied) };
+  const live = fm.update(undefined, original, 'test_client_side_apply');
+  assert.throws(
+    () => fm.apply(live, applied, 'kubectl', false),
+    (e: unknown) =>
+      e instanceof StatusError &&
+      e.status.code === 409 &&
+      e.message ===
+        'Apply failed with 3 conflicts: conflicts with "test_client_side_apply" using apps/v1:\n' +
+          '- .metadata.labels.app\n- .spec.replicas\n- .spec.template.spec.containers[name="my-c"].image',
+  );
+  const forced = fm.apply(live, applied, 'kubectl', true);
+  assert.equal((forced.spec as JSONObject).replicas, 333);
+
+  // A last-applied configuration of another apiVersion allows nothing.
+  const old = structuredClone(original);
+  (old.metadata as JSONObject).annotations = { [LAST_APPLIED_CONFIG_ANNOTATION]: JSON.stringify({ ...lastApplied, apiVersion: 'extensions/v1beta1', spec: { replicas: 100 } }) };
+  const liveOld = fm.update(undefined, old, 'test_client_side_apply');
+  assert.throws(() => fm.apply(liveOld, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'my-deployment' }, spec: { replicas: 7 } }, 'kubectl', false), /Apply failed with 1 conflict: conflict with "test_client_side_apply" using apps\/v1: \.spec\.replicas/);
+});
