@@ -33,6 +33,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MvccError } from './errors.js';
+import { toValueData, type ValueData } from './key_index.js';
 
 export const enum RecordType {
   Write = 1,
@@ -146,9 +147,8 @@ function readOps(buf: Buffer, pos: number): { ops: ChangeOp[]; pos: number } {
     if (t === OpType.Put) {
       const vlen = buf.readUInt32LE(pos);
       pos += 4;
-      // Copy: the record buffer may be a slice of a large read buffer we must not retain.
-      const value = Buffer.allocUnsafeSlow(vlen);
-      buf.copy(value, 0, pos, pos + vlen);
+      // A view: the store copies what it keeps (toValueData).
+      const value = buf.subarray(pos, pos + vlen);
       pos += vlen;
       const lease = buf.readBigInt64LE(pos);
       pos += 8;
@@ -202,7 +202,8 @@ export interface SnapshotEntry {
   create: number;
   version: number;
   lease: bigint;
-  value: Buffer;
+  /** The value (see ValueData). */
+  data: ValueData;
 }
 
 export interface SnapshotHeader {
@@ -240,7 +241,8 @@ export async function* encodeSnapshot(header: SnapshotHeader, entries: Iterable<
   hash.update(head);
   yield head;
   for (const e of entries) {
-    const need = 1 + 4 + e.key.length + 8 * 3 + 8 + 4 + e.value.length;
+    const d = e.data;
+    const need = 1 + 4 + e.key.length + 8 * 3 + 8 + 4 + d.length;
     if (pos + need > buf.length) {
       if (pos > 0) yield flush();
       if (need > buf.length) buf = Buffer.allocUnsafe(need);
@@ -252,8 +254,8 @@ export async function* encodeSnapshot(header: SnapshotHeader, entries: Iterable<
     pos = buf.writeDoubleLE(e.create, pos);
     pos = buf.writeDoubleLE(e.version, pos);
     pos = buf.writeBigInt64LE(e.lease, pos);
-    pos = buf.writeUInt32LE(e.value.length, pos);
-    pos += e.value.copy(buf, pos);
+    pos = buf.writeUInt32LE(d.length, pos);
+    pos += typeof d === 'string' ? buf.write(d, pos, 'latin1') : d.copy(buf, pos);
   }
   if (pos + 1 > buf.length) yield flush();
   buf[pos++] = 0;
@@ -339,15 +341,14 @@ export async function decodeSnapshot(
     const key = (await r.mustTake(klen, 'entry')).toString('latin1');
     const fixed = await r.mustTake(36, 'entry');
     const vlen = fixed.readUInt32LE(32);
-    const value = Buffer.allocUnsafeSlow(vlen);
-    (await r.mustTake(vlen, 'entry')).copy(value);
+    const data = toValueData(await r.mustTake(vlen, 'entry'));
     onEntry({
       key,
       mod: fixed.readDoubleLE(0),
       create: fixed.readDoubleLE(8),
       version: fixed.readDoubleLE(16),
       lease: fixed.readBigInt64LE(24),
-      value,
+      data,
     });
   }
   const digest = r.hash.digest();

@@ -27,10 +27,25 @@ const BTree = sortedBtree.default;
 type BTree<K, V> = sortedBtree.default<K, V>;
 
 /**
- * One revision of one key. Immutable once its write call has finished, except `prev` (cut
- * by compaction); `value` is re-pointed once, by the write that created it, from the
- * caller's buffer to the store's own copy.
+ * A value as the store keeps it. Below 64 KiB: a latin1 string of the bytes, which lives
+ * in the JS heap (16 bytes of overhead, moved and compacted by the GC, no fragmentation);
+ * larger: an exact-size Buffer of its own. Never a caller's buffer (which may be reused
+ * or be a slice of a large message) and never a slice of Node's shared 8 KiB pool, which a
+ * long-lived value would pin together with unrelated garbage.
  */
+export type ValueData = string | Buffer;
+
+const STRING_VALUE_MAX = 64 * 1024;
+
+/** Copies bytes into the store's own representation. */
+export function toValueData(v: Buffer): ValueData {
+  if (v.length < STRING_VALUE_MAX) return v.toString('latin1');
+  const out = Buffer.allocUnsafeSlow(v.length);
+  v.copy(out);
+  return out;
+}
+
+/** One revision of one key. Immutable except `prev` (cut by compaction). */
 export class Rev {
   constructor(
     /** The key as a latin1 string (shared with the index's key). */
@@ -40,10 +55,17 @@ export class Rev {
     readonly create: number,
     /** 0 for a tombstone. */
     readonly version: number,
-    public value: Buffer,
+    /** The value bytes (see ValueData); '' for a tombstone. */
+    readonly data: ValueData,
     readonly lease: bigint,
     public prev: Rev | undefined,
   ) {}
+
+  /** The value as a fresh Buffer (callers may keep or modify it). */
+  get value(): Buffer {
+    const d = this.data;
+    return typeof d === 'string' ? (d.length === 0 ? Buffer.alloc(0) : Buffer.from(d, 'latin1')) : Buffer.from(d);
+  }
 
   get tombstone(): boolean {
     return this.version === 0;
@@ -71,7 +93,7 @@ export function toKeyValue(r: Rev, keysOnly = false): KeyValue {
     createRevision: r.create,
     modRevision: r.mod,
     version: r.version,
-    value: keysOnly ? EMPTY : r.value,
+    value: keysOnly ? Buffer.alloc(0) : r.value,
     lease: r.lease,
   };
 }

@@ -32,7 +32,7 @@ import {
   type SnapshotHeader,
 } from './codec.js';
 import { MvccError } from './errors.js';
-import { EMPTY, KeyIndex, Rev, inRange, keyRange, liveAt, toKeyValue, type KeyRange } from './key_index.js';
+import { EMPTY, KeyIndex, Rev, inRange, keyRange, liveAt, toKeyValue, toValueData, type KeyRange, type ValueData } from './key_index.js';
 import { DEFAULT_MIN_LEASE_TTL, LEASE_CHECK_INTERVAL_MS, Lease, MAX_LEASE_TTL, randomLeaseId } from './lease.js';
 import { storeMetrics, type StoreMetrics } from './metrics.js';
 import { Wal, type WalOptions, type WalRecovery } from './wal.js';
@@ -123,22 +123,6 @@ interface WriteCtx {
   /** The revision this write will have if it changes anything. */
   rev: number;
   ops: ChangeOp[];
-  /** Revisions created by puts, in op order; their values still point at caller buffers. */
-  puts: Rev[];
-}
-
-/**
- * The store's own copy of a value: never a caller's buffer (which may be reused or be a
- * slice of a large message), and never a slice of Node's shared 8 KiB buffer pool, which
- * a long-lived value would pin together with whatever else (WAL copies, requests) shares
- * its slab. Under update churn pooled values bloat memory several-fold; an exact-size
- * allocation costs a fixed ~100 bytes instead.
- */
-function ownCopy(v: Buffer): Buffer {
-  if (v.length === 0) return EMPTY;
-  const out = Buffer.allocUnsafeSlow(v.length);
-  v.copy(out);
-  return out;
 }
 
 /** The evaluated branch of a txn (and of its nested txns), decided before any write. */
@@ -410,7 +394,7 @@ export class MvccStore implements KV {
       const rev = this.durableRev;
       const path = this.evalTxnPath(req, rev);
       this.checkTxnOps(req, path, rev, false);
-      const ctx: WriteCtx = { rev, ops: [], puts: [] };
+      const ctx: WriteCtx = { rev, ops: [] };
       const resp = this.applyTxn(ctx, req, path, rev);
       this.fillHeaders(resp, rev);
       return resp;
@@ -726,7 +710,7 @@ export class MvccStore implements KV {
   // ---- writes ---------------------------------------------------------------------------
 
   private newCtx(): WriteCtx {
-    return { rev: this.currentRev + 1, ops: [], puts: [] };
+    return { rev: this.currentRev + 1, ops: [] };
   }
 
   /**
@@ -741,9 +725,7 @@ export class MvccStore implements KV {
       return rev;
     }
     this.currentRev = ctx.rev;
-    const rec = encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops });
-    for (const r of ctx.puts) r.value = ownCopy(r.value);
-    await this.commit(rec, ctx.rev);
+    await this.commit(encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops }), ctx.rev);
     return ctx.rev;
   }
 
@@ -752,10 +734,14 @@ export class MvccStore implements KV {
     const head = this.index.get(key);
     const prev = head !== undefined && head.version !== 0 ? head : undefined;
     // checkPut ran already: with ignore* the key exists.
-    const value = p.ignoreValue ? prev!.value : p.value;
     const lease = p.ignoreLease ? prev!.lease : (p.lease ?? 0n);
-    ctx.puts.push(this.putKey(ctx.rev, key, value, lease));
-    ctx.ops.push({ key, value, lease });
+    if (p.ignoreValue) {
+      this.putKey(ctx.rev, key, prev!.data, lease);
+      ctx.ops.push({ key, value: prev!.value, lease });
+    } else {
+      this.putKey(ctx.rev, key, toValueData(p.value), lease);
+      ctx.ops.push({ key, value: p.value, lease });
+    }
     this.metrics?.put.inc();
     const resp: PutResponse = { header: { revision: ctx.rev } };
     if (p.prevKv && prev) resp.prevKv = toKeyValue(prev);
@@ -780,7 +766,7 @@ export class MvccStore implements KV {
   }
 
   /** Makes `key` = value at `rev` (shared by live writes and replay). */
-  private putKey(rev: number, key: string, value: Buffer, lease: bigint): Rev {
+  private putKey(rev: number, key: string, value: ValueData, lease: bigint): Rev {
     const head = this.index.get(key);
     // One string per key: reuse the one the index (and older revisions) already hold.
     if (head !== undefined) key = head.key;
@@ -802,7 +788,7 @@ export class MvccStore implements KV {
   private deleteKey(rev: number, key: string): void {
     const head = this.index.get(key);
     if (head === undefined || head.version === 0) return;
-    const t = new Rev(key, rev, 0, 0, EMPTY, 0n, head);
+    const t = new Rev(head.key, rev, 0, 0, '', 0n, head);
     this.index.set(key, t);
     this.revLog.push(t);
     this.bytesInUse += key.length + REV_OVERHEAD_BYTES;
@@ -827,7 +813,7 @@ export class MvccStore implements KV {
     const out: Rev[] = [];
     let freed = 0;
     const drop = (r: Rev) => {
-      freed += r.key.length + r.value.length + REV_OVERHEAD_BYTES;
+      freed += r.key.length + r.data.length + REV_OVERHEAD_BYTES;
     };
     for (let i = 0; i < lo; i++) {
       const r = log[i]!;
@@ -1033,10 +1019,10 @@ export class MvccStore implements KV {
 
   private loadEntry(e: SnapshotEntry): void {
     const head = this.index.get(e.key);
-    const r = new Rev(e.key, e.mod, e.create, e.version, e.value, e.lease, head);
+    const r = new Rev(head?.key ?? e.key, e.mod, e.create, e.version, e.data, e.lease, head);
     this.index.set(e.key, r);
     this.revLog.push(r);
-    this.bytesInUse += e.key.length + e.value.length + REV_OVERHEAD_BYTES;
+    this.bytesInUse += e.key.length + e.data.length + REV_OVERHEAD_BYTES;
     const wasLive = head !== undefined && head.version !== 0;
     if (wasLive && head.lease !== 0n) this.leases.get(head.lease)?.keys.delete(e.key);
     if (e.version !== 0 && e.lease !== 0n) this.leases.get(e.lease)?.keys.add(e.key);
@@ -1054,7 +1040,7 @@ export class MvccStore implements KV {
       case RecordType.Write:
         checkRev(rec.rev, rec.ops.length > 0);
         for (const op of rec.ops) {
-          if (op.value !== undefined) this.putKey(rec.rev, op.key, op.value, op.lease ?? 0n);
+          if (op.value !== undefined) this.putKey(rec.rev, op.key, toValueData(op.value), op.lease ?? 0n);
           else this.deleteKey(rec.rev, op.key);
         }
         if (rec.ops.length > 0) this.currentRev = rec.rev;
