@@ -77,6 +77,57 @@ export interface KList<T extends KObject = KObject> extends TypeMeta {
   items: T[];
 }
 
+/** watch.EventType: the `type` of a watch event on the wire. */
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+/** metav1.WatchEvent: one line of a watch stream (`object` is a Status for ERROR). */
+export interface WatchEvent<T = KObject> {
+  type: WatchEventType;
+  object: T;
+}
+
+/** metav1.ListOptions as query parameters decode (numbers already parsed). */
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  watch?: boolean;
+  allowWatchBookmarks?: boolean;
+  resourceVersion?: string;
+  resourceVersionMatch?: 'NotOlderThan' | 'Exact' | string;
+  timeoutSeconds?: number;
+  limit?: number;
+  continue?: string;
+  sendInitialEvents?: boolean;
+}
+
+/** metav1.Preconditions. */
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** metav1.DeletionPropagation. */
+export type DeletionPropagation = 'Orphan' | 'Background' | 'Foreground';
+
+/** metav1.DeleteOptions. */
+export interface DeleteOptions {
+  gracePeriodSeconds?: number | null;
+  preconditions?: Preconditions;
+  orphanDependents?: boolean;
+  propagationPolicy?: DeletionPropagation;
+  dryRun?: string[];
+}
+
+/** types.PatchType: the Content-Type of each patch flavour. */
+export const PatchType = {
+  JSONPatch: 'application/json-patch+json',
+  MergePatch: 'application/merge-patch+json',
+  StrategicMergePatch: 'application/strategic-merge-patch+json',
+  ApplyPatch: 'application/apply-patch+yaml',
+  ApplyCBORPatch: 'application/apply-patch+cbor',
+} as const;
+export type PatchType = (typeof PatchType)[keyof typeof PatchType];
+
 /** schema.GroupVersion. */
 export interface GroupVersion {
   group: string;
