@@ -38,11 +38,9 @@
  *     3f: 01 00 00 00 68 69                                  ... batchOffset 1, "hi"
  *     45: 00 00 00 00 00 00 00 00                            zero tail: the log ends at 0x45
  *
- * Snapshot file:
- *
- *     header  32 bytes: magic "FLOTSNAP" | version u32 = 1 | reserved u32 | index u64 | crc32(bytes 0..24) u32 | reserved u32
- *     data    the bytes given to saveSnapshot, concatenated
- *     trailer 48 bytes: magic "FLOTSEND" | data length u64 | sha256(header + data)
+ * Snapshot files (format in snapfile.ts) carry their own sha256; recovery uses the newest one
+ * that checks out and that the log continues, falling back to an older one (kept, with the
+ * log since it, by keepSnapshots) with a warning.
  *
  * Torn tail versus corruption. Writes are strictly sequential (batch n+1 is written only
  * after batch n is fdatasync'd), so only the last batch, which nobody was told is durable,
@@ -63,7 +61,6 @@
  * Files are created under a `.tmp` name, fsync'd, renamed, and the directory fsync'd, so a
  * crash never leaves a half-written segment header or snapshot under its real name.
  */
-import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -71,6 +68,7 @@ import * as zlib from 'node:zlib';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
+import { checkSnapshotFile, fsyncDir, parseSnapshotFileName, readSnapshotData, readU64, writeSnapshotFile, writeU64 } from './snapfile.js';
 
 /** Format version of the data directory; bump on any incompatible change. */
 export const WAL_FORMAT_VERSION = 1;
@@ -84,12 +82,6 @@ const SECTOR_BYTES = 512;
 /** Upper bound on one record's payload; a larger length field is damage, not data. */
 const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 
-const SNAP_MAGIC = Buffer.from('FLOTSNAP', 'latin1');
-const SNAP_END_MAGIC = Buffer.from('FLOTSEND', 'latin1');
-const SNAP_HEADER_BYTES = 32;
-const SNAP_TRAILER_BYTES = 48;
-/** Snapshot data is written to the file in pieces of about this size. */
-const SNAP_WRITE_BYTES = 1024 * 1024;
 
 /**
  * O_DSYNC where the platform has it: write and sync are then one system call, one trip
@@ -197,15 +189,6 @@ export const crc32: (data: Uint8Array, value?: number) => number = nativeCrc32 ?
 // ---------------------------------------------------------------------------------------------
 // Encoding helpers
 
-function writeU64(buf: Buffer, value: number, offset: number): void {
-  buf.writeUInt32LE(value % 0x1_0000_0000, offset);
-  buf.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
-}
-
-function readU64(buf: Buffer, offset: number): number {
-  return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * 0x1_0000_0000;
-}
-
 /** One framed record (header + payload) in a single buffer, so it owns a copy of `data`. */
 function encodeRecord(index: number, batchOffset: number, data: Buffer): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + data.length);
@@ -226,20 +209,9 @@ function encodeSegmentHeader(firstIndex: number): Buffer {
   return buf;
 }
 
-function encodeSnapHeader(index: number): Buffer {
-  const buf = Buffer.alloc(SNAP_HEADER_BYTES);
-  SNAP_MAGIC.copy(buf, 0);
-  buf.writeUInt32LE(WAL_FORMAT_VERSION, 8);
-  writeU64(buf, index, 16);
-  buf.writeUInt32LE(crc32(buf.subarray(0, 24)), 24);
-  return buf;
-}
-
 const hex16 = (n: number) => n.toString(16).padStart(16, '0');
 const segmentName = (seq: number, firstIndex: number) => `${hex16(seq)}-${hex16(firstIndex)}.wal`;
-const snapName = (index: number) => `${hex16(index)}.snap`;
 const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
-const SNAP_RE = /^([0-9a-f]{16})\.snap$/;
 
 interface ParsedRecord {
   index: number;
@@ -437,15 +409,6 @@ async function unlinkIfExists(path: string): Promise<void> {
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Writes `content` to `path` atomically: tmp file, fsync, rename, fsync dir. */
@@ -743,62 +706,9 @@ export class Wal {
     const newest = this.snapshots.at(-1);
     if (newest && index < newest.index) throw new Error(`wal: snapshot index ${index} precedes the newest snapshot ${newest.index}`);
 
-    const name = snapName(index);
-    const tmp = join(this.snapDir, name + '.tmp');
-    const fh = await open(tmp, 'w');
-    let size = 0;
-    try {
-      const hash = createHash('sha256');
-      const header = encodeSnapHeader(index);
-      hash.update(header);
-      // Small chunks are copied into a staging buffer so the file is written in large pieces
-      // whatever the producer's chunk size; the copy also makes reuse of a yielded buffer safe.
-      const staging = Buffer.allocUnsafe(SNAP_WRITE_BYTES);
-      header.copy(staging);
-      let staged = header.length;
-      const flush = async () => {
-        await writeFully(fh, staging.subarray(0, staged), size);
-        size += staged;
-        staged = 0;
-      };
-      let dataLen = 0;
-      for await (const chunk of chunks) {
-        if (!Buffer.isBuffer(chunk)) throw new TypeError(`wal: snapshot chunks must be Buffers, got ${typeof chunk}`);
-        hash.update(chunk);
-        dataLen += chunk.length;
-        if (staged + chunk.length <= staging.length) {
-          chunk.copy(staging, staged);
-          staged += chunk.length;
-          continue;
-        }
-        await flush();
-        if (chunk.length < staging.length) {
-          chunk.copy(staging, 0);
-          staged = chunk.length;
-        } else {
-          await writeFully(fh, chunk, size);
-          size += chunk.length;
-        }
-      }
-      await flush();
-      const trailer = Buffer.alloc(SNAP_TRAILER_BYTES);
-      SNAP_END_MAGIC.copy(trailer, 0);
-      writeU64(trailer, dataLen, 8);
-      hash.digest().copy(trailer, 16);
-      await writeFully(fh, trailer, size);
-      size += trailer.length;
-      if (!this.noSync) await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await fh.close();
-    await rename(tmp, join(this.snapDir, name));
-    if (!this.noSync) await fsyncDir(this.snapDir);
-
+    const { path, size } = await writeSnapshotFile(this.snapDir, index, chunks, { sync: !this.noSync });
     if (newest && newest.index === index) this.snapshots.pop();
-    this.snapshots.push({ index, path: join(this.snapDir, name), size });
+    this.snapshots.push({ index, path, size });
     this.log.info({ index, bytes: size }, 'wal: snapshot saved');
     await this.purge();
   }
@@ -907,8 +817,8 @@ export class Wal {
     // Snapshots, newest first: pick the newest that verifies and that the log can continue.
     const snaps: SnapInfo[] = [];
     for (const name of snapNames) {
-      const m = SNAP_RE.exec(name);
-      if (m) snaps.push({ index: parseInt(m[1]!, 16), path: join(this.snapDir, name), size: 0 });
+      const index = parseSnapshotFileName(name);
+      if (index !== undefined) snaps.push({ index, path: join(this.snapDir, name), size: 0 });
     }
     snaps.sort((a, b) => a.index - b.index);
 
@@ -922,7 +832,9 @@ export class Wal {
     let firstError: WalCorruptError | undefined;
     for (let i = snaps.length - 1; i >= 0; i--) {
       const s = snaps[i]!;
-      const err = await verifySnapshot(s);
+      const { size, damage } = await checkSnapshotFile(s.path, s.index);
+      s.size = size;
+      const err = damage && new WalCorruptError(s.path, damage.offset, damage.problem);
       if (!err && continues(s.index)) {
         chosen = s;
         break;
@@ -975,7 +887,7 @@ export class Wal {
     // Finish what a crash may have interrupted between saving a snapshot and purging.
     await this.purge();
 
-    const snapshot = chosen ? { index: chosen.index, chunks: () => readSnapshotData(chosen!) } : undefined;
+    const snapshot = chosen ? { index: chosen.index, chunks: () => readSnapshotData(chosen!.path, chosen!.size) } : undefined;
     this.log.info({ snapshot: chosen?.index, records: out.length, lastIndex: this.lastIndex, segments: segs.length + 1 }, 'wal: recovered');
     return { snapshot, records: out, warnings };
   }
@@ -1070,77 +982,4 @@ function skipBytes(bufs: Buffer[], n: number): Buffer[] {
     n = 0;
   }
   return out;
-}
-
-/** Reads and checks a snapshot file end to end; returns the error instead of throwing. */
-async function verifySnapshot(s: SnapInfo): Promise<WalCorruptError | undefined> {
-  const st = await stat(s.path);
-  s.size = st.size;
-  if (st.size < SNAP_HEADER_BYTES + SNAP_TRAILER_BYTES) return new WalCorruptError(s.path, 0, `snapshot file is only ${st.size} bytes`);
-  const fh = await open(s.path, 'r');
-  try {
-    const header = Buffer.alloc(SNAP_HEADER_BYTES);
-    await readFully(fh, header, 0);
-    if (!header.subarray(0, 8).equals(SNAP_MAGIC)) return new WalCorruptError(s.path, 0, 'not a Flotilla snapshot (bad magic)');
-    if (crc32(header.subarray(0, 24)) !== header.readUInt32LE(24)) return new WalCorruptError(s.path, 0, 'snapshot header checksum mismatch');
-    const version = header.readUInt32LE(8);
-    if (version !== WAL_FORMAT_VERSION) return new WalCorruptError(s.path, 8, `snapshot format version ${version} is not ${WAL_FORMAT_VERSION}`);
-    const index = readU64(header, 16);
-    if (index !== s.index) return new WalCorruptError(s.path, 16, `header says index ${index} but the file name says ${s.index}`);
-    const trailerOff = st.size - SNAP_TRAILER_BYTES;
-    const trailer = Buffer.alloc(SNAP_TRAILER_BYTES);
-    await readFully(fh, trailer, trailerOff);
-    if (!trailer.subarray(0, 8).equals(SNAP_END_MAGIC)) return new WalCorruptError(s.path, trailerOff, 'snapshot trailer missing (bad magic)');
-    const dataLen = readU64(trailer, 8);
-    if (dataLen !== trailerOff - SNAP_HEADER_BYTES) {
-      return new WalCorruptError(s.path, trailerOff + 8, `trailer says ${dataLen} data bytes but the file holds ${trailerOff - SNAP_HEADER_BYTES}`);
-    }
-    const hash = createHash('sha256');
-    hash.update(header);
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let pos = SNAP_HEADER_BYTES; pos < trailerOff; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, trailerOff - pos), pos);
-      if (bytesRead === 0) return new WalCorruptError(s.path, pos, 'snapshot shorter than its size');
-      hash.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-    if (!hash.digest().equals(trailer.subarray(16, 48))) {
-      return new WalCorruptError(s.path, SNAP_HEADER_BYTES, `sha256 of bytes 0..${trailerOff} does not match the trailer (damage somewhere in the snapshot data)`);
-    }
-    return undefined;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let off = 0; off < buf.length; ) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-    off += bytesWritten;
-  }
-}
-
-async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesRead } = await fh.read(buf, off, buf.length - off, position + off);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at ${position + off}`);
-    off += bytesRead;
-  }
-}
-
-/** The data bytes of a verified snapshot, in chunks of up to 1 MiB. */
-async function* readSnapshotData(s: SnapInfo): AsyncGenerator<Buffer> {
-  const fh = await open(s.path, 'r');
-  try {
-    const end = s.size - SNAP_TRAILER_BYTES;
-    for (let pos = SNAP_HEADER_BYTES; pos < end; ) {
-      const buf = Buffer.allocUnsafe(Math.min(1 << 20, end - pos));
-      await readFully(fh, buf, pos);
-      pos += buf.length;
-      yield buf;
-    }
-  } finally {
-    await fh.close();
-  }
 }
