@@ -157,6 +157,34 @@ describe('Wal append and recovery', () => {
     await again.wal.close();
   });
 
+  test('segment layout matches the worked example in the module comment', async () => {
+    const dir = await tempDir();
+    const { wal } = await openWal(dir, { preallocateBytes: 8 });
+    const a = wal.append(Buffer.from('abc'));
+    const b = wal.append(Buffer.from('hi'));
+    await Promise.all([a.durable, b.durable]);
+    await wal.close();
+    const [seg] = await segmentFiles(dir);
+    assert.ok(seg!.endsWith('/wal/0000000000000001-0000000000000001.wal'));
+    const f = await readFile(seg!);
+    assert.equal(f.length, 0x45 + 8);
+    assert.equal(f.subarray(0, 8).toString('latin1'), 'FLOTWAL\n');
+    assert.equal(f.readUInt32LE(8), 1);
+    assert.equal(f.readUInt32LE(12), 1);
+    assert.equal(f.readUInt32LE(20), crc32(f.subarray(0, 20)));
+    const rec = (off: number, index: number, batchOffset: number, data: string) => {
+      assert.equal(f.readUInt32LE(off + 4), data.length);
+      assert.equal(f.readUInt32LE(off + 8), index);
+      assert.equal(f.readUInt32LE(off + 12), 0);
+      assert.equal(f.readUInt32LE(off + 16), batchOffset);
+      assert.equal(f.subarray(off + 20, off + 20 + data.length).toString(), data);
+      assert.equal(f.readUInt32LE(off), crc32(f.subarray(off + 4, off + 20 + data.length)));
+    };
+    rec(0x18, 1, 0, 'abc');
+    rec(0x2f, 2, 1, 'hi');
+    assert.deepEqual(f.subarray(0x45), Buffer.alloc(8));
+  });
+
   test('append copies its input', async () => {
     const dir = await tempDir();
     const { wal } = await openWal(dir);

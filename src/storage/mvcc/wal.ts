@@ -4,9 +4,9 @@
  *
  * Contract (what the store above relies on):
  *  - `append(data)` assigns the next index (last + 1; 1 in an empty dir) and returns at
- *    once; `durable` resolves once the record is written and fdatasync'd. Appends made
- *    while a write+fdatasync is in flight are written together by the next single writev
- *    and share the next single fdatasync (group commit).
+ *    once; `durable` resolves once the record is on disk (written with O_DSYNC, or written
+ *    and fdatasync'd where there is no O_DSYNC). Appends made while a write is in flight are
+ *    written together by the next single writev and share its single sync (group commit).
  *  - A record whose `durable` resolved survives SIGKILL or power loss at any moment.
  *  - `open` returns the exact durable state: the newest usable snapshot and every record
  *    after it, in order. A torn last record (an interrupted final write) is dropped with a
@@ -15,6 +15,7 @@
  * On-disk layout under `dir`:
  *
  *     wal/VERSION                                   "flotilla-wal 1\n"
+ *     wal/LOCK                                      "pid=<pid> start=<start time>": the process using the dir
  *     wal/0000000000000001-0000000000000001.wal     segment seq 1, first record index 1
  *     wal/0000000000000002-00000000000a3c11.wal     segment seq 2, first record index 0xa3c11
  *     snap/00000000000a0000.snap                    snapshot of the state at index 0xa0000
