@@ -235,7 +235,7 @@ export class EtcdServer {
       this.boundUrls.push(u.toString().replace(/\/$/, ''));
     }
     this.compactor?.start();
-    this.logger.info({ memberId: idString(this.memberId), clusterId: idString(this.clusterId), name: this.name, clientUrls: this.boundUrls }, 'ready to serve client requests');
+    this.logger.info({ memberId: idString(this.memberId), clusterId: idString(this.clusterId), clientUrls: this.boundUrls }, 'ready to serve client requests');
     for (const u of this.boundUrls) {
       this.logger.warn({ address: new URL(u).host }, 'serving insecure client requests, this is strongly discouraged!');
     }
