@@ -363,24 +363,42 @@ export class MvccStore implements KV {
     return this.rangeAt(req, this.durableRev);
   }
 
-  async put(req: PutRequest): Promise<PutResponse> {
-    this.assertWritable();
-    if (req.key.length === 0) throw new MvccError('EmptyKey');
-    if (16 + req.key.length + req.value.length > this.maxRequestBytes) throw new MvccError('RequestTooLarge');
-    this.checkPut(req, this.currentRev);
-    const ctx = this.newCtx();
-    const resp = this.applyPut(ctx, req);
-    resp.header.revision = await this.finish(ctx);
-    return resp;
+  // put/deleteRange are not `async`: the hot path saves a promise and two microtask hops
+  // per call (the write is applied synchronously either way).
+  put(req: PutRequest): Promise<PutResponse> {
+    let ctx: WriteCtx;
+    let resp: PutResponse;
+    try {
+      this.assertWritable();
+      if (req.key.length === 0) throw new MvccError('EmptyKey');
+      if (16 + req.key.length + req.value.length > this.maxRequestBytes) throw new MvccError('RequestTooLarge');
+      this.checkPut(req, this.currentRev);
+      ctx = this.newCtx();
+      resp = this.applyPut(ctx, req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.finish(ctx).then((rev) => {
+      resp.header.revision = rev;
+      return resp;
+    });
   }
 
-  async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    this.assertWritable();
-    if (req.key.length === 0) throw new MvccError('EmptyKey');
-    const ctx = this.newCtx();
-    const resp = this.applyDeleteRange(ctx, req);
-    resp.header.revision = await this.finish(ctx);
-    return resp;
+  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    let ctx: WriteCtx;
+    let resp: DeleteRangeResponse;
+    try {
+      this.assertWritable();
+      if (req.key.length === 0) throw new MvccError('EmptyKey');
+      ctx = this.newCtx();
+      resp = this.applyDeleteRange(ctx, req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.finish(ctx).then((rev) => {
+      resp.header.revision = rev;
+      return resp;
+    });
   }
 
   async txn(req: TxnRequest): Promise<TxnResponse> {
@@ -717,16 +735,16 @@ export class MvccStore implements KV {
    * Ends a write call: appends its record (if it changed anything) and waits until it is
    * durable; returns the revision for the response header.
    */
-  private async finish(ctx: WriteCtx): Promise<number> {
+  private finish(ctx: WriteCtx): Promise<number> {
     if (ctx.ops.length === 0) {
       const rev = this.currentRev;
-      await this.lastCommit;
-      this.throwIfFailed();
-      return rev;
+      return this.lastCommit.then(() => {
+        this.throwIfFailed();
+        return rev;
+      });
     }
     this.currentRev = ctx.rev;
-    await this.commit(encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops }), ctx.rev);
-    return ctx.rev;
+    return this.commit(encodeRecord({ type: RecordType.Write, rev: ctx.rev, ops: ctx.ops }), ctx.rev).then(() => ctx.rev);
   }
 
   private applyPut(ctx: WriteCtx, p: PutRequest): PutResponse {
