@@ -116,6 +116,40 @@ function asMap(v: JSONValue | undefined): JSONObject {
   return isJSONObject(v) ? v : {};
 }
 
+/**
+ * A path while walking, as a list linked from the leaf up: descending costs one small
+ * object instead of copying the path, and `undefined` is the root.
+ */
+interface PathLink {
+  readonly parent: Where;
+  readonly pe: PathElement;
+}
+type Where = PathLink | undefined;
+
+function down(w: Where, pe: PathElement): PathLink {
+  return { parent: w, pe };
+}
+
+function toPath(w: Where): PathElement[] {
+  const out: PathElement[] = [];
+  for (let x = w; x; x = x.parent) out.push(x.pe);
+  return out.reverse();
+}
+
+function whereString(w: Where): string {
+  return pathToString(toPath(w));
+}
+
+/** The node of `set` at `w`, created as needed (`set` must be one being built). */
+function nodeAt(set: FieldSet, w: Where): FieldSet {
+  return w ? nodeAt(set, w.parent).childUnsafe(w.pe) : set;
+}
+
+/** Adds path `w` to `set` (being built); the root is never a member. */
+function insertAt(set: FieldSet, w: Where): void {
+  if (w) nodeAt(set, w.parent).addMemberUnsafe(w.pe);
+}
+
 // ---------------------------------------------------------------------------------------
 // toFieldSet
 
@@ -124,19 +158,15 @@ function asMap(v: JSONValue | undefined): JSONObject {
  * be identified are skipped (callers validate with {@link validate} first if they care).
  */
 export function toFieldSet(value: JSONValue, schema: SchemaNode): FieldSet {
-  const paths: Path[] = [];
-  walkFieldSet(value, schema, [], paths);
-  return FieldSet.of(...paths);
+  const out = new FieldSet();
+  walkFieldSet(value, schema, undefined, out);
+  return out;
 }
 
-function walkFieldSet(v: JSONValue, node: SchemaNode, path: PathElement[], out: Path[]): void {
+function walkFieldSet(v: JSONValue, node: SchemaNode, path: Where, out: FieldSet): void {
   const shape = shapeOf(node, v);
-  if (shape.type === 'leaf') {
-    out.push(path);
-    return;
-  }
-  if (shape.atomic) {
-    out.push(path);
+  if (shape.type === 'leaf' || shape.atomic) {
+    insertAt(out, path);
     return;
   }
   if (shape.type === 'list') {
@@ -155,7 +185,7 @@ function walkFieldSet(v: JSONValue, node: SchemaNode, path: PathElement[], out: 
       const k = serializePathElement(pe);
       if (seen.has(k)) {
         if (!duplicates.has(k)) {
-          out.push([...path, pe]);
+          insertAt(out, down(path, pe));
           duplicates.add(k);
         }
       } else {
@@ -165,17 +195,17 @@ function walkFieldSet(v: JSONValue, node: SchemaNode, path: PathElement[], out: 
     v.forEach((item, i) => {
       const pe = pes[i];
       if (!pe || duplicates.has(serializePathElement(pe))) return;
-      const p = [...path, pe];
+      const p = down(path, pe);
       walkFieldSet(item, node.items(), p, out);
-      out.push(p);
+      insertAt(out, p);
     });
     return;
   }
   if (!isJSONObject(v)) return;
   for (const [k, val] of Object.entries(v)) {
-    const p = [...path, fieldElement(k)];
+    const p = down(path, fieldElement(k));
     walkFieldSet(val, childNode(node, k), p, out);
-    if (val === null || (isJSONObject(val) && Object.keys(val).length === 0) || !isNamedField(node, k)) out.push(p);
+    if (val === null || (isJSONObject(val) && Object.keys(val).length === 0) || !isNamedField(node, k)) insertAt(out, p);
   }
 }
 
@@ -188,7 +218,7 @@ function walkFieldSet(v: JSONValue, node: SchemaNode, path: PathElement[], out: 
  * @throws TypedValueError naming the first offending path, in upstream's words.
  */
 export function validate(value: JSONValue, schema: SchemaNode, allowDuplicates = false): void {
-  const walk = (v: JSONValue, node: SchemaNode, path: PathElement[]): void => {
+  const walk = (v: JSONValue, node: SchemaNode, path: Where): void => {
     const shape = shapeOf(node, v);
     if (shape.type === 'leaf' || shape.atomic) return;
     if (shape.type === 'list') {
@@ -199,19 +229,19 @@ export function validate(value: JSONValue, schema: SchemaNode, allowDuplicates =
         try {
           pe = listItemToPathElement(node, item);
         } catch (e) {
-          throw new TypedValueError(pathToString(path), `element ${i}: ${(e as Error).message}`);
+          throw new TypedValueError(whereString(path), `element ${i}: ${(e as Error).message}`);
         }
         const k = serializePathElement(pe);
-        if (seen.has(k) && !allowDuplicates) throw new TypedValueError(pathToString(path), `duplicate entries for key ${pathElementToString(pe)}`);
+        if (seen.has(k) && !allowDuplicates) throw new TypedValueError(whereString(path), `duplicate entries for key ${pathElementToString(pe)}`);
         seen.add(k);
-        walk(item, node.items(), [...path, pe]);
+        walk(item, node.items(), down(path, pe));
       });
       return;
     }
     if (!isJSONObject(v)) return;
-    for (const [k, val] of Object.entries(v)) walk(val, childNode(node, k), [...path, fieldElement(k)]);
+    for (const [k, val] of Object.entries(v)) walk(val, childNode(node, k), down(path, fieldElement(k)));
   };
-  walk(value, schema, []);
+  walk(value, schema, undefined);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -226,17 +256,17 @@ export interface Comparison {
 
 /** The fields added, modified and removed going from `lhs` to `rhs` (TypedValue.Compare). */
 export function compare(lhs: JSONValue | undefined, rhs: JSONValue | undefined, schema: SchemaNode): Comparison {
-  const added: Path[] = [];
-  const modified: Path[] = [];
-  const removed: Path[] = [];
-  const walk = (l: JSONValue | undefined, r: JSONValue | undefined, node: SchemaNode, path: PathElement[]): void => {
+  const added = new FieldSet();
+  const modified = new FieldSet();
+  const removed = new FieldSet();
+  const walk = (l: JSONValue | undefined, r: JSONValue | undefined, node: SchemaNode, path: Where): void => {
     if (l === undefined && r === undefined) return;
     const ls = shapeOf(node, l);
     const rs = shapeOf(node, r);
     const leaf = () => {
-      if (l === undefined) added.push(path);
-      else if (r === undefined) removed.push(path);
-      else if (!jsonEqual(l, r)) modified.push(path);
+      if (l === undefined) insertAt(added, path);
+      else if (r === undefined) insertAt(removed, path);
+      else if (!jsonEqual(l, r)) insertAt(modified, path);
     };
     const shape = l === undefined ? rs : r === undefined ? ls : sameShape(ls, rs) ? rs : undefined;
     if (!shape || shape.type === 'leaf') return leaf();
@@ -251,13 +281,13 @@ export function compare(lhs: JSONValue | undefined, rhs: JSONValue | undefined, 
       if (shape.atomic || (Object.keys(lm).length === 0 && Object.keys(rm).length === 0)) return leaf();
       const keys = new Set([...Object.keys(lm), ...Object.keys(rm)]);
       for (const k of keys) {
-        walk(Object.hasOwn(lm, k) ? lm[k] : undefined, Object.hasOwn(rm, k) ? rm[k] : undefined, childNode(node, k), [...path, fieldElement(k)]);
+        walk(Object.hasOwn(lm, k) ? lm[k] : undefined, Object.hasOwn(rm, k) ? rm[k] : undefined, childNode(node, k), down(path, fieldElement(k)));
       }
     }
-    if (l === undefined) added.push(path);
-    else if (r === undefined) removed.push(path);
+    if (l === undefined) insertAt(added, path);
+    else if (r === undefined) insertAt(removed, path);
   };
-  const compareListItems = (ll: JSONValue[], rl: JSONValue[], node: SchemaNode, path: PathElement[]) => {
+  const compareListItems = (ll: JSONValue[], rl: JSONValue[], node: SchemaNode, path: Where) => {
     const order: { key: string; pe: PathElement }[] = [];
     const lValues = new Map<string, JSONValue[]>();
     const rValues = new Map<string, JSONValue[]>();
@@ -283,22 +313,22 @@ export function compare(lhs: JSONValue | undefined, rhs: JSONValue | undefined, 
     for (const { key, pe } of order) {
       const lList = lValues.get(key) ?? [];
       const rList = rValues.get(key) ?? [];
-      const p = [...path, pe];
+      const p = down(path, pe);
       if (lList.length <= 1 && rList.length <= 1) {
         walk(lList[0], rList[0], node.items(), p);
       } else if (lList.length >= 2 && rList.length >= 2) {
-        if (lList.length !== rList.length || lList.some((v, i) => !jsonEqual(v, rList[i]))) modified.push(p);
+        if (lList.length !== rList.length || lList.some((v, i) => !jsonEqual(v, rList[i]))) insertAt(modified, p);
       } else if (lList.length >= 2) {
         if (rList.length !== 0) walk(undefined, rList[0], node.items(), p);
-        removed.push(p);
+        insertAt(removed, p);
       } else {
         if (lList.length !== 0) walk(lList[0], undefined, node.items(), p);
-        added.push(p);
+        insertAt(added, p);
       }
     }
   };
-  walk(lhs, rhs, schema, []);
-  return { added: FieldSet.of(...added), modified: FieldSet.of(...modified), removed: FieldSet.of(...removed) };
+  walk(lhs, rhs, schema, undefined);
+  return { added, modified, removed };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -312,10 +342,10 @@ export function compare(lhs: JSONValue | undefined, rhs: JSONValue | undefined, 
  *   repeats one (call {@link validate} on `rhs` to check all of it up front).
  */
 export function merge(lhs: JSONValue | undefined, rhs: JSONValue | undefined, schema: SchemaNode): JSONValue | undefined {
-  return mergeAt(lhs, rhs, schema, []);
+  return mergeAt(lhs, rhs, schema, undefined);
 }
 
-function mergeAt(l: JSONValue | undefined, r: JSONValue | undefined, node: SchemaNode, path: PathElement[]): JSONValue | undefined {
+function mergeAt(l: JSONValue | undefined, r: JSONValue | undefined, node: SchemaNode, path: Where): JSONValue | undefined {
   if (r === undefined) return l;
   if (l === undefined) return r;
   const ls = shapeOf(node, l);
@@ -333,7 +363,7 @@ function mergeAt(l: JSONValue | undefined, r: JSONValue | undefined, node: Schem
   if (rs.atomic || (Object.keys(lm).length === 0 && Object.keys(rm).length === 0)) return r;
   const out: JSONObject = {};
   for (const k of new Set([...Object.keys(lm), ...Object.keys(rm)])) {
-    const v = mergeAt(Object.hasOwn(lm, k) ? lm[k] : undefined, Object.hasOwn(rm, k) ? rm[k] : undefined, childNode(node, k), [...path, fieldElement(k)]);
+    const v = mergeAt(Object.hasOwn(lm, k) ? lm[k] : undefined, Object.hasOwn(rm, k) ? rm[k] : undefined, childNode(node, k), down(path, fieldElement(k)));
     if (v !== undefined) out[k] = v;
   }
   return Object.keys(out).length > 0 ? out : undefined;
@@ -342,7 +372,7 @@ function mergeAt(l: JSONValue | undefined, r: JSONValue | undefined, node: Schem
 function indexListItems(
   list: JSONValue[],
   node: SchemaNode,
-  path: PathElement[],
+  path: Where,
   allowDuplicates: boolean,
 ): { pes: PathElement[]; keys: string[]; observed: Map<string, JSONValue>; items: JSONValue[] } {
   const pes: PathElement[] = [];
@@ -354,11 +384,11 @@ function indexListItems(
     try {
       pe = listItemToPathElement(node, item);
     } catch (e) {
-      throw new TypedValueError(pathToString(path), `element ${i}: ${(e as Error).message}`);
+      throw new TypedValueError(whereString(path), `element ${i}: ${(e as Error).message}`);
     }
     const k = serializePathElement(pe);
     if (observed.has(k)) {
-      if (!allowDuplicates) throw new TypedValueError(pathToString(path), `duplicate entries for key ${pathElementToString(pe)}`);
+      if (!allowDuplicates) throw new TypedValueError(whereString(path), `duplicate entries for key ${pathElementToString(pe)}`);
       observed.set(k, null);
     } else {
       observed.set(k, item);
@@ -375,7 +405,7 @@ function indexListItems(
  * items follow the applied list's order, and live-only items stay just before the next
  * shared item that followed them in the live list.
  */
-function mergeListItems(ll: JSONValue[], rl: JSONValue[], node: SchemaNode, path: PathElement[]): JSONValue[] {
+function mergeListItems(ll: JSONValue[], rl: JSONValue[], node: SchemaNode, path: Where): JSONValue[] {
   const rhs = indexListItems(rl, node, path, false);
   const lhs = indexListItems(ll, node, path, true);
   const out: JSONValue[] = [];
@@ -384,7 +414,7 @@ function mergeListItems(ll: JSONValue[], rl: JSONValue[], node: SchemaNode, path
   let nextShared: string | undefined = sharedOrder.shift();
   const mergedRHS = new Set<string>();
   const push = (pe: PathElement, lChild: JSONValue | undefined, rChild: JSONValue | undefined) => {
-    const v = mergeAt(lChild, rChild, item, [...path, pe]);
+    const v = mergeAt(lChild, rChild, item, down(path, pe));
     if (v !== undefined) out.push(v);
   };
   let lI = 0;
@@ -484,22 +514,22 @@ export function removeItems(value: JSONValue, toRemove: FieldSet, schema: Schema
  * `.spec.replicas` then also means owning `.spec` (but not a map like `.metadata.labels`).
  */
 export function ensureNamedFieldsAreMembers(set: FieldSet, schema: SchemaNode | undefined): FieldSet {
-  const paths: Path[] = [];
-  const walk = (s: FieldSet, node: SchemaNode | undefined, prefix: PathElement[]) => {
-    for (const pe of s.members()) paths.push([...prefix, pe]);
+  const walk = (s: FieldSet, node: SchemaNode | undefined, out: FieldSet) => {
+    for (const pe of s.members()) out.addMemberUnsafe(pe);
     for (const c of s.children()) {
       let child: SchemaNode | undefined;
       if (c.pe.kind === 'field' && node && (node.kind === 'struct' || node.kind === 'map' || node.kind === 'untyped')) {
-        if (node.hasField(c.pe.name)) paths.push([...prefix, c.pe]);
+        if (node.hasField(c.pe.name)) out.addMemberUnsafe(c.pe);
         child = node.field(c.pe.name);
       } else if (c.pe.kind === 'key' && node?.kind === 'list') {
         child = node.items();
       }
-      walk(c.set, child, [...prefix, c.pe]);
+      walk(c.set, child, out.childUnsafe(c.pe));
     }
   };
-  walk(set, schema, []);
-  return FieldSet.of(...paths);
+  const out = new FieldSet();
+  walk(set, schema, out);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------

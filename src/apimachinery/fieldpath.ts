@@ -193,8 +193,12 @@ export function pathToString(p: Path): string {
  * U+2028/U+2029 escaped.
  */
 export function goJSON(v: JSONValue): string {
-  return JSON.stringify(sortKeys(v)).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  const json = typeof v === 'object' && v !== null ? JSON.stringify(sortKeys(v)) : JSON.stringify(v);
+  return GO_ESCAPED.test(json) ? json.replace(GO_ESCAPED_ALL, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : json;
 }
+
+const GO_ESCAPED = /[<>&\u2028\u2029]/;
+const GO_ESCAPED_ALL = /[<>&\u2028\u2029]/g;
 
 function sortKeys(v: JSONValue): JSONValue {
   if (Array.isArray(v)) return v.map(sortKeys);
@@ -214,18 +218,28 @@ export class PathElementError extends Error {
   }
 }
 
+/** Serialized forms, cached: path elements are immutable and the same ones recur constantly. */
+const serialized = new WeakMap<PathElement, string>();
+
 /** FieldsV1 key of a path element (`f:name`, `k:{...}`, `v:...`, `i:0`). */
 export function serializePathElement(pe: PathElement): string {
-  switch (pe.kind) {
-    case 'field':
-      return 'f:' + pe.name;
-    case 'key':
-      return 'k:{' + pe.fields.map((f) => `${goJSON(f.name)}:${goJSON(f.value)}`).join(',') + '}';
-    case 'value':
-      return 'v:' + goJSON(pe.value);
-    case 'index':
-      return 'i:' + String(pe.index);
+  if (pe.kind === 'field') return 'f:' + pe.name;
+  let s = serialized.get(pe);
+  if (s === undefined) {
+    switch (pe.kind) {
+      case 'key':
+        s = 'k:{' + pe.fields.map((f) => `${goJSON(f.name)}:${goJSON(f.value)}`).join(',') + '}';
+        break;
+      case 'value':
+        s = 'v:' + goJSON(pe.value);
+        break;
+      case 'index':
+        s = 'i:' + String(pe.index);
+        break;
+    }
+    serialized.set(pe, s);
   }
+  return s;
 }
 
 const unknownPathElementType = 'unknown path element type';
@@ -278,6 +292,11 @@ export class FieldSet {
 
   /** A set holding `paths`. */
   static of(...paths: Path[]): FieldSet {
+    return FieldSet.fromPaths(paths);
+  }
+
+  /** A set holding every path of `paths` (for large collections, where spreading into {@link of} would not do). */
+  static fromPaths(paths: Iterable<Path>): FieldSet {
     const s = new FieldSet();
     for (const p of paths) s.#insert(p);
     return s;
@@ -301,6 +320,19 @@ export class FieldSet {
       this.#children.set(k, c);
     }
     return c.set;
+  }
+
+  /**
+   * @internal Builder access for code constructing a fresh set level by level
+   * (apply.ts): adds `pe` as a member of this node. Never call on a published set.
+   */
+  addMemberUnsafe(pe: PathElement): void {
+    this.#members.set(serializePathElement(pe), pe);
+  }
+
+  /** @internal Builder access: the child node for `pe`, created if missing. */
+  childUnsafe(pe: PathElement): FieldSet {
+    return this.#descend(pe);
   }
 
   /** A copy of this set with `paths` added. */

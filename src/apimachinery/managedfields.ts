@@ -133,7 +133,8 @@ export class FieldManager {
       setManagedFields(out, encodeManagedFields(updated));
       return out;
     } catch {
-      setManagedFields(out, managedFieldsOf(live));
+      const liveEntries = managedFieldsOf(live);
+      setManagedFields(out, liveEntries && structuredClone(liveEntries));
       return out;
     }
   }
@@ -574,7 +575,7 @@ function setManagedFields(obj: ObjectJSON, entries: ManagedFieldsEntry[] | undef
     meta = {};
     obj.metadata = meta;
   }
-  meta.managedFields = structuredClone(entries) as unknown as JSONValue;
+  meta.managedFields = entries as unknown as JSONValue; // freshly built by encodeManagedFields
 }
 
 function withoutManagedFields(obj: ObjectJSON): ObjectJSON {

@@ -134,6 +134,7 @@ export class SchemaNode {
   readonly #schema: OpenAPISchema;
   readonly #children = new Map<string, SchemaNode | null>();
   #items: SchemaNode | undefined;
+  #elementNode: SchemaNode | undefined;
 
   /** @internal Use {@link SchemaResolver.root} or {@link SchemaNode.untyped}. */
   constructor(resolver: SchemaResolver | undefined, name: string, edge: OpenAPISchema, resolved: OpenAPISchema) {
@@ -194,11 +195,33 @@ export class SchemaNode {
    * Undefined when the schema does not know the field (a struct without it, or a scalar).
    */
   field(name: string): SchemaNode | undefined {
-    const cached = this.#children.get(name);
-    if (cached !== undefined) return cached ?? undefined;
-    const child = this.#computeField(name);
-    this.#children.set(name, child ?? null);
-    return child;
+    if (this.kind === 'struct') {
+      const cached = this.#children.get(name);
+      if (cached !== undefined) return cached ?? undefined;
+      const props = this.#schema.properties;
+      const prop = props && Object.hasOwn(props, name) ? props[name] : undefined;
+      if (prop && this.#resolver) {
+        const child = this.#resolver.node(`${this.name}.${name}`, prop);
+        this.#children.set(name, child);
+        return child;
+      }
+      // Unknown keys are data, not schema: one shared node, so the cache cannot grow with them.
+      return this.preserveUnknownFields ? this.#element() : undefined;
+    }
+    if (this.kind === 'map' || this.kind === 'untyped') return this.#element();
+    return undefined;
+  }
+
+  /** The single node shared by every key of a map (or every unknown key). */
+  #element(): SchemaNode {
+    if (!this.#elementNode) {
+      const ap = this.#schema.additionalProperties;
+      this.#elementNode =
+        this.kind === 'map' && typeof ap === 'object' && this.#resolver
+          ? this.#resolver.node(`${this.name}.*`, ap)
+          : SchemaNode.untyped(`${this.name}.*`);
+    }
+    return this.#elementNode;
   }
 
   /** The node of this list's items; untyped if the list declares none. */
@@ -207,27 +230,6 @@ export class SchemaNode {
     const items = this.#schema.items;
     this.#items = items && this.#resolver ? this.#resolver.node(`${this.name}[]`, items) : SchemaNode.untyped(`${this.name}[]`);
     return this.#items;
-  }
-
-  #computeField(name: string): SchemaNode | undefined {
-    const s = this.#schema;
-    switch (this.kind) {
-      case 'struct': {
-        const prop = s.properties && Object.hasOwn(s.properties, name) ? s.properties[name] : undefined;
-        if (prop && this.#resolver) return this.#resolver.node(`${this.name}.${name}`, prop);
-        if (this.preserveUnknownFields) return SchemaNode.untyped(`${this.name}.${name}`);
-        return undefined;
-      }
-      case 'map': {
-        const ap = s.additionalProperties;
-        if (typeof ap === 'object' && this.#resolver) return this.#resolver.node(`${this.name}.${name}`, ap);
-        return SchemaNode.untyped(`${this.name}.${name}`);
-      }
-      case 'untyped':
-        return SchemaNode.untyped(`${this.name}.${name}`);
-      default:
-        return undefined;
-    }
   }
 }
 
