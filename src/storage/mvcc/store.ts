@@ -286,6 +286,9 @@ export class MvccStore implements KV {
 
   private currentRev = 1;
   private durableRev = 1;
+  /** Durable revisions up to this one have been handed to the watchable store. */
+  private notifiedRev = 1;
+  private notifyScheduled = false;
   private compactRev = 0;
   private liveKeyCount = 0;
   private bytesInUse = 0;
@@ -325,6 +328,7 @@ export class MvccStore implements KV {
     this.watchable = new WatchableStore(
       {
         durableRev: () => this.durableRev,
+        notifiedRev: () => this.notifiedRev,
         compactRev: () => this.compactRev,
         readLog: (from, to, max) => this.readLog(from, to, max),
       },
@@ -954,9 +958,18 @@ export class MvccStore implements KV {
   private markDurable(rev: number, index: number): void {
     this.appliedIndex = index;
     if (rev > this.durableRev) {
-      const from = this.durableRev;
       this.durableRev = rev;
-      this.watchable.notify(from, rev);
+      // One notification per group commit rather than per record: every record of a WAL
+      // batch becomes durable in the same microtask run, so a microtask sees them all.
+      if (!this.notifyScheduled) {
+        this.notifyScheduled = true;
+        queueMicrotask(() => {
+          this.notifyScheduled = false;
+          const from = this.notifiedRev;
+          this.notifiedRev = this.durableRev;
+          this.watchable.notify(from, this.notifiedRev);
+        });
+      }
     }
   }
 
@@ -1012,6 +1025,7 @@ export class MvccStore implements KV {
     }
     this.appendedIndex = this.appliedIndex;
     this.durableRev = this.currentRev;
+    this.notifiedRev = this.currentRev;
     this.recordsSinceSnapshot = recovery.records.length;
     for (const r of recovery.records) this.bytesSinceSnapshot += r.data.length;
     this.log.info(

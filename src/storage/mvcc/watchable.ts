@@ -26,6 +26,11 @@ import type { WatchEvent, WatchRequest, WatchResponse, Watcher } from './types.j
 export interface WatchSource {
   /** Last durable revision: everything up to it may be delivered. */
   durableRev(): number;
+  /**
+   * Last revision passed to notify(): synced watchers have been given (queued) every event
+   * up to it, so it is what a progress notification may claim.
+   */
+  notifiedRev(): number;
   compactRev(): number;
   /**
    * Log entries with from <= mod <= to, in order, cut at a revision boundary once about
@@ -301,7 +306,7 @@ export class WatchableStore {
   }
 
   private sendProgress(w: WatcherImpl): void {
-    this.enqueue(w, { header: { revision: this.source.durableRev() }, events: [] }, true);
+    this.enqueue(w, { header: { revision: this.source.notifiedRev() }, events: [] }, true);
   }
 
   private scheduleDispatch(): void {
