@@ -369,3 +369,8 @@ test('mergeStrategicMergePatches keeps nulls and parallel lists', () => {
 test('untyped schema node behaves like no schema', () => {
   assert.deepEqual(strategicMergePatch({ l: [1] }, { l: [2] }, SchemaNode.untyped()), { l: [2] });
 });
+
+test('strategicMergePatch: null patch is a no-op, a non-object is a bad document', () => {
+  assert.deepEqual(strategicMergePatch({ a: 1 }, null, pod), { a: 1 });
+  assert.throws(() => strategicMergePatch({ a: 1 }, [] as unknown as JSONObject, pod), (e: Error) => e instanceof StrategicMergePatchError && e.kind === 'BadRequest' && e.message === 'invalid JSON document');
+});

@@ -202,9 +202,12 @@ interface MergeOptions {
  * Applies strategic merge patch `patch` to `original` under `schema` (the root node of the
  * object's kind; undefined = no schema, i.e. JSON merge patch semantics everywhere).
  * The API server's PATCH with `application/strategic-merge-patch+json` is this function.
- * @throws StrategicMergePatchError with upstream's message.
+ * @throws StrategicMergePatchError with upstream's message (`invalid JSON document` when
+ *   either document is not a JSON object).
  */
-export function strategicMergePatch(original: JSONObject, patch: JSONObject, schema: SchemaNode | undefined): JSONObject {
+export function strategicMergePatch(original: JSONObject, patch: JSONObject | null, schema: SchemaNode | undefined): JSONObject {
+  // A `null` patch decodes to a nil map upstream, which changes nothing.
+  if (patch === null && isJSONObject(original)) return structuredClone(original);
   if (!isJSONObject(original) || !isJSONObject(patch)) throw badRequest(ErrorMessages.badJSONDoc);
   return mergeMap(structuredClone(original), structuredClone(patch), schema, {
     mergeParallelList: true,
