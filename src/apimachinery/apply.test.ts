@@ -39,6 +39,15 @@ const smdDefs: SchemaDefinitions = {
         'x-kubernetes-list-map-keys': ['name'],
       },
       structure: { $ref: '#/components/schemas/structure' },
+      containerPorts: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { port: { type: 'integer' }, protocol: { type: 'string', default: 'TCP' }, name: { type: 'string' } },
+        },
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['port', 'protocol'],
+      },
     },
   },
   listItem: {
@@ -325,6 +334,34 @@ cases.push(
     ],
     object: { structure: { name: 'a', complexField: { name: 'b' } } },
     managed: { 'apply-one': ['.structure.name'], 'apply-two': ['.structure.complexField.name'] },
+  },
+);
+
+// Upstream merge/default_keys_test.go: a list-map key field missing from an item takes
+// its schema default.
+const tcp80 = '.containerPorts[port=80,protocol="TCP"]';
+const udp80 = '.containerPorts[port=80,protocol="UDP"]';
+cases.push(
+  {
+    name: 'default keys: apply_missing_defaulted_key_A',
+    ops: [{ apply: { containerPorts: [{ port: 80 }] }, manager: 'default' }],
+    object: { containerPorts: [{ port: 80 }] },
+    managed: { default: [tcp80, `${tcp80}.port`] },
+  },
+  {
+    name: 'default keys: apply_missing_defaulted_key_B',
+    ops: [{ apply: { containerPorts: [{ port: 80 }, { port: 80, protocol: 'UDP' }] }, manager: 'default' }],
+    object: { containerPorts: [{ port: 80 }, { port: 80, protocol: 'UDP' }] },
+    managed: { default: [tcp80, udp80, `${tcp80}.port`, `${udp80}.port`, `${udp80}.protocol`] },
+  },
+  {
+    name: 'default keys: apply_missing_defaulted_key_with_conflict',
+    ops: [
+      { apply: { containerPorts: [{ port: 80, protocol: 'TCP', name: 'foo' }] }, manager: 'apply-one' },
+      { apply: { containerPorts: [{ port: 80, name: 'bar' }] }, manager: 'apply-two', conflicts: [`apply-one ${tcp80}.name`] },
+    ],
+    object: { containerPorts: [{ port: 80, protocol: 'TCP', name: 'foo' }] },
+    managed: { 'apply-one': [tcp80, `${tcp80}.name`, `${tcp80}.port`, `${tcp80}.protocol`] },
   },
 );
 
