@@ -365,6 +365,58 @@ cases.push(
   },
 );
 
+// Upstream merge/duplicates_test.go: live lists may hold duplicate keys (as pods' env
+// can); the duplicated key is owned as a whole and collapses when applied.
+const dupLive: JSONObject = { assoc: [{ name: 'a', value: 1 }, { name: 'a', value: 2 }, { name: 'b', value: 3 }] };
+const aK = '.assoc[name="a"]';
+const bK = '.assoc[name="b"]';
+cases.push(
+  {
+    name: 'duplicates: list/ownership/duplicated_items',
+    ops: [{ update: dupLive, manager: 'updater' }],
+    object: dupLive,
+    managed: { updater: ['.assoc', aK, bK, `${bK}.name`, `${bK}.value`] },
+  },
+  {
+    name: 'duplicates: list/merge/unrelated_with_duplicated_items',
+    ops: [
+      { update: dupLive, manager: 'updater' },
+      { apply: { numeric: 5 }, manager: 'applier', force: true },
+    ],
+    object: { ...dupLive, numeric: 5 },
+    managed: { updater: ['.assoc', aK, bK, `${bK}.name`, `${bK}.value`], applier: ['.numeric'] },
+  },
+  {
+    name: 'duplicates: list/merge/change_duplicated_item',
+    ops: [
+      { update: dupLive, manager: 'updater' },
+      { apply: { assoc: [{ name: 'a', value: 3 }] }, manager: 'applier', conflicts: [`updater ${aK}`] },
+      { apply: { assoc: [{ name: 'a', value: 3 }] }, manager: 'applier', force: true },
+    ],
+    object: { assoc: [{ name: 'a', value: 3 }, { name: 'b', value: 3 }] },
+    managed: { updater: ['.assoc', bK, `${bK}.name`, `${bK}.value`], applier: [aK, `${aK}.name`, `${aK}.value`] },
+  },
+  {
+    name: 'duplicates: list/merge/change_non_duplicated_item',
+    ops: [
+      { update: dupLive, manager: 'updater' },
+      { apply: { assoc: [{ name: 'b', value: 4 }] }, manager: 'applier', force: true },
+    ],
+    object: { assoc: [{ name: 'a', value: 1 }, { name: 'a', value: 2 }, { name: 'b', value: 4 }] },
+    managed: { updater: ['.assoc', aK, bK, `${bK}.name`], applier: [bK, `${bK}.name`, `${bK}.value`] },
+  },
+  {
+    name: 'duplicates: list/merge/apply_update_duplicates_apply_without',
+    ops: [
+      { apply: { assoc: [{ name: 'a', value: 1 }, { name: 'b', value: 3 }] }, manager: 'applier' },
+      { update: dupLive, manager: 'updater' },
+      { apply: { assoc: [{ name: 'b', value: 3 }] }, manager: 'applier' },
+    ],
+    object: dupLive,
+    managed: { applier: [bK, `${bK}.name`, `${bK}.value`], updater: [aK] },
+  },
+);
+
 for (const tc of cases) {
   test(`Updater: ${tc.name}`, () => {
     const updater = new Updater();
