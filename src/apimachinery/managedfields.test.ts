@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../util/clock.js';
 import { StatusError } from './errors.js';
 import type { ManagedFieldsEntry } from './meta.js';
+import { makePath } from './fieldpath.js';
 import {
   FieldManager,
+  ScaleHandler,
   LAST_APPLIED_CONFIG_ANNOTATION,
   apply,
   buildManagerIdentifier,
@@ -500,4 +502,73 @@ spec:
   (old.metadata as JSONObject).annotations = { [LAST_APPLIED_CONFIG_ANNOTATION]: JSON.stringify({ ...lastApplied, apiVersion: 'extensions/v1beta1', spec: { replicas: 100 } }) };
   const liveOld = fm.update(undefined, old, 'test_client_side_apply');
   assert.throws(() => fm.apply(liveOld, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'my-deployment' }, spec: { replicas: 7 } }, 'kubectl', false), /Apply failed with 1 conflict: conflict with "test_client_side_apply" using apps\/v1: \.spec\.replicas/);
+});
+
+// Upstream scalehandler_test.go cases.
+const scaleMappings = { 'apps/v1': makePath('spec', 'replicas') };
+const fv = (json: string) => JSON.parse(json) as Record<string, unknown>;
+
+test('ScaleHandler.toSubresource: owners of replicas become Scale entries; unknown versions drop', () => {
+  const h = new ScaleHandler(
+    [
+      { manager: 'manager-1', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:another-field":{}}}') },
+      { manager: 'manager-2', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:replicas":{}}}'), time: '2013-02-03T00:00:00Z' },
+      { manager: 'manager-3', operation: 'Apply', apiVersion: 'apps/v10', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:replicas":{}}}') },
+    ],
+    'apps/v1',
+    scaleMappings,
+  );
+  assert.deepEqual(h.toSubresource(), [
+    { manager: 'manager-2', operation: 'Apply', apiVersion: 'autoscaling/v1', time: '2013-02-03T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:replicas":{}}}') },
+  ]);
+});
+
+test('ScaleHandler.toParent: different managers, apply -> update', () => {
+  const h = new ScaleHandler(
+    [{ manager: 'test', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:replicas":{},"f:selector":{}}}') }],
+    'apps/v1',
+    scaleMappings,
+  );
+  const got = h.toParent([
+    { manager: 'scale', operation: 'Update', apiVersion: 'autoscaling/v1', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:replicas":{}}}'), subresource: 'scale' },
+  ]);
+  assert.deepEqual(got, [
+    { manager: 'test', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:selector":{}}}') },
+    { manager: 'scale', operation: 'Update', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: fv('{"f:spec":{"f:replicas":{}}}'), subresource: 'scale' },
+  ]);
+});
+
+test('ScaleHandler round trip through a Scale field manager (kubectl scale)', () => {
+  const scaleDefs = {
+    'io.k8s.api.autoscaling.v1.Scale': {
+      type: 'object',
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { default: {}, allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }] },
+        spec: { default: {}, type: 'object', properties: { replicas: { type: 'integer' } } },
+        status: { default: {}, type: 'object', properties: { replicas: { type: 'integer' }, selector: { type: 'string' } } },
+      },
+    },
+    'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': definitions['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'],
+    'io.k8s.apimachinery.pkg.apis.meta.v1.Time': definitions['io.k8s.apimachinery.pkg.apis.meta.v1.Time'],
+    'io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference': definitions['io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference'],
+    'io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry': definitions['io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry'],
+    'io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1': definitions['io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1'],
+  } as const;
+  const scaleSchema = new SchemaResolver({ definitions: scaleDefs as never }).root('io.k8s.api.autoscaling.v1.Scale');
+  const clock = new FakeClock();
+  const parent = stored(newFieldManager(clock).apply(undefined, newDeployment(2), 'kubectl', false));
+  const h = new ScaleHandler(entries(parent), 'apps/v1', scaleMappings);
+  const scale: JSONObject = { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'default', managedFields: (h.toSubresource() ?? []) as never }, spec: { replicas: 2 } };
+  const newScale = structuredClone(scale);
+  (newScale.spec as JSONObject).replicas = 5;
+  const tracked = new FieldManager({ schema: scaleSchema, apiVersion: 'autoscaling/v1', kind: 'Scale', subresource: 'scale', clock }).update(scale, newScale, 'kubectl-scale');
+  const parentEntries = h.toParent(entries(tracked));
+  assert.deepEqual(parentEntries?.map((e) => [e.manager, e.operation, e.apiVersion, e.subresource ?? '', e.time ?? '']), [
+    ['kubectl', 'Apply', 'apps/v1', '', T0],
+    ['kubectl-scale', 'Update', 'apps/v1', 'scale', ''],
+  ]);
+  assert.deepEqual(parentEntries?.[1].fieldsV1, { 'f:spec': { 'f:replicas': {} } });
+  assert.ok(!('f:replicas' in ((parentEntries?.[0].fieldsV1 as JSONObject)['f:spec'] as JSONObject)));
 });

@@ -27,7 +27,7 @@ import { type Clock, realClock } from '../util/clock.js';
 import { type StatusCause, StatusError, newApplyConflict, newBadRequest } from './errors.js';
 import type { ManagedFieldsEntry } from './meta.js';
 import { type JSONObject, type JSONValue, SchemaNode, isJSONObject } from './schema.js';
-import { FieldSet, PathElementError, compareStrings, goJSON, makePath, pathToString } from './fieldpath.js';
+import { FieldSet, type Path, PathElementError, compareStrings, goJSON, makePath, pathToString } from './fieldpath.js';
 import { type Conflict, ConflictsError, type ManagedFields, TypedValueError, Updater, compare, toFieldSet } from './apply.js';
 
 /** The annotation client-side `kubectl apply` keeps its last applied configuration in. */
@@ -354,6 +354,93 @@ export function update(
  */
 function unknownServerError(message: string): StatusError {
   return new StatusError({ code: 500, reason: '', message });
+}
+
+// ---------------------------------------------------------------------------------------
+// The scale subresource.
+
+/** The group/version of Scale objects. */
+export const SCALE_GROUP_VERSION = 'autoscaling/v1';
+const REPLICAS_PATH_IN_SCALE = makePath('spec', 'replicas');
+
+/** Parent apiVersion → path of its replicas field (undefined: that version has none). */
+export type ResourcePathMappings = Record<string, Path | undefined>;
+
+/**
+ * Moves ownership of the replicas field between a resource and its `scale` subresource
+ * (upstream's managedfields.ScaleHandler). A scale update runs as: build the Scale with
+ * `toSubresource()` as its managedFields, track the write with a Scale FieldManager
+ * (subresource `scale`), then store `toParent(scale's managedFields)` on the parent.
+ * Entries keep their identity; only the replicas path and apiVersion are translated.
+ */
+export class ScaleHandler {
+  readonly #parentEntries: readonly ManagedFieldsEntry[] | undefined;
+  readonly #groupVersion: string;
+  readonly #mappings: ResourcePathMappings;
+
+  /**
+   * @param parentEntries the parent's managedFields
+   * @param groupVersion the parent's served group/version, e.g. `apps/v1`
+   * @param mappings where replicas live per parent version, e.g. `{'apps/v1': makePath('spec', 'replicas')}`
+   */
+  constructor(parentEntries: readonly ManagedFieldsEntry[] | undefined, groupVersion: string, mappings: ResourcePathMappings) {
+    this.#parentEntries = parentEntries;
+    this.#groupVersion = groupVersion;
+    this.#mappings = mappings;
+  }
+
+  /** The parent's entries that own replicas, as Scale (autoscaling/v1) entries. @throws Error on undecodable entries. */
+  toSubresource(): ManagedFieldsEntry[] | undefined {
+    const parent = decodeManagedFields(this.#parentEntries);
+    const out: DecodedManagedFields = { fields: new Map(), times: new Map() };
+    for (const [id, vs] of parent.fields) {
+      const path = this.#mappings[vs.apiVersion];
+      if (!path || !vs.set.has(path)) continue;
+      out.fields.set(id, { set: FieldSet.of(REPLICAS_PATH_IN_SCALE), apiVersion: SCALE_GROUP_VERSION, applied: vs.applied });
+      out.times.set(id, parent.times.get(id));
+    }
+    return encodeManagedFields(out);
+  }
+
+  /**
+   * The parent's entries after a scale write whose resulting Scale managedFields are
+   * `scaleEntries`: parent owners of replicas that the scale write displaced lose it;
+   * scale owners appear with the parent's apiVersion. @throws Error on undecodable entries.
+   */
+  toParent(scaleEntries: readonly ManagedFieldsEntry[] | undefined): ManagedFieldsEntry[] | undefined {
+    const parent = decodeManagedFields(this.#parentEntries);
+    const scale = decodeManagedFields(scaleEntries);
+    const scaleFields = new Map(scale.fields);
+    const out: DecodedManagedFields = { fields: new Map(), times: new Map() };
+    for (const [id, vs] of parent.fields) {
+      if (!Object.hasOwn(this.#mappings, vs.apiVersion)) continue;
+      const path = this.#mappings[vs.apiVersion];
+      if (!path || !vs.set.has(path)) {
+        out.fields.set(id, vs);
+        out.times.set(id, parent.times.get(id));
+        continue;
+      }
+      if (!scaleFields.has(id)) {
+        const set = vs.set.difference(FieldSet.of(path));
+        if (!set.empty()) {
+          out.fields.set(id, { ...vs, set });
+          out.times.set(id, parent.times.get(id));
+        }
+      } else {
+        out.fields.set(id, vs);
+        out.times.set(id, parent.times.get(id));
+        scaleFields.delete(id);
+      }
+    }
+    const replicas = this.#mappings[this.#groupVersion];
+    for (const [id, vs] of scaleFields) {
+      if (!vs.set.has(REPLICAS_PATH_IN_SCALE) || !replicas) continue;
+      out.fields.set(id, { set: FieldSet.of(replicas), apiVersion: this.#groupVersion, applied: vs.applied });
+      // Upstream takes the time from the parent's entries, which a new owner has none of.
+      out.times.set(id, parent.times.get(id));
+    }
+    return encodeManagedFields(out);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
