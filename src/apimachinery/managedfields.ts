@@ -72,6 +72,11 @@ export interface FieldManagerOptions {
   resetFields?: FieldSet;
   /** Cap on Update entries (default 10). */
   maxUpdateManagers?: number;
+  /**
+   * Told about failures {@link FieldManager.update} swallows (upstream logs them as
+   * "should not happen"); the write itself goes ahead with the live managedFields.
+   */
+  onUpdateError?: (err: unknown) => void;
 }
 
 /** An object as handled here: any JSON object with optional ObjectMeta. */
@@ -97,6 +102,7 @@ export class FieldManager {
   readonly #clock: Clock;
   readonly #updater: Updater;
   readonly #maxUpdateManagers: number;
+  readonly #onUpdateError: ((err: unknown) => void) | undefined;
 
   constructor(options: FieldManagerOptions) {
     if (!options.apiVersion) throw new Error('FieldManager: apiVersion is required');
@@ -107,6 +113,7 @@ export class FieldManager {
     this.#clock = options.clock ?? realClock;
     this.#updater = new Updater({ ignoredFields: options.resetFields });
     this.#maxUpdateManagers = options.maxUpdateManagers ?? DEFAULT_MAX_UPDATE_MANAGERS;
+    this.#onUpdateError = options.onUpdateError;
   }
 
   /**
@@ -132,7 +139,8 @@ export class FieldManager {
       const updated = this.#trackUpdate(live, out, managed, id);
       setManagedFields(out, encodeManagedFields(updated));
       return out;
-    } catch {
+    } catch (err) {
+      this.#onUpdateError?.(err);
       const liveEntries = managedFieldsOf(live);
       setManagedFields(out, liveEntries && structuredClone(liveEntries));
       return out;
