@@ -340,6 +340,7 @@ export function compare(lhs: JSONValue | undefined, rhs: JSONValue | undefined, 
  * the items it has and placing `lhs`-only items where they were relative to them.
  * @throws TypedValueError if a list item of a merged list cannot be identified or `rhs`
  *   repeats one (call {@link validate} on `rhs` to check all of it up front).
+ * The result shares unchanged subtrees with `lhs` and `rhs`: copy before mutating it.
  */
 export function merge(lhs: JSONValue | undefined, rhs: JSONValue | undefined, schema: SchemaNode): JSONValue | undefined {
   return mergeAt(lhs, rhs, schema, undefined);
@@ -463,7 +464,7 @@ function mergeListItems(ll: JSONValue[], rl: JSONValue[], node: SchemaNode, path
 /**
  * `value` without the fields in `toRemove` (TypedValue.RemoveItems). A map or list left
  * empty by the removal disappears from its parent, which is what upstream's result looks
- * like once decoded into a typed object.
+ * like once decoded into a typed object. Shares untouched subtrees with `value`.
  */
 export function removeItems(value: JSONValue, toRemove: FieldSet, schema: SchemaNode): JSONValue | undefined {
   const walk = (v: JSONValue, remove: FieldSet, node: SchemaNode): JSONValue | undefined => {
@@ -648,7 +649,8 @@ export class Updater {
    * Applies configuration `config` for `manager` (server-side apply): merges it into the
    * live object, removes fields the manager applied before and no longer does (unless
    * someone else owns them too), and moves ownership of changed fields to it.
-   * Returns the new object (undefined if it equals `liveObj`) and the new ownership.
+   * Returns the new object (undefined if it equals `liveObj`; it shares subtrees with the
+   * inputs) and the new ownership; the inputs are not modified.
    * @throws ConflictsError unless `force`; TypedValueError for invalid configurations.
    */
   apply(
