@@ -41,17 +41,26 @@ const HUFFMAN_LENGTHS =
 
 interface HuffNode { sym?: number; zero?: HuffNode; one?: HuffNode }
 
-/** The decoding tree, built once from the canonical code. */
-const huffmanTree: HuffNode = (() => {
+/** [code, length] per symbol, from the lengths by the canonical rule. */
+const huffmanCodes: Array<[number, number]> = (() => {
   const lens = [...HUFFMAN_LENGTHS].map((c) => c.charCodeAt(0) - 65 + 5);
   const order = lens.map((_, s) => s).sort((a, b) => lens[a]! - lens[b]! || a - b);
-  const root: HuffNode = {};
+  const codes: Array<[number, number]> = new Array(lens.length);
   let code = 0;
   let prev = lens[order[0]!]!;
   order.forEach((sym, i) => {
     const len = lens[sym]!;
     if (i > 0) code = (code + 1) * 2 ** (len - prev);
     prev = len;
+    codes[sym] = [code, len];
+  });
+  return codes;
+})();
+
+/** The decoding tree, built once. */
+const huffmanTree: HuffNode = (() => {
+  const root: HuffNode = {};
+  huffmanCodes.forEach(([code, len], sym) => {
     let node = root;
     for (let bit = len - 1; bit >= 0; bit--) {
       const one = Math.floor(code / 2 ** bit) % 2 === 1;
@@ -62,6 +71,26 @@ const huffmanTree: HuffNode = (() => {
   });
   return root;
 })();
+
+/** HPACK Huffman encoding (padded with the EOS prefix); used by tests. */
+export function huffmanEncode(data: Buffer): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const byte of data) {
+    const [code, len] = huffmanCodes[byte]!;
+    for (let bit = len - 1; bit >= 0; bit--) {
+      acc = (acc << 1) | (Math.floor(code / 2 ** bit) % 2);
+      if (++bits === 8) {
+        out.push(acc);
+        acc = 0;
+        bits = 0;
+      }
+    }
+  }
+  if (bits > 0) out.push(((acc << (8 - bits)) | ((1 << (8 - bits)) - 1)) & 0xff);
+  return Buffer.from(out);
+}
 
 /** Decodes an HPACK Huffman string; undefined if it is malformed. */
 export function huffmanDecode(buf: Buffer): Buffer | undefined {
