@@ -31,7 +31,7 @@
  * Entries are every retained revision of every key in (modRevision, op order) order, i.e.
  * the store's revision log; version 0 marks a tombstone.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { MvccError } from './errors.js';
 import { toValueData, type ValueData } from './key_index.js';
 
@@ -263,15 +263,21 @@ export async function* encodeSnapshot(header: SnapshotHeader, entries: Iterable<
   yield hash.digest();
 }
 
-/** Pulls bytes from an async chunk stream, hashing what it consumes. */
+/**
+ * Pulls bytes from an async chunk stream. Parsing is synchronous over the buffered bytes;
+ * only running out of them awaits. Consumed bytes are hashed in bulk, not per field.
+ */
 class ChunkReader {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
+  /** buf[hashFrom, pos) is consumed but not yet hashed. */
+  private hashFrom = 0;
   private readonly it: AsyncIterator<Buffer>;
-  readonly hash = createHash('sha256');
+  private readonly hash?: Hash;
 
-  constructor(chunks: AsyncIterable<Buffer>) {
+  constructor(chunks: AsyncIterable<Buffer>, hashed: boolean) {
     this.it = chunks[Symbol.asyncIterator]();
+    if (hashed) this.hash = createHash('sha256');
   }
 
   available(): number {
@@ -283,44 +289,51 @@ class ChunkReader {
     while (this.available() < n) {
       const r = await this.it.next();
       if (r.done) return false;
+      this.hash?.update(this.buf.subarray(this.hashFrom, this.pos));
       const rest = this.buf.subarray(this.pos);
       this.buf = rest.length ? Buffer.concat([rest, r.value]) : r.value;
       this.pos = 0;
+      this.hashFrom = 0;
     }
     return true;
   }
 
-  /** Takes n buffered bytes (call fill first). hashed=false for the trailer. */
-  take(n: number, hashed = true): Buffer {
+  /** Takes n buffered bytes (the caller checked available()). */
+  take(n: number): Buffer {
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    if (hashed) this.hash.update(out);
     return out;
   }
 
-  async mustTake(n: number, what: string, hashed = true): Promise<Buffer> {
-    if (this.available() < n && !(await this.fill(n))) throw corrupt(`snapshot truncated in ${what}`);
-    return this.take(n, hashed);
-  }
-
-  async atEnd(): Promise<boolean> {
-    return !(await this.fill(1));
+  /** sha256 of every byte consumed so far. */
+  digest(): Buffer {
+    if (!this.hash) return Buffer.alloc(32);
+    this.hash.update(this.buf.subarray(this.hashFrom, this.pos));
+    this.hashFrom = this.pos;
+    return this.hash.digest();
   }
 }
 
 /**
  * Decodes a snapshot stream, calling onEntry for each entry in order, and verifies the
- * sha256 trailer. Throws MvccError('Corrupt') on any damage.
+ * sha256 trailer (unless verifyDigest is false: the WAL already checksums its snapshot
+ * files, so recovery skips hashing the data twice). Throws MvccError('Corrupt') on damage.
  */
 export async function decodeSnapshot(
   chunks: AsyncIterable<Buffer>,
   onHeader: (h: SnapshotHeader) => void,
   onEntry: (e: SnapshotEntry) => void,
+  opts: { verifyDigest?: boolean } = {},
 ): Promise<SnapshotHeader> {
-  const r = new ChunkReader(chunks);
-  const magic = await r.mustTake(8, 'header');
+  const verify = opts.verifyDigest ?? true;
+  const r = new ChunkReader(chunks, verify);
+  const need = async (n: number, what: string) => {
+    if (!(await r.fill(n))) throw corrupt(`snapshot truncated in ${what}`);
+  };
+  if (r.available() < 36) await need(36, 'header');
+  const magic = r.take(8);
   if (!magic.equals(SNAPSHOT_MAGIC)) throw corrupt('not a flotilla mvcc snapshot (bad magic)');
-  const h1 = await r.mustTake(28, 'header');
+  const h1 = r.take(28);
   const header: SnapshotHeader = {
     revision: h1.readDoubleLE(0),
     compactRevision: h1.readDoubleLE(8),
@@ -329,19 +342,25 @@ export async function decodeSnapshot(
   };
   const nLeases = h1.readUInt32LE(24);
   for (let i = 0; i < nLeases; i++) {
-    const l = await r.mustTake(16, 'leases');
+    if (r.available() < 16) await need(16, 'leases');
+    const l = r.take(16);
     header.leases.push({ id: l.readBigInt64LE(0), ttl: l.readDoubleLE(8) });
   }
   onHeader(header);
   for (;;) {
-    const tag = (await r.mustTake(1, 'entries'))[0];
+    // `if (...) await` only yields when the buffered bytes run out.
+    if (r.available() < 5) await need(1, 'entries');
+    const tag = r.take(1)[0];
     if (tag === 0) break;
     if (tag !== 1) throw corrupt(`bad entry tag ${tag}`);
-    const klen = (await r.mustTake(4, 'entry')).readUInt32LE(0);
-    const key = (await r.mustTake(klen, 'entry')).toString('latin1');
-    const fixed = await r.mustTake(36, 'entry');
+    if (r.available() < 4) await need(4, 'entry');
+    const klen = r.take(4).readUInt32LE(0);
+    if (r.available() < klen + 36) await need(klen + 36, 'entry');
+    const key = r.take(klen).toString('latin1');
+    const fixed = r.take(36);
     const vlen = fixed.readUInt32LE(32);
-    const data = toValueData(await r.mustTake(vlen, 'entry'));
+    if (r.available() < vlen) await need(vlen, 'entry');
+    const data = toValueData(r.take(vlen));
     onEntry({
       key,
       mod: fixed.readDoubleLE(0),
@@ -351,9 +370,10 @@ export async function decodeSnapshot(
       data,
     });
   }
-  const digest = r.hash.digest();
-  const trailer = await r.mustTake(32, 'sha256 trailer', false);
-  if (!trailer.equals(digest)) throw corrupt('snapshot sha256 mismatch');
-  if (!(await r.atEnd())) throw corrupt('trailing bytes after the snapshot');
+  const digest = r.digest();
+  if (r.available() < 32) await need(32, 'sha256 trailer');
+  const trailer = r.take(32);
+  if (verify && !trailer.equals(digest)) throw corrupt('snapshot sha256 mismatch');
+  if (await r.fill(1)) throw corrupt('trailing bytes after the snapshot');
   return header;
 }
