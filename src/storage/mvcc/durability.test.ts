@@ -62,6 +62,9 @@ async function workload(store: MvccStore, rounds = 30, leaseBase = 1000n): Promi
   }
   await store.compact({ revision: store.status().revision - 10 });
   await store.put({ key: b('bin'), value: Buffer.from([0, 255, 1, 254]) });
+  // Values from 64 KiB up are kept as Buffers rather than strings: cover both.
+  await store.put({ key: b('big'), value: Buffer.alloc(200_000, 0xab) });
+  await store.put({ key: b('empty'), value: Buffer.alloc(0) });
 }
 
 const variants: { name: string; opts: Partial<MvccStoreOptions> }[] = [
