@@ -31,6 +31,7 @@ export const etcdErrors = {
   corrupt: st(GrpcStatus.DATA_LOSS, 'etcdserver: corrupt cluster'),
   stopped: st(GrpcStatus.UNAVAILABLE, 'etcdserver: server stopped'),
   notCapable: st(GrpcStatus.UNAVAILABLE, 'etcdserver: not capable'),
+  badLeaderTransferee: st(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
 } satisfies Record<string, EtcdStatus>;
 
 const byMvccCode: Record<MvccErrorCode, EtcdStatus> = {

@@ -147,6 +147,23 @@ function waitWritable(call: NodeJS.EventEmitter & { cancelled?: boolean }): Prom
   });
 }
 
+const CRC32C_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+const crc32cInit = () => 0xffffffff;
+function crc32cUpdate(crc: number, buf: Buffer): number {
+  let c = crc;
+  for (const byte of buf) c = CRC32C_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return c >>> 0;
+}
+const crc32cFinal = (crc: number) => (crc ^ 0xffffffff) >>> 0;
+
 export class EtcdServer {
   readonly name: string;
   readonly memberId: bigint;
@@ -334,6 +351,16 @@ export class EtcdServer {
       // Nothing to defragment: the store compacts its files itself.
       Defragment: this.unary('Maintenance', 'Defragment', async () => ({ header: this.header(this.kv.status().revision) })),
       Snapshot: (call: ServerWritableStream<object, object>) => void this.snapshot(call),
+      HashKV: this.unary('Maintenance', 'HashKV', (r: { revision: string }) => this.hashKV(int(r.revision))),
+      Hash: this.unary('Maintenance', 'Hash', async () => {
+        const res = await this.hashKV(0);
+        return { header: res.header, hash: res.hash };
+      }),
+      // The only member is the leader already; any other target does not exist.
+      MoveLeader: this.unary('Maintenance', 'MoveLeader', async (r: { targetID: string }) => {
+        if (BigInt(r.targetID || '0') !== this.memberId) throw new EtcdServerError(etcdErrors.badLeaderTransferee);
+        return { header: this.header(this.kv.status().revision) };
+      }),
     }));
     this.grpc.addService(etcdService('Auth'), impl({}));
   }
@@ -499,6 +526,27 @@ export class EtcdServer {
       dbSizeInUse: s.dbSizeInUse,
       isLearner: false,
     };
+  }
+
+  /**
+   * etcd's HashKV is a checksum of the key bucket up to a revision, for comparing members.
+   * Ours is CRC-32C over every live key-value (key, value, revisions, version, lease) at
+   * the revision: equal stores give equal hashes, but the values differ from etcd's.
+   */
+  private async hashKV(revision: number): Promise<{ header: PbResponseHeader; hash: number; compact_revision: number }> {
+    const res = await this.kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), revision });
+    let crc = crc32cInit();
+    for (const kv of res.kvs) {
+      const meta = Buffer.alloc(40);
+      meta.writeBigInt64BE(BigInt(kv.createRevision), 0);
+      meta.writeBigInt64BE(BigInt(kv.modRevision), 8);
+      meta.writeBigInt64BE(BigInt(kv.version), 16);
+      meta.writeBigInt64BE(BigInt.asIntN(64, kv.lease), 24);
+      meta.writeUInt32BE(kv.key.length, 32);
+      meta.writeUInt32BE(kv.value.length, 36);
+      crc = crc32cUpdate(crc32cUpdate(crc32cUpdate(crc, meta), kv.key), kv.value);
+    }
+    return { header: this.header(res.header.revision), hash: crc32cFinal(crc), compact_revision: this.kv.status().compactRevision };
   }
 
   /**
