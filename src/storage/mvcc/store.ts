@@ -409,7 +409,7 @@ export class MvccStore implements KV {
   }
 
   async txn(req: TxnRequest): Promise<TxnResponse> {
-    this.assertWritable();
+    this.assertOpen();
     checkTxnRequest(req, this.maxTxnOps);
     checkIntervals(req.success);
     checkIntervals(req.failure);
@@ -424,6 +424,7 @@ export class MvccStore implements KV {
       this.fillHeaders(resp, rev);
       return resp;
     }
+    this.throwIfFailed();
     const path = this.evalTxnPath(req, this.currentRev);
     this.checkTxnOps(req, path, this.currentRev, true);
     const ctx = this.newCtx();

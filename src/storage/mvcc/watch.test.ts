@@ -230,3 +230,36 @@ test('stress: watchers started at random points under concurrent writes see exac
   assert.ok(reference.length > N / 2, "deletes of missing keys produce no event; the rest do");
   await store.close();
 });
+
+test('a lagging watcher whose catch-up point gets compacted is cancelled with ErrCompacted', async () => {
+  const { store } = await openMem({ watchBufferEvents: 4 });
+  const got: WatchResponse[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  store.watch({ key: b('k'), rangeEnd: b('l') }, async (resp) => {
+    got.push(resp);
+    await gate;
+  });
+  for (let i = 0; i < 50; i++) await store.put({ key: b(`k${i % 3}`), value: b(String(i)) }); // 2..51
+  await store.compact({ revision: 40 });
+  release();
+  await until(() => got.some((r) => r.canceled));
+  const last = got.at(-1)!;
+  assert.deepEqual([last.canceled, last.compactRevision, last.events.length], [true, 40, 0]);
+  const delivered = got.flatMap((r) => r.events.map((e) => e.kv.modRevision));
+  assert.deepEqual(delivered, delivered.slice().sort((x, y) => x - y), 'in order up to the cancellation');
+  assert.ok(delivered.length < 50);
+  await store.close();
+});
+
+test('requestProgress on a watcher still catching up answers once it is in sync', async () => {
+  const { store } = await openMem();
+  for (let i = 0; i < 3000; i++) await store.put({ key: b('k'), value: b(String(i)) });
+  const w = new WatchRecorder(store, { key: b('k'), startRevision: 1 });
+  w.watcher.requestProgress();
+  await until(() => w.responses.some((r) => r.events.length === 0));
+  const idx = w.responses.findIndex((r) => r.events.length === 0);
+  assert.equal(w.events().length, 3000, 'every event came before the progress notification');
+  assert.equal(w.responses[idx]!.header.revision, 3001);
+  await store.close();
+});
