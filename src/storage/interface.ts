@@ -144,8 +144,12 @@ export interface WatchOptions {
   /** Emit BOOKMARK events with the current revision periodically and on request. */
   allowBookmarks?: boolean;
   /**
-   * With resourceVersion "" or "0": send the current state as ADDED events first
-   * (Kubernetes' default for watches started without a resourceVersion), or not.
+   * With resourceVersion "" or "0": send the current state as ADDED events first (the default,
+   * as Kubernetes does for watches started without a resourceVersion), or not (false).
+   * Explicitly true together with allowBookmarks (a watch-list request): the initial events
+   * end with a BOOKMARK at the snapshot's revision annotated "k8s.io/initial-events-end":
+   * "true". True with a resourceVersion N > 0 is InvalidError, as on upstream's etcd3 store
+   * (only a watch cache can replay state at a revision).
    */
   sendInitialEvents?: boolean;
 }
