@@ -258,14 +258,23 @@ function dataEnd(buf: Buffer): number {
 }
 
 /**
- * etcd's isTornEntry: does the byte range contain a piece, cut at file-offset multiples of
- * the sector size, that is all zeros (a sector that never reached the disk)? Pieces shorter
- * than 8 bytes do not count: a few zero bytes of real data are too common to prove a tear.
+ * etcd's isTornEntry, on the sector grid: does the record in buf[from..to) have a piece,
+ * cut at sector boundaries, that is all zeros, as a sector of the write that never reached
+ * the disk would be? Zeros also occur in real data, so a piece under 8 bytes counts only at
+ * the record's start (its checksum: zero with odds of 2^-8 per byte) or at its end when the
+ * rest of that sector is zero too. The last case is ambiguous: a record whose final bytes are
+ * zeros and fall just past a sector boundary, damaged elsewhere by bit rot, passes for torn.
+ * It is resolved this way because a power loss that drops only the last sector of a write is
+ * far likelier than bit rot; the alternative refuses to start after such a power loss.
  */
 function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
   for (let p = from; p < to; ) {
-    const next = Math.min(to, (Math.floor(p / SECTOR_BYTES) + 1) * SECTOR_BYTES);
-    if (next - p >= 8 && isAllZero(buf, p, next)) return true;
+    const sectorEnd = (Math.floor(p / SECTOR_BYTES) + 1) * SECTOR_BYTES;
+    const next = Math.min(to, sectorEnd);
+    if (isAllZero(buf, p, next)) {
+      if (next - p >= 8 || p === from) return true;
+      if (next === to && isAllZero(buf, p, Math.min(sectorEnd, buf.length))) return true;
+    }
     p = next;
   }
   return false;
