@@ -577,6 +577,7 @@ describe('torn tail', () => {
   });
 
   test('power loss: any subset of the last batch\'s sectors missing loses no acknowledged record', async () => {
+    // WAL_SEED / WAL_TRIALS explore more cases locally (a failure prints the trial's seed).
     let seed = Number(process.env.WAL_SEED ?? 12345);
     const rand = (n: number) => {
       // mulberry32
