@@ -37,7 +37,13 @@ export function commandHelp(c: Command): string {
 export function parseFlags(c: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, f] of Object.entries(c.flags)) {
-    options[name] = { type: f.type, multiple: f.multiple, short: f.short, default: f.default as never };
+    // parseArgs rejects keys present with an undefined value, so only set what is given.
+    options[name] = {
+      type: f.type,
+      ...(f.multiple ? { multiple: true } : {}),
+      ...(f.short ? { short: f.short } : {}),
+      ...(f.default === undefined ? {} : { default: f.default as never }),
+    };
   }
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
