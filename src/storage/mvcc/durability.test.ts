@@ -237,3 +237,20 @@ test('metrics use etcd names on the injected registry', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a data directory can be open by one store at a time', async () => {
+  const dir = await tmp();
+  try {
+    const s1 = await MvccStore.open({ dataDir: dir, logger: silentLogger() });
+    await assert.rejects(MvccStore.open({ dataDir: dir, logger: silentLogger() }), /already open/);
+    await s1.close();
+    const s2 = await MvccStore.open({ dataDir: dir, logger: silentLogger() });
+    await s2.close();
+    // A lock left by a dead process is taken over.
+    await writeFile(join(dir, 'LOCK'), '999999999\n');
+    const s3 = await MvccStore.open({ dataDir: dir, logger: silentLogger() });
+    await s3.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -31,6 +31,8 @@ import {
   type SnapshotEntry,
   type SnapshotHeader,
 } from './codec.js';
+import { mkdir } from 'node:fs/promises';
+import { DirLock } from './dirlock.js';
 import { MvccError } from './errors.js';
 import { EMPTY, KeyIndex, Rev, inRange, keyRange, liveAt, toKeyValue, toValueData, type KeyRange, type ValueData } from './key_index.js';
 import { DEFAULT_MIN_LEASE_TTL, LEASE_CHECK_INTERVAL_MS, Lease, MAX_LEASE_TTL, randomLeaseId } from './lease.js';
@@ -297,6 +299,7 @@ export class MvccStore implements KV {
   private bytesInUse = 0;
 
   private wal?: WalLike;
+  private dirLock?: DirLock;
   private appendedIndex = 0;
   private appliedIndex = 0;
   private lastCommit: Promise<void> = Promise.resolve();
@@ -356,6 +359,7 @@ export class MvccStore implements KV {
     } catch (err) {
       store.watchable.close();
       await store.wal?.close().catch(() => {});
+      await store.dirLock?.release();
       throw err;
     }
     store.start();
@@ -507,6 +511,12 @@ export class MvccStore implements KV {
 
   // ---- watch, status, lifecycle ---------------------------------------------------------
 
+  /**
+   * See KV.watch. Additionally: if `onResponse` returns a promise, the next delivery to this
+   * watcher waits for it (transport back-pressure; a watcher that falls behind catches up
+   * from history instead of buffering without bound). Delivered objects are read-only:
+   * watchers of the same key share them.
+   */
   watch(req: WatchRequest, onResponse: (resp: WatchResponse) => void | Promise<void>): Watcher {
     this.assertOpen();
     return this.watchable.watch(req, onResponse);
@@ -575,6 +585,7 @@ export class MvccStore implements KV {
       await this.lastCommit;
       await this.snapshotting?.catch(() => {});
       await this.wal?.close();
+      await this.dirLock?.release();
     })();
     return this.closing;
   }
@@ -1011,6 +1022,10 @@ export class MvccStore implements KV {
 
   private async recover(dir: string): Promise<void> {
     const openWal: OpenWal = this.opts.openWal ?? ((o) => Wal.open(o));
+    if (!this.opts.openWal) {
+      await mkdir(dir, { recursive: true });
+      this.dirLock = await DirLock.acquire(dir);
+    }
     const { wal, recovery } = await openWal({
       dir,
       logger: this.log,

@@ -13,6 +13,7 @@
  *
  * Deliveries are asynchronous (a setImmediate-driven dispatcher), in revision order, never
  * concurrent for one watcher, and one revision's events are never split across responses.
+ * Delivered events are read-only: watchers of the same key may share the objects.
  * If `onResponse` returns a promise, the next delivery to that watcher waits for it: that is
  * how a transport (gRPC stream) applies back-pressure, turning the watcher into a victim
  * rather than buffering without bound.
@@ -165,8 +166,11 @@ export class WatchableStore {
       if (ws) for (const w of ws) add(w, r);
       for (const w of this.rangeWatchers) if (inRange(w.range, r.key)) add(w, r);
     }
+    // Watchers of one key usually want the same events: convert each revision once.
+    const shared = new Map<Rev, WatchEvent>();
+    const sharedPrev = new Map<Rev, WatchEvent>();
     for (const [w, list] of matched) {
-      const events = this.toEvents(w, list);
+      const events = this.toEvents(w, list, w.req.prevKv ? sharedPrev : shared);
       if (events.length > 0 && !this.enqueue(w, { header: { revision: to }, events })) {
         // Slow consumer: stop feeding it here; it resumes from history once drained.
         this.removeFromGroup(w);
@@ -281,14 +285,22 @@ export class WatchableStore {
 
   // ---- delivery -------------------------------------------------------------------------
 
-  private toEvents(w: WatcherImpl, revs: Rev[]): WatchEvent[] {
+  /**
+   * Events for `revs` as `w` asked for them. With `cache`, an event object (and its
+   * buffers) may be shared by several watchers: deliveries are read-only.
+   */
+  private toEvents(w: WatcherImpl, revs: Rev[], cache?: Map<Rev, WatchEvent>): WatchEvent[] {
     const { noPut, noDelete, prevKv } = w.req;
     const out: WatchEvent[] = [];
     for (const r of revs) {
       const del = r.version === 0;
       if ((del && noDelete) || (!del && noPut)) continue;
-      const ev: WatchEvent = { type: del ? 'DELETE' : 'PUT', kv: toKeyValue(r) };
-      if (prevKv && r.prev !== undefined && r.prev.version !== 0) ev.prevKv = toKeyValue(r.prev);
+      let ev = cache?.get(r);
+      if (ev === undefined) {
+        ev = { type: del ? 'DELETE' : 'PUT', kv: toKeyValue(r) };
+        if (prevKv && r.prev !== undefined && r.prev.version !== 0) ev.prevKv = toKeyValue(r.prev);
+        cache?.set(r, ev);
+      }
       out.push(ev);
     }
     return out;
