@@ -560,7 +560,11 @@ export class MvccStore implements KV {
 
   /** Forces a WAL snapshot now (also taken every snapshotEveryRecords records). */
   snapshot(): Promise<void> {
-    this.assertWritable();
+    try {
+      this.assertWritable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (!this.wal) return Promise.resolve();
     // Captured now (synchronously) unless another snapshot is still being written.
     const run = this.snapshotting ? this.snapshotting.then(() => this.takeSnapshot()) : this.takeSnapshot();
