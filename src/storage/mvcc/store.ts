@@ -459,7 +459,7 @@ export class MvccStore implements KV {
     } else if (this.leases.has(id)) {
       throw new MvccError('LeaseExists');
     }
-    const ttl = Math.max(Math.trunc(ttlSeconds), this.minLeaseTtl);
+    const ttl = Number.isFinite(ttlSeconds) ? Math.max(Math.trunc(ttlSeconds), this.minLeaseTtl) : this.minLeaseTtl;
     this.applyLeaseGrant(id, ttl);
     this.metrics?.leaseGranted.inc();
     const header = { revision: this.currentRev };
