@@ -329,7 +329,7 @@ export function scanSegment(buf: Buffer, path: string, firstIndex: number, isLas
       p = cand.end;
     }
     if (later && later.batchFirst > expect) {
-      throw new WalCorruptError(path, off, `${problem}, and records written after it by a later fsync follow at offset ${later.offset}`);
+      throw new WalCorruptError(path, off, `${problem}, and records of a later write, which was only issued after this one was on disk, follow at offset ${later.offset}`);
     }
     const headerZero = off + RECORD_HEADER_BYTES <= buf.length && isAllZero(buf, off, off + RECORD_HEADER_BYTES);
     const torn = (incomplete && !later) || headerZero || hasZeroSector(buf, off, Math.min(claimedEnd, buf.length));
@@ -893,9 +893,9 @@ export class Wal {
     }
     this.current = segs.pop()!;
     this.segments = segs;
-    this.fh = await this.openSegment(this.current.path);
     // Finish what a crash may have interrupted between saving a snapshot and purging.
     await this.purge();
+    this.fh = await this.openSegment(this.current.path); // last: nothing after it can fail and leak it
 
     const snapshot = chosen ? { index: chosen.index, chunks: () => readSnapshotData(chosen!.path, chosen!.size) } : undefined;
     this.log.info({ snapshot: chosen?.index, records: out.length, lastIndex: this.lastIndex, segments: segs.length + 1 }, 'wal: recovered');
