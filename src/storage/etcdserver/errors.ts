@@ -31,6 +31,9 @@ export const etcdErrors = {
   corrupt: st(GrpcStatus.DATA_LOSS, 'etcdserver: corrupt cluster'),
   stopped: st(GrpcStatus.UNAVAILABLE, 'etcdserver: server stopped'),
   notCapable: st(GrpcStatus.UNAVAILABLE, 'etcdserver: not capable'),
+  // Flotilla's own (etcd blocks the store's delivery instead); UNAVAILABLE makes etcd's
+  // client re-establish the watch.
+  watchStreamTooSlow: st(GrpcStatus.UNAVAILABLE, 'etcdserver: watch stream client too slow'),
   badLeaderTransferee: st(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
 } satisfies Record<string, EtcdStatus>;
 

@@ -318,3 +318,26 @@ describe('Cluster and Maintenance', () => {
     assert.match(text, /etcd_server_is_leader 1/);
   });
 });
+
+describe('shutdown', () => {
+  test('close() fails open streams with "server stopped" and stops listening', async () => {
+    const st = await MvccStore.open({ logger: silentLogger() });
+    const srv = new EtcdServer({ kv: st, logger: silentLogger(), listenClientUrls: ['http://127.0.0.1:0'] });
+    await srv.start();
+    const Watch = etcdClientConstructor('Watch');
+    const c = new Watch(srv.clientUrls[0]!.replace('http://', ''), credentials.createInsecure()) as unknown as AnyClient;
+    try {
+      const s = new Stream(c.Watch!() as ClientDuplexStream<Json, Json>);
+      const failed = new Promise<ServiceError>((resolve) => s.call.on('error', resolve));
+      s.send({ create_request: { key: b('z') } });
+      assert.equal((await s.next()).created, true);
+      await srv.close();
+      const err = await failed;
+      assert.equal(err.code, 14);
+      assert.equal(err.details, 'etcdserver: server stopped');
+    } finally {
+      c.close();
+      await st.close();
+    }
+  });
+});

@@ -13,7 +13,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -58,6 +58,8 @@ export const MAX_LEASE_TTL = 9_000_000_000;
  * term while it runs; we report that value forever since we have no elections at all.
  */
 export const RAFT_TERM = 2;
+/** Bytes a watch stream may have queued for a client that does not read before we drop it. */
+export const MAX_WATCH_STREAM_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Snapshot stream chunk size (etcd's). */
 const SNAPSHOT_CHUNK = 32 * 1024;
 
@@ -182,9 +184,15 @@ export class EtcdServer {
   private readonly grpc: Server;
   private boundUrls: string[] = [];
   private readonly listeners: NetServer[] = [];
+  private readonly sockets = new Set<Socket>();
   private injector?: ConnectionInjector;
-  /** Open streams (watch, keep-alive, snapshot), ended on close so shutdown does not wait on clients. */
-  private readonly streams = new Set<{ end(): void }>();
+  /**
+   * Open streams (watch, keep-alive, snapshot) and how to count their end. close() fails
+   * them with etcd's "server stopped" (UNAVAILABLE, so clients reconnect elsewhere or
+   * later) rather than ending them cleanly: a snapshot cut short must not look complete,
+   * and shutdown must not wait for clients to hang up.
+   */
+  private readonly streams = new Map<NodeJS.EventEmitter, (code: number) => void>();
   private started = false;
   private closed = false;
 
@@ -240,6 +248,8 @@ export class EtcdServer {
     for (const url of this.listenUrls) {
       const u = new URL(url);
       const listener = createNetServer((socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
         socket.setNoDelay(true);
         this.injector!.injectConnection(rewritingDuplex(socket));
       });
@@ -266,16 +276,20 @@ export class EtcdServer {
     if (this.closed) return;
     this.closed = true;
     this.compactor?.stop();
-    for (const s of this.streams) {
-      try { s.end(); } catch { /* already ended */ }
+    for (const [call, finish] of [...this.streams]) {
+      finish(etcdErrors.stopped.code);
+      call.emit('error', toServiceError(new EtcdServerError(etcdErrors.stopped)));
     }
     this.streams.clear();
-    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    // Stop accepting now; a listener's close completes only once its connections are gone.
+    const listenersClosed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     await new Promise<void>((resolve) => {
       const timer = this.clock.setTimeout(() => { this.grpc.forceShutdown(); resolve(); }, graceMs);
       this.grpc.tryShutdown(() => { timer.cancel(); resolve(); });
     });
     this.injector?.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(listenersClosed);
   }
 
   /** A full response header at `revision` (etcd fills all four fields on top-level responses). */
@@ -308,17 +322,18 @@ export class EtcdServer {
   }
 
   /** Counts a stream's start now and its end (with its status) once, however it ends. */
-  private trackStream(type: GrpcType, service: EtcdServiceName, method: string, call: NodeJS.EventEmitter & { end(): void }): (code: number) => void {
+  private trackStream(type: GrpcType, service: EtcdServiceName, method: string, call: NodeJS.EventEmitter): (code: number) => void {
     const svc = `etcdserverpb.${service}`;
     this.metrics?.started(type, svc, method);
-    this.streams.add(call);
     let done = false;
-    return (code) => {
+    const finish = (code: number) => {
       if (done) return;
       done = true;
       this.streams.delete(call);
       this.metrics?.handled(type, svc, method, code);
     };
+    this.streams.set(call, finish);
+    return finish;
   }
 
   private addServices(): void {
@@ -404,7 +419,18 @@ export class EtcdServer {
     const finish = this.trackStream('bidi_stream', 'Watch', 'Watch', call);
     const session = new WatchSession({
       kv: this.kv,
-      send: (resp) => { if (!call.destroyed && !call.writableEnded) call.write(resp); },
+      send: (resp) => {
+        if (call.destroyed || call.writableEnded) return;
+        call.write(resp);
+        // The store pushes events without flow control; a client that stops reading must
+        // not make us buffer without bound. Ending its stream makes it re-watch from its
+        // last revision, which the store serves from history.
+        if (call.writableLength > MAX_WATCH_STREAM_BUFFER_BYTES) {
+          this.logger.warn({ buffered: call.writableLength }, 'watch stream client too slow; closing the stream');
+          stop(GrpcStatus.UNAVAILABLE);
+          call.emit('error', toServiceError(new EtcdServerError(etcdErrors.watchStreamTooSlow)));
+        }
+      },
       header: (rev) => this.header(rev),
       logger: this.logger,
     });
@@ -567,6 +593,7 @@ export class EtcdServer {
     }
     let cancelled = false;
     call.on('cancelled', () => { cancelled = true; finish(GrpcStatus.CANCELLED); });
+    call.on('error', () => { cancelled = true; });
     const dir = await mkdtemp(join(tmpdir(), 'flotilla-snapshot-'));
     try {
       const header = this.header(this.kv.status().revision);
