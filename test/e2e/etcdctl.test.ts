@@ -176,8 +176,18 @@ const script: Step[] = [
   { args: ['endpoint', 'status', '-w', 'json'] },
   { args: ['endpoint', 'health'] },
   { args: ['endpoint', 'health', '-w', 'json'] },
+  { args: ['endpoint', 'status', '--cluster'] },
+  { args: ['member', 'list', '-w', 'table'] },
   { args: ['alarm', 'list'] },
   { args: ['defrag'] },
+  { args: ['move-leader', '8e9e05c52164694d'] },
+  { args: ['move-leader', '1234'] },
+  { args: ['auth', 'enable'] },
+  { args: ['auth', 'disable'] },
+  { args: ['user', 'list'] },
+  { args: ['role', 'list'] },
+  { args: ['--user', 'root:secret', 'get', 'k1'] },
+  { args: ['lock', 'mylock', '--', 'echo', 'locked'] },
 ];
 
 /** Runs the script; lease steps that need an ID from an earlier step are appended. */
@@ -400,6 +410,15 @@ describe('etcdctl against flotilla etcd', { skip: !haveEtcdctl && 'etcdctl is no
       assert.ok(metrics.includes(series), `metrics lack ${series}`);
     }
     assert.match(metrics, /grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb\.KV",grpc_method="Range",grpc_code="OK"\} \d+/);
+  });
+
+  test('plain HTTP on the client port, as etcd: /health, /version, /metrics', async () => {
+    const health = await fetch(`${member.endpoint}/health`);
+    assert.deepEqual(await health.json(), { health: 'true' });
+    assert.deepEqual(await (await fetch(`${member.endpoint}/version`)).json(), { etcdserver: '3.4.23', etcdcluster: '3.4.0' });
+    assert.match(await (await fetch(`${member.endpoint}/metrics`)).text(), /etcd_server_has_leader 1/);
+    // gRPC still works on the same port afterwards.
+    assert.equal(etcdctl(member.endpoint, ['put', 'after-http', 'ok']).stdout, 'OK\n');
   });
 
   test('snapshot save, restore into a new data dir, start on it', async (t) => {

@@ -34,6 +34,8 @@ export const etcdErrors = {
   // Flotilla's own (etcd blocks the store's delivery instead); UNAVAILABLE makes etcd's
   // client re-establish the watch.
   watchStreamTooSlow: st(GrpcStatus.UNAVAILABLE, 'etcdserver: watch stream client too slow'),
+  rootUserNotExist: st(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: root user does not exist'),
+  authNotEnabled: st(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
   badLeaderTransferee: st(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
 } satisfies Record<string, EtcdStatus>;
 

@@ -321,6 +321,12 @@ export class AuthorityRewriter {
   }
 }
 
+/** True if `first` (a connection's first bytes) may begin HTTP/2's client preface. */
+export function looksLikeHttp2(first: Buffer): boolean {
+  const n = Math.min(first.length, PREFACE.length);
+  return first.subarray(0, n).equals(PREFACE.subarray(0, n));
+}
+
 /**
  * Wraps a client socket as the Duplex grpc-js serves: writes go straight to the socket,
  * reads come through an AuthorityRewriter.
@@ -356,6 +362,8 @@ export function rewritingDuplex(socket: Socket): Duplex {
   socket.on('end', () => duplex.push(null));
   socket.on('error', (err) => duplex.destroy(err));
   socket.on('close', () => { if (!duplex.destroyed) duplex.destroy(); });
+  // The caller may have paused the socket to peek at its first bytes.
+  socket.resume();
   // Node's HTTP/2 layer and grpc-js read peer details from the transport.
   Object.assign(duplex, {
     remoteAddress: socket.remoteAddress,

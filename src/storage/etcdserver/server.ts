@@ -15,6 +15,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
   Server, ServerCredentials, status as GrpcStatus, type ConnectionInjector,
@@ -32,7 +33,7 @@ import {
   txnIsReadOnly, wire64,
 } from './convert.js';
 import { EtcdServerError, etcdErrors, toServiceError } from './errors.js';
-import { rewritingDuplex } from './h2authority.js';
+import { looksLikeHttp2, rewritingDuplex } from './h2authority.js';
 import { computeClusterId, computeMemberId, idString } from './member.js';
 import { newEtcdServerMetrics, type EtcdServerMetrics, type GrpcType } from './metrics.js';
 import {
@@ -45,6 +46,8 @@ import { WatchSession } from './watch.js';
 
 /** The etcd release whose API and answers we reproduce (Maintenance.Status version). */
 export const ETCD_VERSION = '3.4.23';
+/** The cluster version a 3.4 member reports on /version. */
+export const ETCD_CLUSTER_VERSION = '3.4.0';
 /** etcd's default --max-request-bytes (1.5 MiB). */
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 /** etcd's gRPC receive limit is the request limit plus this allowance for framing. */
@@ -185,6 +188,9 @@ export class EtcdServer {
   private boundUrls: string[] = [];
   private readonly listeners: NetServer[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly registry?: Registry;
+  /** HTTP/1 on the client port, as etcd answers it: /health, /version, /metrics. */
+  private readonly http: HttpServer = createHttpServer((req, res) => this.serveHttp(req, res));
   private injector?: ConnectionInjector;
   /**
    * Open streams (watch, keep-alive, snapshot) and how to count their end. close() fails
@@ -211,6 +217,7 @@ export class EtcdServer {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.memberId = computeMemberId(this.peerUrls, opts.initialClusterToken ?? 'etcd-cluster');
     this.clusterId = computeClusterId([this.memberId]);
+    this.registry = opts.registry;
     if (opts.registry) this.metrics = newEtcdServerMetrics(opts.registry, () => this.kv.status().dbSize);
     if (opts.autoCompaction) {
       const retention = parseRetention(opts.autoCompaction.mode, opts.autoCompaction.retention);
@@ -251,7 +258,14 @@ export class EtcdServer {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
         socket.setNoDelay(true);
-        this.injector!.injectConnection(rewritingDuplex(socket));
+        // etcd serves gRPC and plain HTTP (/health, /version, /metrics) on the client port;
+        // the first bytes tell which one a connection speaks.
+        socket.once('data', (first: Buffer) => {
+          socket.pause();
+          socket.unshift(first);
+          if (looksLikeHttp2(first)) this.injector!.injectConnection(rewritingDuplex(socket));
+          else this.http.emit('connection', rewritingDuplex(socket));
+        });
       });
       await new Promise<void>((resolve, reject) => {
         listener.once('error', reject);
@@ -288,6 +302,7 @@ export class EtcdServer {
       this.grpc.tryShutdown(() => { timer.cancel(); resolve(); });
     });
     this.injector?.destroy();
+    this.http.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(listenersClosed);
   }
@@ -377,7 +392,34 @@ export class EtcdServer {
         return { header: this.header(this.kv.status().revision) };
       }),
     }));
-    this.grpc.addService(etcdService('Auth'), impl({}));
+    // Authentication is never enabled here; answer as etcd does with auth disabled.
+    this.grpc.addService(etcdService('Auth'), impl({
+      AuthEnable: this.unary('Auth', 'AuthEnable', async () => { throw new EtcdServerError(etcdErrors.rootUserNotExist); }),
+      AuthDisable: this.unary('Auth', 'AuthDisable', async () => ({ header: this.header(this.kv.status().revision) })),
+      Authenticate: this.unary('Auth', 'Authenticate', async () => { throw new EtcdServerError(etcdErrors.authNotEnabled); }),
+      UserList: this.unary('Auth', 'UserList', async () => ({ header: this.header(this.kv.status().revision), users: [] })),
+      RoleList: this.unary('Auth', 'RoleList', async () => ({ header: this.header(this.kv.status().revision), roles: [] })),
+    }));
+  }
+
+  private serveHttp(req: IncomingMessage, res: ServerResponse): void {
+    const send = (code: number, type: string, body: string) => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/health') {
+      let ok = true;
+      try { this.kv.status(); } catch { ok = false; }
+      send(ok ? 200 : 503, 'application/json', JSON.stringify({ health: String(ok) }));
+    } else if (path === '/version') {
+      send(200, 'application/json', JSON.stringify({ etcdserver: ETCD_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }));
+    } else if (path === '/metrics' && this.registry) {
+      const registry = this.registry;
+      registry.metrics().then((m) => send(200, registry.contentType, m), (e: Error) => send(500, 'text/plain', e.message));
+    } else {
+      send(404, 'text/plain; charset=utf-8', '404 page not found\n');
+    }
   }
 
   // ---- KV ----
