@@ -155,6 +155,10 @@ const script: Step[] = [
   { args: ['txn', '-w', 'json'], input: 'mod("foo") > "0"\n\nput foo yes\nget foo2\n\nput foo no\n\n' },
   { args: ['txn'], input: 'value("foo") = "zzz"\n\nput foo yes\n\nput foo no\ndel foo3\n\n' },
   { args: ['put', 'foo', 'again', '--prev-kv'] },
+  { args: ['put', 'foo', '--ignore-value'] },
+  { args: ['put', 'foo', 'x', '--ignore-value'] },
+  { args: ['put', 'nokey', '--ignore-value'] },
+  { args: ['put', 'foo', 'x', '--lease', '1234'] },
   { args: ['del', 'nothing'] },
   { args: ['del', '--prefix', 'foo', '--prev-kv'] },
   { args: ['get', '--prefix', 'foo', '-w', 'json'] },
@@ -473,6 +477,9 @@ describe('etcdctl output: flotilla etcd equals etcd 3.4', { skip: (!haveEtcdctl 
   test('the scripted session prints the same', () => {
     const a = runScript(ours.endpoint);
     const b = runScript(theirs.endpoint);
+    // Guard against two equal failures (say, both unreachable) passing as agreement.
+    assert.match(a[0]!, /^\$ etcdctl put foo bar\nOK\n/);
+    assert.ok(a.filter((x) => x.endsWith('exit 0')).length >= 40, a.join('\n\n'));
     assert.equal(a.length, b.length);
     for (let i = 0; i < a.length; i++) assert.equal(a[i], b[i]);
   });

@@ -74,7 +74,10 @@ export function rangeFromPb(r: PbRangeRequest): RangeRequest {
   };
 }
 
+/** etcd's checkPutRequest: "ignore" flags exclude giving the value or lease they keep. */
 export function putFromPb(r: PbPutRequest): PutRequest {
+  if (r.ignore_value && r.value.length > 0) throw new EtcdServerError(etcdErrors.valueProvided);
+  if (r.ignore_lease && leaseId(r.lease) !== 0n) throw new EtcdServerError(etcdErrors.leaseProvided);
   return {
     key: requireKey(r.key),
     value: r.value ?? Buffer.alloc(0),

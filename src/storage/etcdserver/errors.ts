@@ -20,6 +20,8 @@ function st(code: GrpcStatus, message: string): EtcdStatus {
 export const etcdErrors = {
   emptyKey: st(GrpcStatus.INVALID_ARGUMENT, 'etcdserver: key is not provided'),
   keyNotFound: st(GrpcStatus.INVALID_ARGUMENT, 'etcdserver: key not found'),
+  valueProvided: st(GrpcStatus.INVALID_ARGUMENT, 'etcdserver: value is provided'),
+  leaseProvided: st(GrpcStatus.INVALID_ARGUMENT, 'etcdserver: lease is provided'),
   tooManyOps: st(GrpcStatus.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'),
   duplicateKey: st(GrpcStatus.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'),
   compacted: st(GrpcStatus.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'),
