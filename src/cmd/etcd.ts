@@ -29,7 +29,7 @@ const str = (help: string, def?: string): FlagSpec => ({ type: 'string', help, .
  */
 const serverFlags: Record<string, FlagSpec> = {
   name: str('Human-readable name for this member.', 'default'),
-  'data-dir': str('Path to the data directory.', 'default.etcd'),
+  'data-dir': str('Path to the data directory (default "${name}.etcd", as etcd).'),
   'listen-client-urls': str('List of URLs to listen on for client traffic (http only).', 'http://127.0.0.1:2379'),
   'advertise-client-urls': str('List of this member\'s client URLs to advertise to the public (default: the listen URLs).'),
   'listen-metrics-urls': str('List of URLs to listen on for the /metrics and /health endpoints.', 'http://127.0.0.1:2381'),
@@ -80,7 +80,8 @@ const restoreCommand: Command = {
   summary: 'Restores a snapshot file into a new data directory (like `etcdctl snapshot restore`).',
   usage: 'FILE --data-dir DIR',
   flags: {
-    'data-dir': str('Path to the data directory to create.', 'default.etcd'),
+    'data-dir': str('Path to the data directory to create (default "${name}.etcd", as etcdctl).'),
+    name: str('Human-readable name for this member.', 'default'),
     'skip-hash-check': { type: 'boolean', help: 'Restore a raw store backup that has no snapshot envelope (the store still checks its own checksum).' },
   },
   run: snapshotRestore,
@@ -156,8 +157,8 @@ async function serve(argv: string[]): Promise<number> {
   const maxRequestBytes = positiveInt('max-request-bytes', values['max-request-bytes']);
   const maxTxnOps = positiveInt('max-txn-ops', values['max-txn-ops']);
   const progressNotifyIntervalMs = parseDuration('experimental-watch-progress-notify-interval', String(values['experimental-watch-progress-notify-interval']));
-  const dataDir = resolve(String(values['data-dir']));
   const name = String(values.name);
+  const dataDir = resolve(typeof values['data-dir'] === 'string' ? values['data-dir'] : `${name}.etcd`);
   const logger = newLogger('etcd', { name });
   const registry = newRegistry();
 
@@ -285,7 +286,7 @@ async function snapshotRestore(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(restoreCommand, argv);
   if (positionals.length !== 1) throw new Error('snapshot restore expects one argument (the snapshot file)');
   const file = positionals[0]!;
-  const dataDir = String(values['data-dir']);
+  const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : `${String(values.name)}.etcd`;
   const existing = await readdir(dataDir).catch(() => [] as string[]);
   if (existing.length > 0) throw new Error(`data-dir ${JSON.stringify(dataDir)} exists`);
   const logger = newLogger('etcd');
