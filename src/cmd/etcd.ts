@@ -9,8 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { commandHelp, type Command, type FlagSpec } from './command.js';
+import { commandHelp, list, parseDuration, parseFlags, type Command, type FlagSpec } from './command.js';
 import { realClock } from '../util/clock.js';
 import { newRegistry, serveHealthAndMetrics } from '../util/health.js';
 import { newLogger } from '../util/log.js';
@@ -87,43 +86,6 @@ const restoreCommand: Command = {
   run: snapshotRestore,
 };
 
-/**
- * command.ts's parseFlags, minus one problem: it passes `short: undefined` for flags
- * without a short form, which node's parseArgs rejects; until that is fixed there, parse
- * here with the same semantics (strict, positionals allowed, Cobra-like error text).
- */
-function parseFlags(c: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
-  const options: NonNullable<ParseArgsConfig['options']> = {};
-  for (const [name, f] of Object.entries(c.flags)) {
-    options[name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}), ...(f.default === undefined ? {} : { default: f.default as never }) };
-  }
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\nRun 'flotilla ${c.name} --help' for usage.`);
-  }
-}
-
-function list(v: unknown): string[] {
-  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
-}
-
-/** A Go-style duration ("10m", "1h30m", "500ms") in milliseconds. */
-function parseDuration(flag: string, v: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let rest = v.trim();
-  if (rest === '0') return 0;
-  while (rest.length > 0) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!m) throw new Error(`invalid value ${JSON.stringify(v)} for --${flag}: want a duration like 10m`);
-    total += Number(m[1]) * units[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return total;
-}
-
 function positiveInt(flag: string, v: unknown): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`invalid value ${JSON.stringify(v)} for --${flag}: want a positive integer`);
@@ -146,32 +108,42 @@ export const command: Command = {
   },
 };
 
-async function serve(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(command, argv);
-  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  for (const f of ['cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth'] as const) {
-    if (values[f]) throw new Error(`--${f}: client TLS is not supported; serve http:// and keep the endpoint on a trusted network`);
-  }
-  const mode = String(values['auto-compaction-mode']);
-  if (mode !== 'periodic' && mode !== 'revision') throw new Error(`invalid --auto-compaction-mode ${JSON.stringify(mode)}: want periodic or revision`);
-  const maxRequestBytes = positiveInt('max-request-bytes', values['max-request-bytes']);
-  const maxTxnOps = positiveInt('max-txn-ops', values['max-txn-ops']);
-  const progressNotifyIntervalMs = parseDuration('experimental-watch-progress-notify-interval', String(values['experimental-watch-progress-notify-interval']));
-  const name = String(values.name);
-  const dataDir = resolve(typeof values['data-dir'] === 'string' ? values['data-dir'] : `${name}.etcd`);
-  const logger = newLogger('etcd', { name });
-  const registry = newRegistry();
+/** Options of one embedded etcd member: the store on dataDir behind etcd's v3 API. */
+export interface EtcdMemberOptions {
+  dataDir: string;
+  name: string;
+  listenClientUrls: string[];
+  advertiseClientUrls: string[];
+  listenMetricsUrls: string[];
+  initialAdvertisePeerUrls: string[];
+  initialClusterToken: string;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  autoCompaction: { mode: AutoCompactionMode; retention: string };
+  progressNotifyIntervalMs: number;
+}
 
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  logger.info({ dataDir, version: '3.4.23' }, 'opening store');
+/** A running member; close() stops serving, then closes the store (pending writes become durable). */
+export interface EtcdMember {
+  store: MvccStore;
+  server: EtcdServer;
+  close(): Promise<void>;
+}
+
+/** Opens the store and starts serving it; `flotilla etcd` and `flotilla up` both start the store this way. */
+export async function startEtcdMember(o: EtcdMemberOptions): Promise<EtcdMember> {
+  const logger = newLogger('etcd', { name: o.name });
+  const registry = newRegistry();
+  await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+  logger.info({ dataDir: o.dataDir, version: '3.4.23' }, 'opening store');
   const store = await MvccStore.open({
-    dataDir,
+    dataDir: o.dataDir,
     clock: realClock,
-    logger: newLogger('mvcc', { name }),
+    logger: newLogger('mvcc', { name: o.name }),
     registry,
-    maxRequestBytes,
-    maxTxnOps,
-    ...(progressNotifyIntervalMs > 0 ? { progressNotifyIntervalMs } : {}),
+    maxRequestBytes: o.maxRequestBytes,
+    maxTxnOps: o.maxTxnOps,
+    ...(o.progressNotifyIntervalMs > 0 ? { progressNotifyIntervalMs: o.progressNotifyIntervalMs } : {}),
   });
 
   let server: EtcdServer | undefined;
@@ -180,20 +152,20 @@ async function serve(argv: string[]): Promise<number> {
     server = new EtcdServer({
       kv: store,
       snapshot: store,
-      logger: newLogger('etcdserver', { name }),
+      logger: newLogger('etcdserver', { name: o.name }),
       registry,
       clock: realClock,
-      name,
-      listenClientUrls: list(values['listen-client-urls']),
-      advertiseClientUrls: list(values['advertise-client-urls']),
-      initialAdvertisePeerUrls: list(values['initial-advertise-peer-urls']),
-      initialClusterToken: String(values['initial-cluster-token']),
-      maxRequestBytes,
-      maxTxnOps,
-      autoCompaction: { mode: mode as AutoCompactionMode, retention: String(values['auto-compaction-retention']) },
+      name: o.name,
+      listenClientUrls: o.listenClientUrls,
+      advertiseClientUrls: o.advertiseClientUrls,
+      initialAdvertisePeerUrls: o.initialAdvertisePeerUrls,
+      initialClusterToken: o.initialClusterToken,
+      maxRequestBytes: o.maxRequestBytes,
+      maxTxnOps: o.maxTxnOps,
+      autoCompaction: o.autoCompaction,
     });
     await server.start();
-    for (const url of list(values['listen-metrics-urls'])) {
+    for (const url of o.listenMetricsUrls) {
       const u = new URL(url);
       if (u.protocol !== 'http:') throw new Error(`--listen-metrics-urls ${url}: only http:// is supported`);
       const { server: hs, port } = await serveHealthAndMetrics({
@@ -211,26 +183,58 @@ async function serve(argv: string[]): Promise<number> {
     await store.close();
     throw err;
   }
+  const running = server;
+  return {
+    store,
+    server: running,
+    async close() {
+      await running.close();
+      await Promise.all(healthServers.map((hs) => new Promise<void>((r) => { hs.close(() => r()); hs.closeAllConnections(); })));
+      await store.close();
+      logger.info('stopped serving; store closed');
+    },
+  };
+}
 
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+/** Resolves with the first SIGTERM/SIGINT; a second one exits at once. */
+export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolveSignal) => {
     const on = (s: NodeJS.Signals) => {
       process.off('SIGTERM', on);
       process.off('SIGINT', on);
-      // A second signal while shutting down exits at once.
       process.once(s, () => process.exit(1));
       resolveSignal(s);
     };
     process.on('SIGTERM', on);
     process.on('SIGINT', on);
   });
-  logger.info({ signal }, 'received signal; shutting down');
-  await server.close();
-  await Promise.all(healthServers.map((hs) => new Promise<void>((r) => { hs.close(() => r()); hs.closeAllConnections(); })));
-  // Closing the store waits for pending writes, so everything acknowledged is durable.
-  await store.close();
-  logger.info('stopped serving; store closed');
-  // Anything still holding the event loop (a client's lingering socket) must not keep a
-  // stopped server's process alive.
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(command, argv);
+  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  for (const f of ['cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth'] as const) {
+    if (values[f]) throw new Error(`--${f}: client TLS is not supported; serve http:// and keep the endpoint on a trusted network`);
+  }
+  const mode = String(values['auto-compaction-mode']);
+  if (mode !== 'periodic' && mode !== 'revision') throw new Error(`invalid --auto-compaction-mode ${JSON.stringify(mode)}: want periodic or revision`);
+  const name = String(values.name);
+  const member = await startEtcdMember({
+    dataDir: resolve(String(values['data-dir'] ?? `${name}.etcd`)),
+    name,
+    listenClientUrls: list(values['listen-client-urls']),
+    advertiseClientUrls: list(values['advertise-client-urls']),
+    listenMetricsUrls: list(values['listen-metrics-urls']),
+    initialAdvertisePeerUrls: list(values['initial-advertise-peer-urls']),
+    initialClusterToken: String(values['initial-cluster-token']),
+    maxRequestBytes: positiveInt('max-request-bytes', values['max-request-bytes']),
+    maxTxnOps: positiveInt('max-txn-ops', values['max-txn-ops']),
+    autoCompaction: { mode: mode as AutoCompactionMode, retention: String(values['auto-compaction-retention']) },
+    progressNotifyIntervalMs: parseDuration('experimental-watch-progress-notify-interval', String(values['experimental-watch-progress-notify-interval'])),
+  });
+  const signal = await waitForShutdownSignal();
+  newLogger('etcd', { name }).info({ signal }, 'received signal; shutting down');
+  await member.close();
   setTimeout(() => process.exit(0), 3000).unref();
   return 0;
 }
