@@ -1,11 +1,114 @@
-import type { Command } from './command.js';
+/**
+ * `flotilla up`: the whole cluster in one process on one data dir, as k3s's `server` does.
+ *
+ * Components start in dependency order, each reported on stdout as it becomes ready, and
+ * stop in reverse order on Ctrl-C (SIGINT) or SIGTERM. A second `up` on the same data dir
+ * resumes the same cluster: every component keeps its state under the data dir.
+ *
+ * Layout of the data dir:
+ *   etcd/     the embedded store (WAL + snapshots), served on the etcd v3 API
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseFlags, type Command } from './command.js';
+import { startEtcdMember, waitForShutdownSignal } from './etcd.js';
+import { newLogger } from '../util/log.js';
+
+/** A started component: a name for the progress lines and how to stop it. */
+interface Running {
+  name: string;
+  stop(): Promise<void>;
+}
 
 export const command: Command = {
   name: 'up',
-  summary: 'Start a whole cluster on one data dir.',
+  summary: 'Start a whole cluster (store and control plane) in one process on one data dir; Ctrl-C stops it, a second `up` resumes it.',
   usage: '[flags]',
-  flags: {},
-  async run() {
-    throw new Error('not implemented yet');
+  flags: {
+    'data-dir': { type: 'string', default: 'flotilla-data', help: 'Directory holding all cluster state; created if missing.' },
+    'etcd-port': { type: 'string', default: '2379', help: 'Port of the etcd v3 API on 127.0.0.1 (0 = pick a free one).' },
   },
+  run,
 };
+
+function port(flag: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid --${flag} ${JSON.stringify(v)}: want a port number 0-65535`);
+  return n;
+}
+
+/** Turns the usual start-up failures into one line that says what to do. */
+function explain(component: string, err: unknown, hint: { port?: number; flag?: string } = {}): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/EADDRINUSE|address already in use|No address added/i.test(msg) && hint.port !== undefined) {
+    return new Error(`${component}: port ${hint.port} on 127.0.0.1 is already in use (is another cluster or etcd running?); stop it or pass --${hint.flag} with another port`);
+  }
+  if (/LOCK|locked by/i.test(msg)) {
+    return new Error(`${component}: the data dir is in use by another flotilla process (${msg}); stop it first or use another --data-dir`);
+  }
+  return new Error(`${component}: ${msg}`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(command, argv);
+  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla up --help' for usage.`);
+  const dataDir = resolve(String(values['data-dir']));
+  const etcdPort = port('etcd-port', values['etcd-port']);
+  const log = newLogger('up');
+  const say = (line: string) => process.stdout.write(line + '\n');
+  const started: Running[] = [];
+
+  const stopAll = async () => {
+    for (const c of started.reverse()) {
+      say(`  stopping ${c.name}`);
+      await c.stop().catch((err: unknown) => log.error({ err, component: c.name }, 'stop failed'));
+    }
+  };
+
+  say(`flotilla up: data dir ${dataDir}`);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    // The store, behind the etcd v3 API so etcdctl (and kubeadm-style tooling) sees it.
+    const clientURL = `http://127.0.0.1:${etcdPort}`;
+    const resuming = existsSync(join(dataDir, 'etcd', 'wal'));
+    let member;
+    try {
+      member = await startEtcdMember({
+        dataDir: join(dataDir, 'etcd'),
+        name: 'flotilla',
+        listenClientUrls: [clientURL],
+        // With port 0 the advertised URL is only known once bound: let the server use it.
+        advertiseClientUrls: etcdPort === 0 ? [] : [clientURL],
+        listenMetricsUrls: [],
+        initialAdvertisePeerUrls: ['http://localhost:2380'],
+        initialClusterToken: 'etcd-cluster',
+        maxRequestBytes: 1.5 * 1024 * 1024,
+        maxTxnOps: 128,
+        autoCompaction: { mode: 'periodic', retention: '5m' },
+        progressNotifyIntervalMs: 0,
+      });
+    } catch (err) {
+      throw explain('store', err, { port: etcdPort, flag: 'etcd-port' });
+    }
+    started.push({ name: 'store', stop: () => member.close() });
+    const st = member.store.status();
+    const endpoint = member.server.clientUrls[0] ?? clientURL;
+    say(`  ✓ store        embedded, ${resuming ? 'resumed' : 'new'} at revision ${st.revision}; etcd v3 API on ${endpoint}`);
+
+    say('');
+    say('Cluster is up. Use the store with the real etcdctl:');
+    say(`  export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=${endpoint}`);
+    say('Press Ctrl-C to stop; `flotilla up` on the same --data-dir resumes the cluster.');
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  const signal = await waitForShutdownSignal();
+  log.info({ signal }, 'shutting down');
+  say(`\nflotilla up: ${signal}, stopping`);
+  await stopAll();
+  say('flotilla up: stopped');
+  return 0;
+}
