@@ -53,10 +53,7 @@ export function humanDuration(ms: number): string {
   return `${trunc(hours / 24 / 365)}y`;
 }
 
-/**
- * duration.ShortHumanDuration: one unit only ("45s", "12m", "5h", "3d", "2y"). Used where
- * upstream prints coarse ages, e.g. the "(5m ago)" suffix of a pod's RESTARTS cell.
- */
+/** duration.ShortHumanDuration: one unit only ("45s", "12m", "5h", "3d", "2y"). */
 export function shortHumanDuration(ms: number): string {
   const seconds = trunc(ms / SECOND);
   if (seconds < -1) return '<invalid>';
@@ -135,4 +132,13 @@ export function formatSelectorMap(m: Record<string, string> | undefined | null):
 /** Upstream's `strings.Join(list, ",")` with `<none>` for an empty list. */
 export function joinOrNone(list: readonly string[]): string {
   return list.length === 0 ? '<none>' : list.join(',');
+}
+
+/**
+ * layoutContainerCells: the CONTAINERS and IMAGES cells of workload tables, each the
+ * containers' names (images) joined with ",".
+ */
+export function layoutContainerCells(containers: readonly { name?: string; image?: string }[] | undefined): [names: string, images: string] {
+  const list = containers ?? [];
+  return [list.map((c) => c.name ?? '').join(','), list.map((c) => c.image ?? '').join(',')];
 }

@@ -60,6 +60,19 @@ export interface TablePrinter {
   columns: TableColumn[];
   /** One row's cells, in column order (all columns, wide ones included). nowMs for ages. */
   row(obj: KObject, nowMs: number): unknown[];
+  /**
+   * The row's conditions (metav1.TableRowCondition), e.g. a finished pod's
+   * `{type: 'Completed', status: 'True', reason: 'Succeeded', message: …}`. Optional.
+   */
+  conditions?(obj: KObject): TableRowCondition[];
+}
+
+/** meta.k8s.io/v1 TableRowCondition. */
+export interface TableRowCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
 }
 
 /** The scale subresource's mapping (autoscaling/v1 Scale). */
