@@ -81,6 +81,12 @@ export interface ScaleSubresource {
   statusReplicasPath: string[];
   /** Where a label selector string for Scale.status.selector comes from. */
   labelSelectorPath?: string[];
+  /**
+   * Scale.status.selector computed from the object, for resources whose selector is a
+   * structured metav1.LabelSelector (apps/v1: `LabelSelectorAsSelector(spec.selector).String()`).
+   * Takes precedence over labelSelectorPath.
+   */
+  selector?(obj: KObject): string;
 }
 
 export interface ResourceDef {
@@ -109,4 +115,24 @@ export interface ResourceDef {
    * spec.nodeName and status.phase for pods).
    */
   selectableFields(obj: KObject): Record<string, string>;
+  /**
+   * The ValidateNameFunc for metadata.name and generateName when the API server validates
+   * ObjectMeta (upstream passes it to ValidateObjectMeta per resource). Returns upstream's
+   * messages; unset means NameIsDNSSubdomain. E.g. statefulsets use NameIsDNSLabel, RBAC
+   * objects IsValidPathSegmentName ("system:controller:x" is a valid ClusterRole name).
+   */
+  validateName?(name: string, prefix: boolean): string[];
+  /**
+   * Set when this resource is another resource's storage seen through a different schema
+   * (events.k8s.io/v1 events are core/v1 events in storage, as upstream): the API server
+   * reads and writes `resource` of `group` and converts each object on the way.
+   */
+  sharedStorage?: {
+    group: string;
+    resource: string;
+    /** This resource's object → the stored resource's object. */
+    toStorage(obj: KObject): KObject;
+    /** The stored resource's object → this resource's object. */
+    fromStorage(obj: KObject): KObject;
+  };
 }
