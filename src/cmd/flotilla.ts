@@ -9,6 +9,7 @@ import { commandHelp, type Command } from './command.js';
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   up: () => import('./up.js'),
   etcd: () => import('./etcd.js'),
+  apiserver: () => import('./apiserver.js'),
 };
 
 function usage(): string {
@@ -20,6 +21,7 @@ function usage(): string {
     'Commands:',
     '  up          Start a whole cluster (store and control plane) on one data dir',
     '  etcd        Run the embedded store behind the etcd v3 API; snapshot save/restore',
+    '  apiserver   Run the Kubernetes API server (HTTPS on :6443) over the embedded store or etcd',
     '',
     'Run `flotilla <command> --help` for a command\'s flags.',
   ].join('\n');
