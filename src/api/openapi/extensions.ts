@@ -308,8 +308,6 @@ export const fieldExtensions: Readonly<Record<string, SchemaExtensions>> = {
   'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta.managedFields': atomicList,
   'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta.ownerReferences': mergeListMap('merge', 'uid'),
 
-  'io.k8s.apimachinery.pkg.apis.meta.v1.Status.details': atomicList,
-
   'io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails.causes': atomicList,
 };
 
