@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthorityRewriter, huffmanDecode, huffmanEncode, rewriteHeaderBlock } from './h2authority.js';
+import { AuthorityRewriter, huffmanDecode, huffmanEncode, rewriteHeaderBlock, routeHttp2Connection } from './h2authority.js';
 
 // RFC 7541 Appendix C.4: Huffman-coded request header values.
 const rfcVectors: Array<[string, string]> = [
@@ -118,3 +118,69 @@ test('AuthorityRewriter: a stream that is not HTTP/2 passes through untouched', 
   rw.write(Buffer.from('Host: x\r\n\r\n'));
   assert.equal(Buffer.concat(chunks).toString(), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
 });
+
+/** A loopback connection routed by routeHttp2Connection: the route taken and the bytes handed on. */
+async function route(clientBytes: (serverPreface: Buffer) => Buffer[]): Promise<{ route: string; bytes: Buffer; toClient: Buffer }> {
+  const { createServer, connect } = await import('node:net');
+  const toClient: Buffer[] = [];
+  let resolveRoute!: (r: { route: string; bytes: Buffer }) => void;
+  const routed = new Promise<{ route: string; bytes: Buffer }>((r) => { resolveRoute = r; });
+  const server = createServer((socket) => {
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      const take = (name: string, stream: NodeJS.ReadableStream) => {
+        const got: Buffer[] = [];
+        stream.on('data', (d: Buffer) => {
+          got.push(d);
+          const all = Buffer.concat(got);
+          if (all.length >= wantBytes) resolveRoute({ route: name, bytes: all });
+        });
+        stream.resume();
+      };
+      routeHttp2Connection(socket, { native: (s) => take('native', s), rewriting: (d) => take('rewriting', d) });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const client = connect(port, '127.0.0.1');
+  let wantBytes = Infinity;
+  const first = new Promise<Buffer>((r) => client.once('data', r));
+  client.on('data', (d: Buffer) => toClient.push(d));
+  client.write(PREFACE);
+  const preface = await first;
+  const chunks = clientBytes(preface);
+  const passedOn = Buffer.concat(chunks.filter((c) => !(c[3] === 0x4 && c[4] === 0x1) && !(c[3] === 0x6 && c[4] === 0)));
+  wantBytes = PREFACE.length + passedOn.length;
+  for (const c of chunks) client.write(c);
+  const r = await routed;
+  // Let any PING answer arrive.
+  await new Promise((res) => setTimeout(res, 20));
+  client.destroy();
+  server.close();
+  return { ...r, toClient: Buffer.concat(toClient) };
+}
+
+const routeCases = [
+  { name: 'a valid authority is served natively', authority: '127.0.0.1:2379', want: 'native' },
+  { name: 'a URL as authority goes through the rewriter', authority: 'http://127.0.0.1:2379', want: 'rewriting' },
+];
+for (const tc of routeCases) {
+  test(`routeHttp2Connection: ${tc.name}; our SETTINGS ACK is dropped, a PING is answered`, async () => {
+    const settings = frame(0x4, 0, 0, Buffer.alloc(0));
+    const ack = frame(0x4, 0x1, 0, Buffer.alloc(0));
+    const ping = frame(0x6, 0, 0, Buffer.from('12345678'));
+    const block = Buffer.concat([Buffer.from([0x83, 0x86, 0x41]), lit(tc.authority, true)]);
+    const headers = frame(0x1, 0x4, 1, block);
+    const data = frame(0x0, 0x1, 1, Buffer.from('hello'));
+    let preface = Buffer.alloc(0);
+    const r = await route((p) => { preface = p; return [settings, ping, headers, data, ack]; });
+    assert.deepEqual(preface, frame(0x4, 0, 0, Buffer.alloc(0)), 'the server preface is an empty SETTINGS frame');
+    assert.equal(r.route, tc.want);
+    const rest = r.bytes.subarray(PREFACE.length);
+    assert.deepEqual(r.bytes.subarray(0, PREFACE.length), PREFACE);
+    assert.deepEqual(rest.subarray(0, settings.length), settings);
+    if (tc.want === 'native') assert.deepEqual(rest.subarray(settings.length), Buffer.concat([headers, data]));
+    assert.ok(r.toClient.includes(frame(0x6, 0x1, 0, Buffer.from('12345678'))), 'PING answered');
+  });
+}

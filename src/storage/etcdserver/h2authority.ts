@@ -15,6 +15,16 @@
  * re-encoded, as a plain (non-Huffman) string of the *same decoded length*, so both
  * ends' HPACK dynamic tables keep identical sizes and later indexed references stay
  * valid. Any block that does not parse is forwarded untouched (nghttp2 then judges it).
+ *
+ * Cost: a connection served through a JavaScript Duplex makes Node's HTTP/2 layer use its
+ * JS stream adapter, every frame read and written crossing into JavaScript (about a third
+ * of the server's CPU per request, and one write system call per frame). So
+ * `routeHttp2Connection` looks at a connection's first request only: gRPC clients send
+ * one `:authority` for every call of a channel (grpc-go and grpc-js derive it from the
+ * dial target), so a connection whose first request is acceptable is handed to Node's
+ * HTTP/2 server as the raw socket (native reads and writes), and only a connection whose
+ * first request needs rewriting goes through the rewriter. A client that changed a
+ * channel's authority later to one nghttp2 refuses would see that call reset.
  */
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -22,8 +32,11 @@ import type { Socket } from 'node:net';
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const FRAME_HEADER = 9;
 const TYPE_HEADERS = 0x1;
+const TYPE_SETTINGS = 0x4;
+const TYPE_PING = 0x6;
 const TYPE_CONTINUATION = 0x9;
 const FLAG_END_STREAM = 0x1;
+const FLAG_ACK = 0x1;
 const FLAG_END_HEADERS = 0x4;
 const FLAG_PADDED = 0x8;
 const FLAG_PRIORITY = 0x20;
@@ -376,4 +389,122 @@ export function rewritingDuplex(socket: Socket): Duplex {
     setTimeout: (ms: number, fn?: () => void) => { socket.setTimeout(ms, fn); return duplex; },
   });
   return duplex;
+}
+
+/** How `routeHttp2Connection` hands a connection on. */
+export interface Http2Routes {
+  /** The raw socket, paused, with the bytes read so far unshifted: serve it natively. */
+  native(socket: Socket): void;
+  /** A connection that needs its authorities rewritten, wrapped by `rewritingDuplex`. */
+  rewriting(duplex: Duplex): void;
+}
+
+/** Bytes held while waiting for the first request; past this, the rewriter takes over. */
+const MAX_HELD_BYTES = 1024 * 1024;
+
+/**
+ * Serves a new HTTP/2 connection (its first bytes already unshifted onto the paused
+ * `socket`) natively if its first request's `:authority` is one nghttp2 accepts, else
+ * through the rewriter (see the file comment).
+ *
+ * Until the first request's header block is complete the client's bytes are held here.
+ * Clients may wait for the server's connection preface before sending a request (grpc-go
+ * does), so we send that preface ourselves: an empty SETTINGS frame, which changes no
+ * setting. The client's ACK of it is removed from the held bytes (the HTTP/2 session
+ * would otherwise see an ACK for SETTINGS it never sent), so the request waits until that
+ * ACK has come too: one round trip, once per connection. PINGs that arrive meanwhile are
+ * answered here (keep-alive on an idle channel must not time out) and not passed on.
+ */
+export function routeHttp2Connection(socket: Socket, routes: Http2Routes): void {
+  const held: Buffer[] = [];
+  let buf: Buffer = Buffer.alloc(0);
+  let heldBytes = 0;
+  let prefaceSeen = false;
+  let ackSeen = false;
+  /** The first request's header block: fragments, and whether it is complete. */
+  let block: { streamId: number; fragments: Buffer[]; done: boolean } | undefined;
+  let decided = false;
+
+  const decide = (native: boolean) => {
+    decided = true;
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.pause();
+    if (buf.length > 0) held.push(buf);
+    const rest = Buffer.concat(held);
+    if (rest.length > 0) socket.unshift(rest);
+    if (native) routes.native(socket);
+    else routes.rewriting(rewritingDuplex(socket));
+  };
+  /** Parses complete frames in `buf`, moving them to `held` (or dropping them); true once decided. */
+  const scan = (): boolean => {
+    if (!prefaceSeen) {
+      const n = Math.min(buf.length, PREFACE.length);
+      if (!buf.subarray(0, n).equals(PREFACE.subarray(0, n))) { decide(false); return true; }
+      if (buf.length < PREFACE.length) return false;
+      held.push(buf.subarray(0, PREFACE.length));
+      buf = buf.subarray(PREFACE.length);
+      prefaceSeen = true;
+    }
+    while (buf.length >= FRAME_HEADER) {
+      const length = buf.readUIntBE(0, 3);
+      if (buf.length < FRAME_HEADER + length) break;
+      const frame = buf.subarray(0, FRAME_HEADER + length);
+      buf = buf.subarray(FRAME_HEADER + length);
+      const type = frame[3]!;
+      const flags = frame[4]!;
+      const streamId = frame.readUInt32BE(5) & 0x7fffffff;
+      if (type === TYPE_SETTINGS && flags & FLAG_ACK && !ackSeen) {
+        ackSeen = true; // the ACK of our own SETTINGS: not passed on
+      } else if (type === TYPE_PING && !(flags & FLAG_ACK) && length === 8) {
+        socket.write(Buffer.concat([frameHeader(8, TYPE_PING, FLAG_ACK, 0), frame.subarray(FRAME_HEADER)]));
+      } else {
+        held.push(frame);
+        if (!block && type === TYPE_HEADERS) {
+          const payload = headerFragment(frame);
+          if (!payload) { decide(false); return true; }
+          block = { streamId, fragments: [payload], done: (flags & FLAG_END_HEADERS) !== 0 };
+        } else if (block && !block.done) {
+          // Only CONTINUATION of the same stream may follow; anything else is nghttp2's to refuse.
+          if (type !== TYPE_CONTINUATION || streamId !== block.streamId) { decide(false); return true; }
+          block.fragments.push(frame.subarray(FRAME_HEADER));
+          block.done = (flags & FLAG_END_HEADERS) !== 0;
+        }
+      }
+      if (ackSeen && block?.done) {
+        const b = Buffer.concat(block.fragments);
+        decide(rewriteHeaderBlock(b) === b);
+        return true;
+      }
+    }
+    return false;
+  };
+  const onData = (chunk: Buffer) => {
+    heldBytes += chunk.length;
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    if (scan()) return;
+    if (heldBytes > MAX_HELD_BYTES && !decided) decide(false);
+  };
+  const onError = () => socket.destroy();
+  socket.on('error', onError);
+  // Our connection preface (see above); nghttp2 sends its own SETTINGS once it has the socket.
+  socket.write(frameHeader(0, TYPE_SETTINGS, 0, 0));
+  socket.on('data', onData);
+  socket.resume();
+}
+
+/** A HEADERS frame's header block fragment (padding and priority removed), or undefined if malformed. */
+function headerFragment(frame: Buffer): Buffer | undefined {
+  const flags = frame[4]!;
+  let payload = frame.subarray(FRAME_HEADER);
+  if (flags & FLAG_PADDED) {
+    const pad = payload[0] ?? 0;
+    if (1 + pad > payload.length) return undefined;
+    payload = payload.subarray(1, payload.length - pad);
+  }
+  if (flags & FLAG_PRIORITY) {
+    if (payload.length < 5) return undefined;
+    payload = payload.subarray(5);
+  }
+  return payload;
 }

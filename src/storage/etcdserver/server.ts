@@ -33,7 +33,7 @@ import {
   txnIsReadOnly, wire64,
 } from './convert.js';
 import { EtcdServerError, etcdErrors, toServiceError } from './errors.js';
-import { looksLikeHttp2, rewritingDuplex } from './h2authority.js';
+import { looksLikeHttp2, rewritingDuplex, routeHttp2Connection } from './h2authority.js';
 import { computeClusterId, computeMemberId, idString } from './member.js';
 import { newEtcdServerMetrics, type EtcdServerMetrics, type GrpcType } from './metrics.js';
 import {
@@ -249,8 +249,9 @@ export class EtcdServer {
   async start(): Promise<void> {
     if (this.started) throw new Error('EtcdServer already started');
     this.started = true;
-    // We accept connections ourselves and hand them to grpc-js through an injector, each
-    // behind an AuthorityRewriter (h2authority.ts explains why).
+    // We accept connections ourselves and hand them to grpc-js through an injector, as the
+    // raw socket or, if a client's :authority needs it, behind an AuthorityRewriter
+    // (h2authority.ts explains why and how it decides).
     this.injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
     for (const url of this.listenUrls) {
       const u = new URL(url);
@@ -263,8 +264,14 @@ export class EtcdServer {
         socket.once('data', (first: Buffer) => {
           socket.pause();
           socket.unshift(first);
-          if (looksLikeHttp2(first)) this.injector!.injectConnection(rewritingDuplex(socket));
-          else this.http.emit('connection', rewritingDuplex(socket));
+          if (!looksLikeHttp2(first)) {
+            this.http.emit('connection', rewritingDuplex(socket));
+            return;
+          }
+          routeHttp2Connection(socket, {
+            native: (s) => this.injector!.injectConnection(s),
+            rewriting: (d) => this.injector!.injectConnection(d),
+          });
         });
       });
       await new Promise<void>((resolve, reject) => {
