@@ -173,7 +173,7 @@ for (const tc of routeCases) {
     const block = Buffer.concat([Buffer.from([0x83, 0x86, 0x41]), lit(tc.authority, true)]);
     const headers = frame(0x1, 0x4, 1, block);
     const data = frame(0x0, 0x1, 1, Buffer.from('hello'));
-    let preface = Buffer.alloc(0);
+    let preface: Buffer = Buffer.alloc(0);
     const r = await route((p) => { preface = p; return [settings, ping, headers, data, ack]; });
     assert.deepEqual(preface, frame(0x4, 0, 0, Buffer.alloc(0)), 'the server preface is an empty SETTINGS frame');
     assert.equal(r.route, tc.want);
