@@ -366,7 +366,7 @@ export class ResourceStore {
       const name = candidate.metadata!.name!;
       if (opts.dryRun) {
         // A dry run still reports an existing name.
-        const existing = await this.#storage.get(this.key(candidate.metadata!.namespace, name)).catch((e) => { throw this.#translate(e, name); });
+        const existing = await this.#storage.get(this.key(candidate.metadata!.namespace, name), { ignoreNotFound: true }).catch((e) => { throw this.#translate(e, name); });
         if (existing) throw newAlreadyExists(this.gr, name);
         return { object: candidate, warnings, created: true };
       }

@@ -53,6 +53,7 @@ import {
   groupResources,
   type GroupVersions,
 } from './discovery.js';
+import { decodeKubernetesProtobuf, ProtobufDecodeError } from './protobuf.js';
 import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
@@ -577,7 +578,7 @@ export class ApiServer {
       }
       const force = queryBool(q.get('force'));
       let warnings: string[] = [];
-      const patchFn = this.#patcher(store, contentType, raw, sub);
+      const patchFn = isApply ? undefined : this.#patcher(store, contentType, raw, sub);
       const result = await store.update(
         ctx,
         name,
@@ -590,7 +591,7 @@ export class ApiServer {
             return store.fieldManager(sub as Subresource).apply(current as never, cfg as never, q.get('fieldManager')!, force) as KObject;
           }
           if (!current) throw newNotFound(store.gr, name);
-          const patched = patchFn(current);
+          const patched = patchFn!(current);
           warnings = this.#unknownFields(store, patched, fieldValidation);
           return patched;
         },
@@ -918,6 +919,14 @@ function decodeBody(raw: Buffer, contentType: string): unknown {
       return YAML.parse(text);
     } catch (err) {
       throw newBadRequest(`error converting YAML to JSON: ${(err as Error).message}`);
+    }
+  }
+  if (contentType === 'application/vnd.kubernetes.protobuf') {
+    try {
+      return decodeKubernetesProtobuf(raw);
+    } catch (err) {
+      if (err instanceof ProtobufDecodeError) throw newUnsupportedMediaType(['application/json', 'application/yaml']);
+      throw err;
     }
   }
   if (contentType === 'application/json' || contentType === '' || contentType.endsWith('+json')) {
