@@ -6,7 +6,6 @@
  *   const r = await api.kubectl(['get', 'ns']);   // { code, stdout, stderr }
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { startApiServer, type RunningApiServer, type StartApiServerOptions } from '../../src/apiserver/index.js';
 import { allResources } from '../../src/api/registry.js';
@@ -185,10 +184,10 @@ export interface TestApiServer extends RunningApiServer {
 
 /** Starts an API server in-process on a temp data dir and a free port; stopped after the test. */
 export async function startTestApiServer(
-  t: Pick<TestContext, 'after'>,
+  t: { after(fn: () => unknown): void },
   opts: Partial<StartApiServerOptions> = {},
 ): Promise<TestApiServer> {
-  const dataDir = opts.dataDir ?? tempDir(t, 'flotilla-apiserver-');
+  const dataDir = opts.dataDir ?? tempDir({ after: (fn: () => void) => t.after(fn) }, 'flotilla-apiserver-');
   const running = await startApiServer({
     dataDir,
     storeDir: join(dataDir, 'store'),
