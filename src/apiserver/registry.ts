@@ -445,8 +445,9 @@ export class ResourceStore {
       if (cm.generation !== undefined) dm.generation = cm.generation;
       else delete dm.generation;
       let next = desired;
-      if (sub === 'status' && this.def.status) {
-        this.def.status.prepareForUpdate(next, current);
+      const subStrategy = sub === 'status' ? this.def.status : sub ? this.def.subresourceStrategies?.[sub] : undefined;
+      if (subStrategy) {
+        subStrategy.prepareForUpdate(next, current);
       } else if (sub === 'finalize') {
         // Only spec.finalizers changes through /finalize (upstream FinalizeREST).
         const finalizers = (next.spec as { finalizers?: unknown } | undefined)?.finalizers;
@@ -461,7 +462,7 @@ export class ResourceStore {
       if (!opts.managedFieldsDone) next = this.fieldManager(sub).update(current as never, next as never, opts.manager) as KObject;
       const errs: FieldError[] = [
         ...validateObjectMetaUpdate(next.metadata, cm, newPath('metadata')),
-        ...(sub === 'status' && this.def.status ? this.def.status.validateUpdate(next, current) : this.def.strategy.validateUpdate(next, current)),
+        ...(subStrategy ? subStrategy.validateUpdate(next, current) : this.def.strategy.validateUpdate(next, current)),
       ];
       if (errs.length > 0) throw this.#invalid(name, errs);
       warnings = this.def.strategy.warnings?.(next, current) ?? [];

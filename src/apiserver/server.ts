@@ -472,7 +472,12 @@ export class ApiServer {
     if (!def.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw this.#pageNotFound();
     const ctx: RequestContext = { namespace: ns, user: user.name, groups: user.groups, userAgent: req.headers['user-agent'] };
     const sub = info.subresource ?? '';
-    if (sub && !(sub === 'status' && def.status) && !(sub === 'scale' && def.scale) && !(sub === 'finalize' && def.subresources?.includes('finalize')) && !(sub === 'binding' && def.subresources?.includes('binding'))) {
+    const servedSub =
+      (sub === 'status' && def.status) ||
+      (sub === 'scale' && def.scale) ||
+      def.subresourceStrategies?.[sub] ||
+      ((sub === 'finalize' || sub === 'binding') && def.subresources?.includes(sub));
+    if (sub && !servedSub) {
       throw this.#pageNotFound();
     }
     const method = req.method ?? 'GET';
