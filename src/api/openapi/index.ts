@@ -1,7 +1,8 @@
 /**
  * The OpenAPI documents of the served API, built from {@link allResources}:
  *
- *  - `/openapi/v2` → {@link openAPIV2Document} (swagger 2.0, every definition and path);
+ *  - `/openapi/v2` → {@link openAPIV2Document} (swagger 2.0, every definition and path),
+ *    or {@link openAPIV2DocumentProtobuf} when the client asks for protobuf (kubectl does);
  *  - `/openapi/v3` → {@link openAPIV3Discovery} (one entry per group/version, with a
  *    content hash in its URL so clients cache documents until it changes);
  *  - `/openapi/v3/apis/apps/v1` → {@link openAPIV3GroupDocument} (OpenAPI 3.0: that
@@ -20,6 +21,7 @@ import { allResources } from '../registry.js';
 import type { ResourceDef } from '../types.js';
 import { generatedDefinitions, metaDefinitions, reachable, renderDefinitions, resourceRoots, servedGroupVersions } from './definitions.js';
 import { groupVersionPath, renderPaths } from './paths.js';
+import { encodeOpenAPIV2 } from './v2proto.js';
 
 export { fieldExtensions, definitionExtensions, fieldDefaults, type SchemaExtensions } from './extensions.js';
 
@@ -37,6 +39,7 @@ interface Documents {
   definitionNames: string[];
   v3Definitions?: Record<string, OpenAPISchema>;
   v2?: SerializedDocument & { doc: object };
+  v2proto?: Buffer;
   groups?: Map<string, SerializedDocument & { doc: object }>;
   resolver?: SchemaResolver;
 }
@@ -99,6 +102,27 @@ export function openAPIV2DocumentJSON(resources: readonly ResourceDef[] = allRes
 export function openAPIV2Document(resources: readonly ResourceDef[] = allResources): object {
   openAPIV2DocumentJSON(resources);
   return documents(resources).v2!.doc;
+}
+
+/**
+ * The media types of the protobuf `/openapi/v2`: clients (kubectl) ask with the `@` form
+ * (or the dotted one); responses carry the dotted form, because Go's mime parser rejects
+ * `@` in a Content-Type and kubectl then fails the request (upstream answers the same way).
+ */
+export const OPENAPI_V2_PROTOBUF_ACCEPT = ['application/com.github.proto-openapi.spec.v2@v1.0+protobuf', 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf'];
+export const OPENAPI_V2_PROTOBUF_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+/**
+ * `/openapi/v2` as protobuf (gnostic `openapi.v2.Document`), for clients that send
+ * `Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, such as kubectl
+ * (see {@link OPENAPI_V2_PROTOBUF_ACCEPT}).
+ * `hash` is the JSON document's, so one ETag names the document in either encoding.
+ */
+export function openAPIV2DocumentProtobuf(resources: readonly ResourceDef[] = allResources): { bytes: Buffer; hash: string } {
+  const json = openAPIV2DocumentJSON(resources);
+  const d = documents(resources);
+  d.v2proto ??= encodeOpenAPIV2(d.v2!.doc);
+  return { bytes: d.v2proto, hash: json.hash };
 }
 
 /** `api/v1` or `apis/<group>/<version>`: the key of a group/version in v3 discovery. */
