@@ -113,12 +113,6 @@ export interface ResourceDef {
    * "finalize": only spec.finalizers may change). Each also appears in `subresources`.
    */
   subresourceStrategies?: Record<string, StatusStrategy>;
-  /**
-   * The name rule for metadata.name/generateName (upstream's ValidateNameFunc), as messages;
-   * the API server passes it to validateObjectMeta. Default: DNS-1123 subdomain. Services
-   * use DNS-1035 labels, namespaces DNS-1123 labels.
-   */
-  validateName?(name: string, prefix: boolean): string[];
   table: TablePrinter;
   /**
    * Fields a field selector may use, with their values for obj (upstream's
