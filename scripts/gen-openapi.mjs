@@ -18,8 +18,11 @@
 // x-kubernetes-* extension table (src/api/openapi/extensions.ts). References are bare
 // definition names: {"$ref": "io.k8s.api.core.v1.PodSpec"}.
 //
-// The output is written only when its content changes, so repeated builds are cheap and
-// the file's mtime means something. --check exits 1 if the file is missing or stale.
+// Generation is skipped when the output was made by this same script from the same package
+// versions (its `stamp`), so `npm run test:dev` pays ~0.1 s, not a full parse; the file is
+// written only when its content changes. --force regenerates; --check exits 1 if the file
+// is missing or stale.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -30,11 +33,26 @@ const ts = require('typescript');
 
 const outFile = join(root, 'src', 'api', 'openapi', 'generated', 'definitions.json');
 const check = process.argv.includes('--check');
+const force = process.argv.includes('--force');
 
 const modelsDir = dirname(require.resolve('kubernetes-models/package.json'));
 const machineryDir = dirname(require.resolve('@kubernetes-models/apimachinery/package.json'));
 const modelsVersion = JSON.parse(readFileSync(join(modelsDir, 'package.json'), 'utf8')).version;
 const machineryVersion = JSON.parse(readFileSync(join(machineryDir, 'package.json'), 'utf8')).version;
+
+const stamp = createHash('sha256')
+  .update(readFileSync(new URL(import.meta.url)))
+  .update(`\0${modelsVersion}\0${machineryVersion}\0${ts.version}`)
+  .digest('hex');
+if (!force && existsSync(outFile)) {
+  let old;
+  try {
+    old = JSON.parse(readFileSync(outFile, 'utf8'));
+  } catch {
+    old = undefined;
+  }
+  if (old?.stamp === stamp) process.exit(0);
+}
 
 // Go package of each API group folder of kubernetes-models, where it is not simply the
 // group's first DNS label (upstream names definitions after Go packages, not groups).
@@ -347,6 +365,7 @@ if (problems.length > 0) {
 }
 
 const output = {
+  stamp,
   // Which upstream API the descriptions describe; see README of kubernetes-models.
   source: { 'kubernetes-models': modelsVersion, '@kubernetes-models/apimachinery': machineryVersion },
   gvks,

@@ -33,6 +33,8 @@ export interface RawSchema {
 
 /** The content of generated/definitions.json. */
 export interface GeneratedDefinitions {
+  /** Hash of the generator and its inputs' versions (regeneration is skipped when equal). */
+  stamp: string;
   /** npm package versions the descriptions were taken from. */
   source: Record<string, string>;
   /** GVK of every definition that is a kind (from its apiVersion/kind literals). */
@@ -41,6 +43,21 @@ export interface GeneratedDefinitions {
 }
 
 const GENERATED_URL = new URL('./generated/definitions.json', import.meta.url);
+
+/**
+ * Fields kubernetes-models 4.5 (generated from Kubernetes 1.33) has that a v1.32 API server
+ * does not publish; removed on load so `kubectl explain` lists what a 1.32 cluster lists.
+ * (No kubernetes-models release matches 1.32: 4.4 is ~1.28 and lacks many 1.32 fields.)
+ */
+export const fieldsNewerThanServed: readonly string[] = [
+  'io.k8s.api.apps.v1.DeploymentStatus.terminatingReplicas',
+  'io.k8s.api.apps.v1.ReplicaSetStatus.terminatingReplicas',
+  'io.k8s.api.core.v1.ContainerStatus.stopSignal',
+  'io.k8s.api.core.v1.Lifecycle.stopSignal',
+  'io.k8s.api.core.v1.NodeSystemInfo.swap',
+  'io.k8s.api.core.v1.PodCondition.observedGeneration',
+  'io.k8s.api.core.v1.PodStatus.observedGeneration',
+];
 
 let generatedCache: GeneratedDefinitions | undefined;
 
@@ -61,7 +78,15 @@ export function generatedDefinitions(): GeneratedDefinitions {
         { cause: err },
       );
     }
-    generatedCache = JSON.parse(text) as GeneratedDefinitions;
+    const generated = JSON.parse(text) as GeneratedDefinitions;
+    for (const key of fieldsNewerThanServed) {
+      const dot = key.lastIndexOf('.');
+      const def = generated.definitions[key.slice(0, dot)];
+      const field = key.slice(dot + 1);
+      if (def?.properties) delete def.properties[field];
+      if (def?.required) def.required = def.required.filter((r) => r !== field);
+    }
+    generatedCache = generated;
   }
   return generatedCache;
 }

@@ -187,6 +187,12 @@ test('the v2 document is swagger 2.0 with definitions and paths of every served 
   assert.equal(openAPIV2DocumentJSON(resources).json, JSON.stringify(v2), 'serialized once, stable');
 });
 
+test('fields newer than v1.32 are not published', () => {
+  assert.equal(v3['io.k8s.api.apps.v1.ReplicaSetStatus'].properties!.terminatingReplicas, undefined);
+  assert.equal(v3['io.k8s.api.core.v1.Lifecycle'].properties!.stopSignal, undefined);
+  assert.ok(v3['io.k8s.api.apps.v1.ReplicaSetStatus'].properties!.availableReplicas);
+});
+
 test('descriptions come from kubernetes-models', () => {
   const source = openAPISource();
   assert.match(source['kubernetes-models'], /^4\./);
