@@ -114,8 +114,10 @@ function withRequestSize(def: ServiceDefinition): ServiceDefinition {
     out[name] = {
       ...m,
       requestDeserialize: (buf: Buffer) => {
-        const obj = m.requestDeserialize(buf) as object;
-        if (obj && typeof obj === 'object') Object.defineProperty(obj, REQUEST_SIZE, { value: buf.length });
+        const obj = m.requestDeserialize(buf) as { [REQUEST_SIZE]?: number };
+        // A plain assignment: defineProperty per request costs a map transition. A symbol
+        // key is invisible to Object.keys/JSON, like the non-enumerable property it replaced.
+        if (obj && typeof obj === 'object') obj[REQUEST_SIZE] = buf.length;
         return obj;
       },
     };
@@ -173,6 +175,9 @@ export class EtcdServer {
   readonly name: string;
   readonly memberId: bigint;
   readonly clusterId: bigint;
+  /** The IDs as the loader encodes them, converted once rather than per response. */
+  private readonly memberIdWire: string;
+  private readonly clusterIdWire: string;
   private readonly kv: KV;
   private readonly snapshotSource?: SnapshotSource;
   private readonly logger: Logger;
@@ -217,6 +222,8 @@ export class EtcdServer {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.memberId = computeMemberId(this.peerUrls, opts.initialClusterToken ?? 'etcd-cluster');
     this.clusterId = computeClusterId([this.memberId]);
+    this.memberIdWire = wire64(this.memberId);
+    this.clusterIdWire = wire64(this.clusterId);
     this.registry = opts.registry;
     if (opts.registry) this.metrics = newEtcdServerMetrics(opts.registry, () => this.kv.status().dbSize);
     if (opts.autoCompaction) {
@@ -231,6 +238,9 @@ export class EtcdServer {
       // etcd's server keepalive defaults (--grpc-keepalive-interval/-timeout).
       'grpc.keepalive_time_ms': 2 * 3600_000,
       'grpc.keepalive_timeout_ms': 20_000,
+      // Channelz (grpc's introspection service, which we do not serve) would otherwise
+      // count and timestamp every call.
+      'grpc.enable_channelz': 0,
     });
     this.addServices();
   }
@@ -316,7 +326,7 @@ export class EtcdServer {
 
   /** A full response header at `revision` (etcd fills all four fields on top-level responses). */
   header(revision: number): PbResponseHeader {
-    return { cluster_id: wire64(this.clusterId), member_id: wire64(this.memberId), revision, raft_term: RAFT_TERM };
+    return { cluster_id: this.clusterIdWire, member_id: this.memberIdWire, revision, raft_term: RAFT_TERM };
   }
 
   private checkSize(req: unknown): void {
@@ -326,16 +336,17 @@ export class EtcdServer {
   // ---- plumbing: metrics and error translation around every handler ----
 
   private unary<Req, Res>(service: EtcdServiceName, method: string, fn: (req: Req) => Promise<Res>) {
+    const metrics = this.metrics?.forMethod('unary', `etcdserverpb.${service}`, method);
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-      this.metrics?.started('unary', `etcdserverpb.${service}`, method);
+      metrics?.started();
       fn(call.request).then(
         (res) => {
-          this.metrics?.handled('unary', `etcdserverpb.${service}`, method, GrpcStatus.OK);
+          metrics?.handled(GrpcStatus.OK);
           callback(null, res);
         },
         (err: unknown) => {
           const e = toServiceError(err);
-          this.metrics?.handled('unary', `etcdserverpb.${service}`, method, e.code ?? GrpcStatus.UNKNOWN);
+          metrics?.handled(e.code ?? GrpcStatus.UNKNOWN);
           if (e.code === GrpcStatus.UNKNOWN) this.logger.warn({ err, method }, 'request failed');
           callback(e);
         },
