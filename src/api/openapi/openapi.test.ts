@@ -184,6 +184,9 @@ test('the v2 document is swagger 2.0 with definitions and paths of every served 
   assert.equal(pods.get.operationId, 'listCoreV1NamespacedPod');
   assert.equal(pods.post.parameters[0].in, 'body');
   assert.equal(v2.paths['/api/v1/namespaces'].get.operationId, 'listCoreV1Namespace');
+  assert.equal(v2.paths['/api/v1/namespaces/{namespace}/pods/{name}/binding'].post.operationId, 'createCoreV1NamespacedPodBinding');
+  assert.deepEqual(v2.paths['/api/v1/namespaces/{namespace}/pods/{name}/eviction'].post['x-kubernetes-group-version-kind'], { group: 'policy', version: 'v1', kind: 'Eviction' });
+  assert.equal(v2.paths['/api/v1/namespaces/{name}/finalize'].put.operationId, 'replaceCoreV1NamespaceFinalize');
   assert.equal(openAPIV2DocumentJSON(resources).json, JSON.stringify(v2), 'serialized once, stable');
 });
 

@@ -128,6 +128,20 @@ function resourceOperations(r: ResourceDef): Map<string, { params: ParamSpec[]; 
   };
   if (r.status) sub('status', 'Status', kind, gvk);
   if (r.scale) sub('scale', 'Scale', subresourceDefinitions.scale, { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+  // Subresources that take a body of their own kind: POST pods/binding, pods/eviction.
+  const created: Record<string, { Name: string; gvk: Op['gvk'] }> = {
+    binding: { Name: 'Binding', gvk: { group: '', version: 'v1', kind: 'Binding' } },
+    eviction: { Name: 'Eviction', gvk: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+  };
+  for (const name of r.subresources ?? []) {
+    const c = created[name];
+    if (c) {
+      const def = subresourceDefinitions[name];
+      add(`${item}/${name}`, itemParams, { method: 'post', action: 'post', operationId: `create${gv}${ns}${r.kind}${c.Name}`, description: `create ${name} of a ${r.kind}`, params: writeParams, body: def, response: def, status: [200, 201, 202], gvk: c.gvk });
+    } else if (name === 'finalize') {
+      add(`${item}/finalize`, itemParams, { method: 'put', action: 'put', operationId: `replace${gv}${ns}${r.kind}Finalize`, description: `replace finalize of the specified ${r.kind}`, params: writeParams, body: kind, response: kind, status: [200, 201] });
+    }
+  }
   if (r.namespaced && verbs.has('list')) {
     add(`${base}/${r.resource}`, [P.pretty], { method: 'get', action: 'list', operationId: `list${gv}${r.kind}ForAllNamespaces`, description: `list or watch objects of kind ${r.kind}`, params: listParams, response: list, status: [200] });
   }
