@@ -24,7 +24,7 @@
 // is missing or stale.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -188,6 +188,10 @@ function probe(defName, steps, value) {
 }
 
 function numberSchema(defName, steps) {
+  if (!validatorOf(defName)) {
+    problems.push(`${defName}.${steps.join('.')}: no compiled schema to tell integer from number`);
+    return { type: 'number' };
+  }
   const asFloat = probe(defName, steps, 1.5);
   const integer = asFloat.some((e) => e.keyword === 'type' && e.params.type === 'integer');
   if (!integer) {
@@ -380,6 +384,10 @@ if (check) {
   }
 } else if (old !== text) {
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, text);
+  // Concurrent builds and test runs may generate at once: readers see the old or the new
+  // file, never half of one.
+  const tmp = `${outFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, outFile);
   console.log(`gen-openapi: wrote ${Object.keys(definitions).length} definitions to ${relative(root, outFile)}`);
 }
