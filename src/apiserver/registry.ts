@@ -65,7 +65,8 @@ const KEY_PREFIX_OVERRIDES: Record<string, string> = {
   'apiextensions.k8s.io/customresourcedefinitions': '/registry/apiextensions.k8s.io/customresourcedefinitions',
 };
 
-export function keyPrefixFor(def: ResourceDef): string {
+export function keyPrefixFor(def: Pick<ResourceDef, 'group' | 'resource' | 'sharedStorage'>): string {
+  if (def.sharedStorage) return keyPrefixFor({ group: def.sharedStorage.group, resource: def.sharedStorage.resource });
   return KEY_PREFIX_OVERRIDES[`${def.group}/${def.resource}`] ?? `/registry/${def.resource}`;
 }
 
@@ -166,7 +167,8 @@ export class ResourceStore {
     this.gr = { group: opts.def.group, resource: opts.def.resource };
     this.prefix = keyPrefixFor(opts.def);
     this.apiVersion = opts.def.group ? `${opts.def.group}/${opts.def.version}` : opts.def.version;
-    this.#storage = opts.storage;
+    const shared = opts.def.sharedStorage;
+    this.#storage = shared ? new ConvertingStorage(opts.storage, shared.toStorage, shared.fromStorage) : opts.storage;
     this.#clock = opts.clock;
     this.#schemaFor = opts.schemaFor;
     this.#admitNamespace = opts.admitNamespace;
@@ -400,6 +402,8 @@ export class ResourceStore {
       forceAllowCreate?: boolean;
       /** Apply and PUT record managedFields themselves when true (apply did it in transform). */
       managedFieldsDone?: boolean;
+      /** Set by delete: transform may set deletionTimestamp/deletionGracePeriodSeconds. */
+      deleting?: boolean;
       manager: string;
     },
   ): Promise<WriteResult> {
@@ -438,8 +442,10 @@ export class ResourceStore {
       // System fields are the server's (upstream's BeforeUpdate + FillObjectMetaSystemFields).
       dm.uid = cm.uid;
       dm.creationTimestamp = cm.creationTimestamp;
-      dm.deletionTimestamp = cm.deletionTimestamp;
-      dm.deletionGracePeriodSeconds = cm.deletionGracePeriodSeconds;
+      if (!opts.deleting) {
+        dm.deletionTimestamp = cm.deletionTimestamp;
+        dm.deletionGracePeriodSeconds = cm.deletionGracePeriodSeconds;
+      }
       if (dm.deletionTimestamp === undefined) delete dm.deletionTimestamp;
       if (dm.deletionGracePeriodSeconds === undefined) delete dm.deletionGracePeriodSeconds;
       if (cm.generation !== undefined) dm.generation = cm.generation;
@@ -464,7 +470,8 @@ export class ResourceStore {
         ...validateObjectMetaUpdate(next.metadata, cm, newPath('metadata')),
         ...(subStrategy ? subStrategy.validateUpdate(next, current) : this.def.strategy.validateUpdate(next, current)),
       ];
-      if (errs.length > 0) throw this.#invalid(name, errs);
+      // A deletion's own update is not validated (upstream writes it from BeforeDelete).
+      if (errs.length > 0 && !opts.deleting) throw this.#invalid(name, errs);
       warnings = this.def.strategy.warnings?.(next, current) ?? [];
       // Only bump what changed: an identical object is not written (no new resourceVersion).
       const cmp = { ...next, metadata: { ...next.metadata, resourceVersion: cm.resourceVersion } };
@@ -473,7 +480,11 @@ export class ResourceStore {
         throw UNCHANGED;
       }
       delete next.metadata!.resourceVersion;
-      if (next.metadata!.deletionTimestamp && (next.metadata!.finalizers ?? []).length === 0) deleteAfter = true;
+      // upstream's ShouldDeleteDuringUpdate: terminating, no grace left, no finalizers.
+      const specFinalizers = this.def.group === '' && this.def.resource === 'namespaces' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+      if (next.metadata!.deletionTimestamp && !next.metadata!.deletionGracePeriodSeconds && (next.metadata!.finalizers ?? []).length === 0 && specFinalizers.length === 0) {
+        deleteAfter = true;
+      }
       if (opts.dryRun) {
         dryRunResult = { ...next, metadata: { ...next.metadata, resourceVersion: cm.resourceVersion } };
         throw DRY_RUN_DONE;
@@ -499,6 +510,20 @@ export class ResourceStore {
   }
 
   // ---- delete ----------------------------------------------------------------------
+
+  /**
+   * Seconds a deletion waits (upstream's pod CheckGracefulDelete): the request's
+   * gracePeriodSeconds, else spec.terminationGracePeriodSeconds (default 30); 0 for a pod
+   * never scheduled or already finished, and for every other resource.
+   */
+  #gracePeriod(obj: KObject, requested: number | undefined): number {
+    if (!isPods(this.def)) return 0;
+    const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+    const phase = (obj.status as { phase?: string } | undefined)?.phase;
+    if (!spec.nodeName || phase === 'Failed' || phase === 'Succeeded') return 0;
+    const g = requested ?? spec.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, g);
+  }
 
   async delete(ctx: RequestContext, name: string, opts: Omit<DeleteOptions, 'dryRun'> & { dryRun?: boolean }): Promise<DeleteResult> {
     const ns = this.def.namespaced ? ctx.namespace : undefined;
@@ -528,7 +553,8 @@ export class ResourceStore {
     const isNamespace = this.def.group === '' && this.def.resource === 'namespaces';
     const specFinalizers = isNamespace ? (((current.spec as { finalizers?: string[] } | undefined)?.finalizers) ?? []) : [];
     const finalizers = current.metadata?.finalizers ?? [];
-    const graceful = finalizers.length > 0 || add.length > 0 || specFinalizers.length > 0;
+    const grace = this.#gracePeriod(current, opts.gracePeriodSeconds ?? undefined);
+    const graceful = grace > 0 || finalizers.length > 0 || add.length > 0 || specFinalizers.length > 0;
     if (graceful) {
       const res = await this.update(
         ctx,
@@ -536,8 +562,12 @@ export class ResourceStore {
         (cur) => {
           const next = deepClone(cur!);
           const m = meta(next);
-          m.deletionTimestamp ??= this.#now();
-          m.deletionGracePeriodSeconds ??= 0;
+          const due = formatRFC3339(this.#clock.now() + grace * 1000);
+          // A later delete may shorten the grace period, never extend it (upstream BeforeDelete).
+          if (!m.deletionTimestamp || (grace < (m.deletionGracePeriodSeconds ?? 0) && due < m.deletionTimestamp)) {
+            m.deletionTimestamp = due;
+            m.deletionGracePeriodSeconds = grace;
+          }
           let fin = m.finalizers ?? [];
           if (policy === 'Orphan') fin = fin.filter((f) => f !== FINALIZER_DELETE_DEPENDENTS);
           if (policy === 'Foreground') fin = fin.filter((f) => f !== FINALIZER_ORPHAN_DEPENDENTS);
@@ -546,7 +576,7 @@ export class ResourceStore {
           if (isNamespace) next.status = { ...((next.status as object) ?? {}), phase: 'Terminating' };
           return next;
         },
-        { dryRun: opts.dryRun, manager: '', managedFieldsDone: true },
+        { dryRun: opts.dryRun, manager: '', managedFieldsDone: true, deleting: true },
       ).catch((err: unknown) => {
         if (err instanceof StatusError && err.code === 422) throw err;
         throw err;
@@ -564,6 +594,12 @@ export class ResourceStore {
 }
 
 const DRY_RUN_DONE = new Error('dry run');
+
+/** Resources whose objects are deleted gracefully (upstream's CheckGracefulDelete): pods. */
+function isPods(def: ResourceDef): boolean {
+  return def.group === '' && def.resource === 'pods';
+}
+
 const UNCHANGED = new Error('unchanged');
 
 /** managedFields timestamps change on every write; they alone do not make a change. */
@@ -571,4 +607,76 @@ function withoutTimes(o: KObject): unknown {
   const mf = o.metadata?.managedFields;
   if (!mf) return o;
   return { ...o, metadata: { ...o.metadata, managedFields: mf.map((e) => ({ ...e, time: undefined })) } };
+}
+
+/**
+ * A view of the storage through another schema (ResourceDef.sharedStorage: e.g.
+ * events.k8s.io/v1 Events kept as core/v1 Events): objects convert on every read and write.
+ */
+class ConvertingStorage implements Storage {
+  constructor(
+    readonly inner: Storage,
+    readonly toStorage: (o: KObject) => KObject,
+    readonly fromStorage: (o: KObject) => KObject,
+  ) {}
+
+  #to = (o: StoredObject): StoredObject => this.toStorage(o as KObject) as StoredObject;
+  #from = (o: StoredObject): StoredObject => this.fromStorage(o as KObject) as StoredObject;
+
+  async create(key: string, obj: StoredObject, opts?: { ttlSeconds?: number }): Promise<StoredObject> {
+    return this.#from(await this.inner.create(key, this.#to(obj), opts));
+  }
+  async get(key: string, opts?: Parameters<Storage['get']>[1]): Promise<StoredObject | undefined> {
+    const o = await this.inner.get(key, opts);
+    return o && this.#from(o);
+  }
+  async getList(key: string, opts?: Parameters<Storage['getList']>[1]): Promise<ListResult> {
+    const pred = opts?.predicate;
+    const res = await this.inner.getList(key, { ...opts, predicate: pred && ((o) => pred(this.#from(o))) });
+    return { ...res, items: res.items.map(this.#from) };
+  }
+  async guaranteedUpdate(key: string, tryUpdate: Parameters<Storage['guaranteedUpdate']>[1], opts?: Parameters<Storage['guaranteedUpdate']>[2]): Promise<StoredObject> {
+    const out = await this.inner.guaranteedUpdate(
+      key,
+      async (cur) => this.#to(await tryUpdate(Object.keys(cur).length === 0 ? cur : this.#from(cur))),
+      opts && { ...opts, cachedExistingObject: opts.cachedExistingObject && this.#to(opts.cachedExistingObject) },
+    );
+    return this.#from(out);
+  }
+  async delete(key: string, opts?: Parameters<Storage['delete']>[1]): Promise<StoredObject> {
+    const validate = opts?.validate;
+    return this.#from(
+      await this.inner.delete(key, {
+        ...opts,
+        validate: validate && ((o) => validate(this.#from(o))),
+        cachedExistingObject: opts?.cachedExistingObject && this.#to(opts.cachedExistingObject),
+      }),
+    );
+  }
+  async watch(key: string, opts?: Parameters<Storage['watch']>[1], signal?: AbortSignal): Promise<WatchStream> {
+    const pred = opts?.predicate;
+    const inner = await this.inner.watch(key, { ...opts, predicate: pred && ((o) => pred(this.#from(o))) }, signal);
+    const from = this.#from;
+    return {
+      stop: () => inner.stop(),
+      requestProgress: () => inner.requestProgress(),
+      async *[Symbol.asyncIterator]() {
+        for await (const ev of inner) {
+          yield ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED' ? { ...ev, object: from(ev.object) } : ev;
+        }
+      },
+    };
+  }
+  count(key: string): Promise<number> {
+    return this.inner.count(key);
+  }
+  currentRevision(): Promise<number> {
+    return this.inner.currentRevision();
+  }
+  compact(revision: number): Promise<void> {
+    return this.inner.compact(revision);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
