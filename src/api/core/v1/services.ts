@@ -66,11 +66,15 @@ function patchAllocatedValues(svc: KObject, old: KObject): void {
     if (arr(spec.clusterIPs).length === 0 && arr(oldSpec.clusterIPs).length > 0) spec.clusterIPs = structuredClone(oldSpec.clusterIPs);
   }
   if (needsNodePorts(old) && needsNodePorts(svc)) {
+    // By port name, as upstream; a node port the new spec already uses elsewhere is not reused.
     const oldPorts = objs(oldSpec.ports);
+    const newUsed = new Set(objs(spec.ports).map((p) => num(p.nodePort)).filter((n) => n !== 0));
+    const used = new Set(oldPorts.map((p) => num(p.nodePort)).filter((n) => newUsed.has(n)));
+    const byName = new Map(oldPorts.map((p) => [str(p.name), num(p.nodePort)] as const));
     for (const p of objs(spec.ports)) {
       if (num(p.nodePort) !== 0) continue;
-      const match = oldPorts.find((o) => num(o.port) === num(p.port) && str(o.protocol) === str(p.protocol) && num(o.nodePort) !== 0);
-      if (match) p.nodePort = match.nodePort;
+      const oldVal = byName.get(str(p.name)) ?? 0;
+      if (oldVal !== 0 && !used.has(oldVal)) p.nodePort = oldVal;
     }
   }
   if (spec.externalTrafficPolicy === 'Local' && oldSpec.externalTrafficPolicy === 'Local' && !num(spec.healthCheckNodePort) && num(oldSpec.healthCheckNodePort)) {
@@ -152,8 +156,9 @@ export const services: ResourceDef = {
     },
     prepareForUpdate(svc, old) {
       svc.status = structuredClone(old.status ?? { loadBalancer: {} });
-      normalizeClusterIPs(ensureObj(svc, 'spec'), specOf(old));
+      // Upstream's order: patch allocated values first, then normalize clusterIP/clusterIPs.
       patchAllocatedValues(svc, old);
+      normalizeClusterIPs(ensureObj(svc, 'spec'), specOf(old));
       dropTypeDependentFields(svc, old);
     },
     validate: (svc) => validateService(svc as Obj),
