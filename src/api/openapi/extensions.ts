@@ -283,6 +283,22 @@ export const fieldExtensions: Readonly<Record<string, SchemaExtensions>> = {
 
   'io.k8s.api.policy.v1.PodDisruptionBudgetStatus.conditions': mergeListMap('merge', 'type'),
 
+  'io.k8s.api.rbac.v1.AggregationRule.clusterRoleSelectors': atomicList,
+
+  'io.k8s.api.rbac.v1.ClusterRole.rules': atomicList,
+
+  'io.k8s.api.rbac.v1.ClusterRoleBinding.subjects': atomicList,
+
+  'io.k8s.api.rbac.v1.PolicyRule.apiGroups': atomicList,
+  'io.k8s.api.rbac.v1.PolicyRule.nonResourceURLs': atomicList,
+  'io.k8s.api.rbac.v1.PolicyRule.resourceNames': atomicList,
+  'io.k8s.api.rbac.v1.PolicyRule.resources': atomicList,
+  'io.k8s.api.rbac.v1.PolicyRule.verbs': atomicList,
+
+  'io.k8s.api.rbac.v1.Role.rules': atomicList,
+
+  'io.k8s.api.rbac.v1.RoleBinding.subjects': atomicList,
+
   'io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup.serverAddressByClientCIDRs': atomicList,
   'io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup.versions': atomicList,
 
