@@ -6,7 +6,12 @@
  * resumes the same cluster: every component keeps its state under the data dir.
  *
  * Layout of the data dir:
- *   etcd/     the embedded store (WAL + snapshots), served on the etcd v3 API
+ *   etcd/       the embedded store (WAL + snapshots), served on the etcd v3 API
+ *   pki/        the cluster CA, the API server's serving cert, the admin client cert
+ *   admin.conf  the admin kubeconfig (as kubeadm writes /etc/kubernetes/admin.conf)
+ *
+ * The API server keeps Kubernetes' objects in the same store that etcdctl sees, under
+ * /registry/..., as kube-apiserver does in etcd.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -14,6 +19,9 @@ import { join, resolve } from 'node:path';
 import { parseFlags, type Command } from './command.js';
 import { startEtcdMember, waitForShutdownSignal } from './etcd.js';
 import { newLogger } from '../util/log.js';
+import { realClock } from '../util/clock.js';
+import { KVStorage } from '../storage/store.js';
+import { startApiServer } from '../apiserver/index.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
 interface Running {
@@ -28,6 +36,7 @@ export const command: Command = {
   flags: {
     'data-dir': { type: 'string', default: 'flotilla-data', help: 'Directory holding all cluster state; created if missing.' },
     'etcd-port': { type: 'string', default: '2379', help: 'Port of the etcd v3 API on 127.0.0.1 (0 = pick a free one).' },
+    'secure-port': { type: 'string', default: '6443', help: 'HTTPS port of the API server on 127.0.0.1 (0 = pick a free one).' },
   },
   run,
 };
@@ -55,6 +64,7 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla up --help' for usage.`);
   const dataDir = resolve(String(values['data-dir']));
   const etcdPort = port('etcd-port', values['etcd-port']);
+  const securePort = port('secure-port', values['secure-port']);
   const log = newLogger('up');
   const say = (line: string) => process.stdout.write(line + '\n');
   const started: Running[] = [];
@@ -96,9 +106,21 @@ async function run(argv: string[]): Promise<number> {
     const endpoint = member.server.clientUrls[0] ?? clientURL;
     say(`  ✓ store        embedded, ${resuming ? 'resumed' : 'new'} at revision ${st.revision}; etcd v3 API on ${endpoint}`);
 
+    // The API server, on the same store.
+    let api;
+    try {
+      const storage = new KVStorage({ kv: member.store, clock: realClock, logger: newLogger('storage') });
+      api = await startApiServer({ dataDir, storage, port: securePort, bindAddress: '127.0.0.1', logger: newLogger('apiserver') });
+    } catch (err) {
+      throw explain('apiserver', err, { port: securePort, flag: 'secure-port' });
+    }
+    started.push({ name: 'apiserver', stop: () => api.stop() });
+    say(`  ✓ apiserver    https://${api.host}:${api.port}; admin kubeconfig ${api.kubeconfigPath}`);
+
     say('');
-    say('Cluster is up. Use the store with the real etcdctl:');
-    say(`  export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=${endpoint}`);
+    say('Cluster is up. Use it with the real kubectl:');
+    say(`  export KUBECONFIG=${api.kubeconfigPath}`);
+    say(`The store answers etcdctl too: ETCDCTL_API=3 etcdctl --endpoints=${endpoint} get / --prefix --keys-only`);
     say('Press Ctrl-C to stop; `flotilla up` on the same --data-dir resumes the cluster.');
   } catch (err) {
     await stopAll();

@@ -1,14 +1,18 @@
 /**
  * `flotilla up` as a user runs it: start on a fresh data dir, use the cluster with the real
- * etcdctl, stop with Ctrl-C (SIGINT), start again on the same dir and find the same data.
+ * kubectl and etcdctl, stop with Ctrl-C (SIGINT), start again on the same dir and find the
+ * same objects.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { spawnFlotilla, type Spawned } from '../util/flotilla.js';
 import { freePort } from '../util/net.js';
 import { tempDir } from '../util/tmp.js';
 
+const kubectl = (kubeconfig: string, ...args: string[]) =>
+  spawnSync('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { encoding: 'utf8', timeout: 30_000 });
 const etcdctl = (endpoint: string, ...args: string[]) =>
   spawnSync('etcdctl', [`--endpoints=${endpoint}`, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 });
 
@@ -27,25 +31,42 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
 
-  const first = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(port)]);
+  const apiPort = await freePort();
+  const kubeconfig = join(dir, 'admin.conf');
+  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort)];
+
+  const first = spawnFlotilla(args);
   t.after(() => first.kill());
   await waitForOutput(first, 'Cluster is up');
   assert.match(first.stdout(), /✓ store\s+embedded, new at revision 1/);
-  assert.ok(first.stdout().includes(`export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=${endpoint}`), first.stdout());
+  assert.match(first.stdout(), new RegExp(`✓ apiserver\\s+https://127.0.0.1:${apiPort}`));
+  // The last instruction is the exact line to use the cluster.
+  assert.ok(first.stdout().includes(`  export KUBECONFIG=${kubeconfig}\n`), first.stdout());
 
-  const put = etcdctl(endpoint, 'put', '/registry/greeting', 'ahoy');
+  const ns = kubectl(kubeconfig, 'get', 'namespaces', '-o', 'name');
+  assert.deepEqual(ns.stdout.trim().split('\n').sort(), ['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system'], ns.stderr);
+  const cm = kubectl(kubeconfig, 'create', 'configmap', 'greeting', '--from-literal=word=ahoy');
+  assert.equal(cm.stdout.trim(), 'configmap/greeting created', cm.stderr);
+
+  // The API server's objects are in the store etcdctl reads, under /registry as in etcd.
+  const keys = etcdctl(endpoint, 'get', '/registry/', '--prefix', '--keys-only');
+  assert.match(keys.stdout, /^\/registry\/configmaps\/default\/greeting$/m, keys.stderr);
+  assert.match(keys.stdout, /^\/registry\/namespaces\/kube-system$/m);
+  const put = etcdctl(endpoint, 'put', '/flotilla-test/greeting', 'ahoy');
   assert.equal(put.stdout.trim(), 'OK', put.stderr);
 
   first.proc.kill('SIGINT');
   assert.equal(await first.exited, 0, first.stderr());
   assert.match(first.stdout(), /flotilla up: stopped/);
 
-  const second = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(port)]);
+  const second = spawnFlotilla(args);
   t.after(() => second.kill());
   await waitForOutput(second, 'Cluster is up');
-  assert.match(second.stdout(), /✓ store\s+embedded, resumed at revision 2/);
-  const get = etcdctl(endpoint, 'get', '/registry/greeting', '--print-value-only');
+  assert.match(second.stdout(), /✓ store\s+embedded, resumed at revision \d+/);
+  const get = etcdctl(endpoint, 'get', '/flotilla-test/greeting', '--print-value-only');
   assert.equal(get.stdout.trim(), 'ahoy', get.stderr);
+  const word = kubectl(kubeconfig, 'get', 'configmap', 'greeting', '-o', 'jsonpath={.data.word}');
+  assert.equal(word.stdout, 'ahoy', word.stderr);
   second.proc.kill('SIGTERM');
   assert.equal(await second.exited, 0, second.stderr());
 });
@@ -58,7 +79,7 @@ test('flotilla up says clearly when its port is taken', async (t) => {
   const deadline = Date.now() + 20_000;
   while (!holder.stderr().includes('ready to serve client requests') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
-  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(port)]);
+  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', '0']);
   const code = await up.exited;
   assert.equal(code, 1);
   assert.match(up.stderr(), new RegExp(`port ${port} on 127.0.0.1 is already in use.*--etcd-port`));
