@@ -549,7 +549,7 @@ export class ApiServer {
       if (info.name !== undefined) throw newMethodNotSupported(store.gr, 'create');
       if (!has('create')) throw notAllowed('create');
       const body = decodeBody(raw, contentType);
-      const warnings = this.#unknownFields(store, body, fieldValidation);
+      const warnings = this.#unknownFields(store, body, fieldValidation, true);
       const result = await store.create(ctx, body, { dryRun: isDryRun, manager });
       this.#warn(res, [...warnings, ...result.warnings]);
       this.#send(res, 201, result.object, out);
@@ -560,7 +560,7 @@ export class ApiServer {
       if (info.name === undefined) throw newMethodNotSupported(store.gr, 'update');
       if (!has('update')) throw notAllowed('update');
       const body = decodeBody(raw, contentType) as KObject;
-      const warnings = this.#unknownFields(store, body, fieldValidation);
+      const warnings = this.#unknownFields(store, body, fieldValidation, true);
       const name = info.name;
       const result = await store.update(
         ctx,
@@ -590,7 +590,8 @@ export class ApiServer {
         (current) => {
           if (isApply) {
             const config = decodeBody(raw, 'application/yaml') as KObject;
-            warnings = this.#unknownFields(store, config, fieldValidation);
+            // Unknown fields fail the typed conversion of an apply whatever fieldValidation says (as upstream).
+            this.#applyUnknownFields(store, config, ctx);
             if (sub === 'scale') throw newBadRequest('apply is not supported on the scale subresource');
             const cfg = store.checkBody(deepClone(config), ctx, name);
             return store.fieldManager(sub as Subresource).apply(current as never, cfg as never, q.get('fieldManager')!, force) as KObject;
@@ -642,7 +643,7 @@ export class ApiServer {
   }
 
   /** Checks a body for fields the schema does not declare (fieldValidation). Returns warnings. */
-  #unknownFields(store: ResourceStore, body: unknown, mode: string): string[] {
+  #unknownFields(store: ResourceStore, body: unknown, mode: string, decoding = false): string[] {
     if (mode === 'Ignore') return [];
     const node = store.schema();
     if (node.kind === 'untyped') return [];
@@ -650,7 +651,27 @@ export class ApiServer {
     walkUnknown(body, node, '', unknown);
     if (unknown.length === 0) return [];
     if (mode === 'Warn') return unknown.map((p) => `unknown field "${p}"`);
-    throw newBadRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`);
+    const strict = `strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`;
+    // Create and update decode the body into the kind, and say so (upstream's transformDecodeError).
+    const { kind, version } = store.def;
+    throw newBadRequest(decoding ? `${kind} in version "${version}" cannot be handled as a ${kind}: ${strict}` : strict);
+  }
+
+  /** upstream: `failed to create typed patch object (ns/name; gvk): .x: field not declared in schema` (500, no reason). */
+  #applyUnknownFields(store: ResourceStore, config: KObject, ctx: RequestContext): void {
+    const node = store.schema();
+    if (node.kind === 'untyped') return;
+    const unknown: string[] = [];
+    walkUnknown(config, node, '', unknown);
+    if (unknown.length === 0) return;
+    const msgs = unknown.map((p) => `.${p}: field not declared in schema`);
+    const m = config.metadata ?? {};
+    const gvk = `${store.def.group}/${store.def.version}, Kind=${store.def.kind}`;
+    const what = msgs.length === 1 ? msgs[0] : `errors:\n  ${msgs.join('\n  ')}`;
+    throw new StatusError({
+      code: 500,
+      message: `failed to create typed patch object (${m.namespace ?? ctx.namespace ?? ''}/${m.name ?? ''}; ${gvk}): ${what}`,
+    });
   }
 
   #patcher(store: ResourceStore, contentType: string, raw: Buffer, sub: string): (current: KObject) => KObject {

@@ -160,6 +160,19 @@ describe('kubectl against the flotilla apiserver', { skip: !haveKubectl && 'kube
     assert.equal(await api.ok(['get', 'cm', 'ssa', '-n', 'e2e', '-o', 'jsonpath={.data.k}']), 'two');
   });
 
+  test('unknown fields: strict by default, warnings with --validate=warn', async () => {
+    const p = file('unknown.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: unk\n  namespace: e2e\ndata:\n  a: b\nbogus: 1\n');
+    const strict = await api.kubectl(['create', '-f', p]);
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "bogus"/);
+    const ssa = await api.kubectl(['apply', '--server-side', '-f', p]);
+    assert.match(ssa.stderr, /failed to create typed patch object \(e2e\/unk; \/v1, Kind=ConfigMap\): \.bogus: field not declared in schema/);
+    const warn = await api.kubectl(['create', '-f', p, '--validate=warn']);
+    assert.equal(warn.code, 0, warn.stderr);
+    assert.match(warn.stderr, /Warning: unknown field "bogus"/);
+    await api.ok(['delete', 'cm', 'unk', '-n', 'e2e']);
+  });
+
   test('dry run on the server changes nothing', async () => {
     assert.match(await api.ok(['create', 'cm', 'dry', '-n', 'e2e', '--from-literal=a=b', '--dry-run=server']), /configmap\/dry created \(server dry run\)/);
     const r = await api.kubectl(['get', 'cm', 'dry', '-n', 'e2e']);
