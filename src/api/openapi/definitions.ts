@@ -185,6 +185,16 @@ function cmp(a: string, b: string): number {
 export type Dialect = 'v2' | 'v3';
 
 /**
+ * Types that publish `oneOf` instead of `type` in v3 (their Go OpenAPIV3OneOfTypes). kubectl
+ * explain names a ref by its definition when the target has no `type`, which is why a 1.32
+ * cluster shows `maxSurge <IntOrString>` and `limits <map[string]Quantity>`.
+ */
+const v3OneOfTypes: Readonly<Record<string, string[]>> = {
+  'io.k8s.apimachinery.pkg.util.intstr.IntOrString': ['integer', 'string'],
+  'io.k8s.apimachinery.pkg.api.resource.Quantity': ['string', 'number'],
+};
+
+/**
  * Renders the definitions reachable from the served resources in one dialect. The
  * result is freshly built; callers cache it.
  */
@@ -210,6 +220,11 @@ export function renderDefinitions(
       return ext;
     });
     Object.assign(schema, definitionExtensions[name]);
+    const oneOf = v3OneOfTypes[name];
+    if (dialect === 'v3' && oneOf) {
+      delete schema.type;
+      schema.oneOf = oneOf.map((type) => ({ type }));
+    }
     const gvks = groupVersionKinds(name, resources);
     if (gvks) schema['x-kubernetes-group-version-kind'] = gvks;
     out[name] = schema;

@@ -197,6 +197,20 @@ test('kubectl explain marks required fields and follows refs into core/v1', { sk
   assert.match(ports.stdout, /FIELD: protocol <string>\nENUM:\n {4}SCTP\n {4}TCP\n {4}UDP\n/);
 });
 
+test('kubectl explain names IntOrString and Quantity, and shows Time as a string', { skip }, async () => {
+  const cases: [string, string][] = [
+    ['deployment.spec.strategy.rollingUpdate.maxSurge', 'FIELD: maxSurge <IntOrString>'],
+    ['pods.spec.containers.resources.limits', 'FIELD: limits <map[string]Quantity>'],
+    ['pods.metadata.creationTimestamp', 'FIELD: creationTimestamp <string>'],
+    ['pods.metadata.ownerReferences', 'FIELD: ownerReferences <[]OwnerReference>'],
+  ];
+  for (const [path, want] of cases) {
+    const r = await kubectl(['explain', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`\n${want}\n`), `${path}:\n${r.stdout}`);
+  }
+});
+
 test('kubectl explain reads the protobuf /openapi/v2 too', { skip }, async () => {
   requests.length = 0;
   const r = await kubectl(['explain', 'deployment.spec.strategy', '--output=plaintext-openapiv2']);

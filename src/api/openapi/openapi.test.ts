@@ -63,9 +63,14 @@ test('kinds carry their GVK; v3 defaults metadata/spec/status and struct list it
 });
 
 test('special apimachinery types are named and typed like upstream', () => {
+  // v3 publishes IntOrString and Quantity as oneOf (v2: type string).
+  assert.deepEqual(v3['io.k8s.apimachinery.pkg.util.intstr.IntOrString'].oneOf, [{ type: 'integer' }, { type: 'string' }]);
+  assert.equal(v3['io.k8s.apimachinery.pkg.util.intstr.IntOrString'].type, undefined);
+  assert.deepEqual(v3['io.k8s.apimachinery.pkg.api.resource.Quantity'].oneOf, [{ type: 'string' }, { type: 'number' }]);
+  assert.equal(v2.definitions['io.k8s.apimachinery.pkg.util.intstr.IntOrString'].type, 'string');
+  assert.equal(v2.definitions['io.k8s.apimachinery.pkg.api.resource.Quantity'].type, 'string');
   const cases: [string, Partial<OpenAPISchema>][] = [
-    ['io.k8s.apimachinery.pkg.util.intstr.IntOrString', { type: 'string', format: 'int-or-string' }],
-    ['io.k8s.apimachinery.pkg.api.resource.Quantity', { type: 'string' }],
+    ['io.k8s.apimachinery.pkg.util.intstr.IntOrString', { format: 'int-or-string' }],
     ['io.k8s.apimachinery.pkg.apis.meta.v1.Time', { type: 'string', format: 'date-time' }],
     ['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta', { type: 'object' }],
     ['io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta', { type: 'object' }],
@@ -94,6 +99,8 @@ test('extensions reach the schemas, in both dialects, and the resolver reads the
 
   const spec = schemaResolver(resources).root('io.k8s.api.apps.v1.Deployment').field('spec')!;
   assert.deepEqual(spec.field('strategy')!.patchStrategies, ['retainKeys']);
+  assert.equal(spec.field('strategy')!.field('rollingUpdate')!.field('maxSurge')!.intOrString, true);
+  assert.equal(spec.field('strategy')!.field('rollingUpdate')!.field('maxSurge')!.kind, 'scalar');
   const podSpec = spec.field('template')!.field('spec')!;
   const c = podSpec.field('containers')!;
   assert.equal(c.listType, 'map');
