@@ -135,6 +135,7 @@ export class ApiServer {
   #port = 0;
   #resolver?: schemaMod.SchemaResolver;
   readonly #watchAborts = new Set<AbortController>();
+  readonly #sockets = new Set<TLSSocket>();
   #ready = false;
 
   constructor(opts: ApiServerOptions) {
@@ -253,6 +254,11 @@ export class ApiServer {
       void this.#handle(req, res);
     });
     server.on('sessionError', () => {});
+    // Track connections so stop() can end idle HTTP/2 sessions and keep-alive sockets.
+    server.on('secureConnection', (sock: TLSSocket) => {
+      this.#sockets.add(sock);
+      sock.once('close', () => this.#sockets.delete(sock));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#opts.port ?? 6443, this.#opts.bindAddress ?? '127.0.0.1', () => {
@@ -269,11 +275,9 @@ export class ApiServer {
     for (const a of this.#watchAborts) a.abort();
     const s = this.#server;
     if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      // Idle HTTP/2 sessions keep close() waiting; end them.
-      setTimeout(() => resolve(), 2000).unref();
-    });
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const sock of this.#sockets) sock.destroy();
+    await closed;
   }
 
   // ---- request handling --------------------------------------------------------------
