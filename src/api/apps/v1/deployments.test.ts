@@ -272,3 +272,17 @@ test('warnings: a name that is not a DNS label', () => {
     'metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]',
   ]);
 });
+
+test('pod template: core/v1 pod defaults and validation apply inside spec.template', () => {
+  const { obj, errs } = create(newDeployment((d) => { delete d.spec.template.spec.restartPolicy; }));
+  const podSpec = (obj as any).spec.template.spec;
+  assert.deepEqual(errs, []);
+  assert.equal(podSpec.restartPolicy, 'Always');
+  assert.equal(podSpec.dnsPolicy, 'ClusterFirst');
+  assert.equal(podSpec.schedulerName, 'default-scheduler');
+  assert.equal(podSpec.terminationGracePeriodSeconds, 30);
+  assert.equal(podSpec.containers[0].imagePullPolicy, 'IfNotPresent');
+  assert.equal(podSpec.containers[0].terminationMessagePolicy, 'File');
+  const bad = create(newDeployment((d) => { delete d.spec.template.spec.containers[0].image; })).errs;
+  assert.deepEqual(bad, ['spec.template.spec.containers[0].image: Required value']);
+});
