@@ -459,9 +459,8 @@ export class ResourceStore {
         const finalizers = (next.spec as { finalizers?: unknown } | undefined)?.finalizers;
         next = deepClone(current);
         next.spec = { ...((current.spec as object) ?? {}), finalizers };
-      } else if (sub === 'scale') {
-        // transform produced the full object already.
       } else {
+        // The main resource and its scale subresource share the strategy (generation bumps on spec.replicas).
         this.def.strategy.default?.(next);
         this.def.strategy.prepareForUpdate?.(next, current);
       }
