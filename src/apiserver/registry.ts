@@ -452,7 +452,9 @@ export class ResourceStore {
       else delete dm.generation;
       let next = desired;
       const subStrategy = sub === 'status' ? this.def.status : sub ? this.def.subresourceStrategies?.[sub] : undefined;
-      if (subStrategy) {
+      if (opts.deleting) {
+        // A deletion writes its changes as they are (upstream's BeforeDelete, e.g. a namespace's Terminating phase).
+      } else if (subStrategy) {
         subStrategy.prepareForUpdate(next, current);
       } else if (sub === 'finalize') {
         // Only spec.finalizers changes through /finalize (upstream FinalizeREST).
@@ -565,7 +567,8 @@ export class ResourceStore {
           // A later delete may shorten the grace period, never extend it (upstream BeforeDelete).
           if (!m.deletionTimestamp || (grace < (m.deletionGracePeriodSeconds ?? 0) && due < m.deletionTimestamp)) {
             m.deletionTimestamp = due;
-            m.deletionGracePeriodSeconds = grace;
+            // Namespaces' own delete sets only the timestamp (upstream's namespace REST).
+            if (!isNamespace) m.deletionGracePeriodSeconds = grace;
           }
           let fin = m.finalizers ?? [];
           if (policy === 'Orphan') fin = fin.filter((f) => f !== FINALIZER_DELETE_DEPENDENTS);
