@@ -73,7 +73,7 @@ export const namespaces: ResourceDef = {
       prepareForUpdate(ns, old) {
         ns.status = structuredClone(old.status ?? {});
       },
-      validateUpdate: (ns) => validateNamespaceFinalizers(specOf(ns).finalizers, newPath('spec', 'finalizers')),
+      validateUpdate: (ns) => validateNamespaceFinalizers(specOf(ns).finalizers, newPath('spec', 'finalizers'), true),
     },
   },
   table: namespaceTable,

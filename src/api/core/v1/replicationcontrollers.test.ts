@@ -74,7 +74,7 @@ test('replication controller status validation and scale', () => {
   const rc = create(replicationControllers, newReplicationController());
   rc.status = { replicas: 1, readyReplicas: 2 };
   assert.equal(invalidMessage(replicationControllers, rc, replicationControllers.status!.validateUpdate(rc, rc)),
-    'ReplicationController "web" is invalid: status.readyReplicas: Invalid value: 2: cannot be greater than the number of replicas');
+    'ReplicationController "web" is invalid: status.readyReplicas: Invalid value: 2: cannot be greater than status.replicas');
   assert.equal(replicationControllers.scale!.selector!(rc), 'app=web');
   assert.deepEqual(replicationControllers.scale!.specReplicasPath, ['spec', 'replicas']);
 });

@@ -160,3 +160,16 @@ test('service accounts: table', () => {
   assert.deepEqual(serviceAccounts.table.row(sa, NOW), ['default', 1, '60m']);
   assert.deepEqual(serviceAccounts.table.row({ metadata: { name: 'a', creationTimestamp: created } }, NOW), ['a', 0, '60m']);
 });
+
+test('quirky upstream paths: template labels, basic-auth keys, finalize index', async () => {
+  const { replicationControllers } = await import('./index.js');
+  const { newReplicationController } = await import('./testing.js');
+  const rc = newReplicationController({ selector: { app: 'web' }, template: { metadata: { labels: { app: 'web', 'bad key': 'x' } }, spec: { containers: [{ name: 'a', image: 'a' }] } } });
+  assert.ok(createMessage(replicationControllers, rc).startsWith('ReplicationController "web" is invalid: spec.template.labels: Invalid value: "bad key": '));
+  assert.equal(createMessage(secrets, { metadata: { name: 's' }, type: 'kubernetes.io/basic-auth', data: {} }),
+    'Secret "s" is invalid: [data[%s][username]: Required value, data[%s][password]: Required value]');
+  const ns = create(namespaces, { metadata: { name: 'dev' } });
+  const fin = { ...ns, spec: { finalizers: ['bad'] } };
+  assert.equal(invalidMessage(namespaces, fin, namespaces.subresourceStrategies!.finalize!.validateUpdate(fin, ns)),
+    'Namespace "dev" is invalid: spec.finalizers[0]: Invalid value: "bad": name is neither a standard finalizer name nor is it fully qualified');
+});

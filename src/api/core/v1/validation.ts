@@ -707,8 +707,9 @@ export function validatePodSpec(spec: Obj, fldPath: FieldPath): FieldErrorList {
 export function validatePodTemplateSpec(template: Obj, fldPath: FieldPath): FieldErrorList {
   const meta = obj(template.metadata) ?? {};
   const errs: FieldErrorList = [];
-  errs.push(...validateLabels(strMap(meta.labels), fldPath.child('metadata', 'labels')));
-  errs.push(...validateAnnotations(strMap(meta.annotations), fldPath.child('metadata', 'annotations')));
+  // Upstream validates template labels at `<template>.labels` (not .metadata.labels).
+  errs.push(...validateLabels(strMap(meta.labels), fldPath.child('labels')));
+  errs.push(...validateAnnotations(strMap(meta.annotations), fldPath.child('annotations')));
   errs.push(...validatePodSpec(obj(template.spec) ?? {}, fldPath.child('spec')));
   if (arr(obj(template.spec)?.ephemeralContainers).length > 0) {
     errs.push(fieldForbidden(fldPath.child('spec', 'ephemeralContainers'), 'ephemeral containers not allowed in pod template'));
@@ -859,13 +860,20 @@ export function validateService(svc: Obj, nodePortRange = DEFAULT_SERVICE_NODE_P
   const portsPath = specPath.child('ports');
   if (ports.length === 0 && !isHeadless(spec) && type !== 'ExternalName') errs.push(fieldRequired(portsPath, ''));
   switch (type) {
+    case 'LoadBalancer':
+    case 'NodePort':
+      if (isHeadless(spec)) {
+        errs.push(fieldInvalid(specPath.child('clusterIPs').index(0), str(arr(spec.clusterIPs)[0]), `may not be set to 'None' for ${type} services`));
+      }
+      break;
     case 'ExternalName': {
       if (arr(spec.clusterIPs).length > 0) errs.push(fieldForbidden(specPath.child('clusterIPs'), 'may not be set for ExternalName services'));
       if (arr(spec.ipFamilies).length > 0) errs.push(fieldForbidden(specPath.child('ipFamilies'), 'may not be set for ExternalName services'));
       if (isSet(spec.ipFamilyPolicy)) errs.push(fieldForbidden(specPath.child('ipFamilyPolicy'), 'may not be set for ExternalName services'));
       // The trailing dot of a fully-qualified name is accepted.
       const externalName = str(spec.externalName).replace(/\.$/, '');
-      errs.push(...validateDNS1123Subdomain(externalName, specPath.child('externalName')));
+      if (externalName) errs.push(...validateDNS1123Subdomain(externalName, specPath.child('externalName')));
+      else errs.push(fieldRequired(specPath.child('externalName'), ''));
       break;
     }
   }
@@ -902,7 +910,7 @@ export function validateService(svc: Obj, nodePortRange = DEFAULT_SERVICE_NODE_P
   arr(spec.externalIPs).forEach((ip, i) => {
     const p = specPath.child('externalIPs').index(i);
     const ipErrs = isValidIP(p, str(ip));
-    errs.push(...ipErrs);
+    errs.push(...(ipErrs.length > 0 ? ipErrs : validateNonSpecialIP(str(ip), p)));
   });
   if (!type) errs.push(fieldRequired(specPath.child('type'), ''));
   else if (!['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'].includes(type)) {
@@ -1101,14 +1109,15 @@ export function validateEndpointSubsets(subsets: unknown, fldPath: FieldPath): F
 // ---------------------------------------------------------------------------------------
 
 /** validateFinalizerName for namespace spec.finalizers (standard "kubernetes" or qualified). */
-export function validateNamespaceFinalizers(finalizers: unknown, fldPath: FieldPath): FieldErrorList {
+export function validateNamespaceFinalizers(finalizers: unknown, fldPath: FieldPath, indexed = false): FieldErrorList {
   const errs: FieldErrorList = [];
-  for (const f of arr(finalizers).map(str)) {
-    for (const m of isQualifiedName(f)) errs.push(fieldInvalid(fldPath, f, m));
-    if (errs.length === 0 && !f.includes('/') && f !== 'kubernetes') {
-      errs.push(fieldInvalid(fldPath, f, 'name is neither a standard finalizer name nor is it fully qualified'));
+  arr(finalizers).map(str).forEach((f, i) => {
+    const p = indexed ? fldPath.index(i) : fldPath;
+    for (const m of isQualifiedName(f)) errs.push(fieldInvalid(p, f, m));
+    if (!f.includes('/') && f !== 'kubernetes') {
+      errs.push(fieldInvalid(p, f, 'name is neither a standard finalizer name nor is it fully qualified'));
     }
-  }
+  });
   return errs;
 }
 
@@ -1212,23 +1221,21 @@ export function validateSecretData(secret: Obj): FieldErrorList {
     case 'kubernetes.io/dockerconfigjson':
       requireKey('.dockerconfigjson');
       break;
+    // Upstream's paths for these two really are `data[%s][key]` (a long-standing quirk).
     case 'kubernetes.io/basic-auth':
       if (!('username' in data) && !('password' in data)) {
-        errs.push(fieldRequired(dataPath.key('username'), ''));
-        errs.push(fieldRequired(dataPath.key('password'), ''));
+        errs.push(fieldRequired(newPath('data[%s]').key('username'), ''));
+        errs.push(fieldRequired(newPath('data[%s]').key('password'), ''));
       }
       break;
     case 'kubernetes.io/ssh-auth':
-      if (!data['ssh-privatekey']) errs.push(fieldRequired(dataPath.key('ssh-privatekey'), ''));
+      if (!data['ssh-privatekey']) errs.push(fieldRequired(newPath('data[%s]').key('ssh-privatekey'), ''));
       break;
     case 'kubernetes.io/tls':
       requireKey('tls.crt');
       requireKey('tls.key');
       break;
-    default: {
-      const t = str(secret.type);
-      if (t) for (const m of isQualifiedName(t)) errs.push(fieldInvalid(newPath('type'), t, m));
-    }
+    default:
   }
   return errs;
 }
@@ -1273,13 +1280,13 @@ export function validateReplicationControllerStatus(status: Obj, fldPath: FieldP
   }
   const replicas = num(status.replicas);
   if (num(status.fullyLabeledReplicas) > replicas) {
-    errs.push(fieldInvalid(fldPath.child('fullyLabeledReplicas'), num(status.fullyLabeledReplicas), 'cannot be greater than the number of replicas'));
+    errs.push(fieldInvalid(fldPath.child('fullyLabeledReplicas'), num(status.fullyLabeledReplicas), 'cannot be greater than status.replicas'));
   }
   if (num(status.readyReplicas) > replicas) {
-    errs.push(fieldInvalid(fldPath.child('readyReplicas'), num(status.readyReplicas), 'cannot be greater than the number of replicas'));
+    errs.push(fieldInvalid(fldPath.child('readyReplicas'), num(status.readyReplicas), 'cannot be greater than status.replicas'));
   }
   if (num(status.availableReplicas) > replicas) {
-    errs.push(fieldInvalid(fldPath.child('availableReplicas'), num(status.availableReplicas), 'cannot be greater than the number of replicas'));
+    errs.push(fieldInvalid(fldPath.child('availableReplicas'), num(status.availableReplicas), 'cannot be greater than status.replicas'));
   }
   if (num(status.availableReplicas) > num(status.readyReplicas)) {
     errs.push(fieldInvalid(fldPath.child('availableReplicas'), num(status.availableReplicas), 'cannot be greater than readyReplicas'));
