@@ -96,7 +96,11 @@ export const daemonsets: ResourceDef = {
     allowUnconditionalUpdate: true,
   },
   status: {
-    prepareForUpdate: (obj, old) => keepSpecForStatusUpdate(obj, old),
+    prepareForUpdate(obj, old) {
+      // The template generation is part of the (internal) spec, so a status write keeps it too.
+      keepSpecForStatusUpdate(obj, old);
+      setTemplateGeneration(obj, templateGeneration(old));
+    },
     validateUpdate: (obj, old) => validateDaemonSetStatusUpdate(asObj(obj.status) ?? {}, asObj(old.status) ?? {}),
   },
   table: {

@@ -174,6 +174,18 @@ test('daemonsets: template changes bump the template generation, other spec chan
   }
 });
 
+test('daemonsets: a status write keeps the spec and the template generation', () => {
+  const { obj: old } = create(daemonsets, newDaemonSet());
+  const obj: any = deepClone(old);
+  obj.metadata.annotations[TEMPLATE_GENERATION_ANNOTATION] = '7';
+  obj.spec.minReadySeconds = 3;
+  obj.status = { desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1, numberMisscheduled: 0 };
+  daemonsets.status!.prepareForUpdate(obj, old);
+  assert.equal(obj.metadata.annotations[TEMPLATE_GENERATION_ANNOTATION], '1');
+  assert.equal(obj.spec.minReadySeconds, undefined);
+  assert.deepEqual(daemonsets.status!.validateUpdate(obj, old), []);
+});
+
 test('daemonsets: validation', () => {
   const cases: { name: string; mutate: (d: any) => void; errs: string[] }[] = [
     {
