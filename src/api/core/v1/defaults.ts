@@ -4,6 +4,7 @@
  * (DefaultTolerationSeconds, ServiceAccount's name default, Priority). All functions fill
  * unset fields in place and never overwrite what the user set.
  */
+import { parseQuantity } from '../../../apimachinery/quantity.js';
 import { type Obj, arr, ensureObj, isSet, obj, objs, str } from './util.js';
 
 /** v1.TerminationMessagePathDefault. */
@@ -48,6 +49,30 @@ export function imageTag(image: string): string {
 }
 
 // ---------------------------------------------------------------------------------------
+// Quantities
+// ---------------------------------------------------------------------------------------
+
+/** A quantity as the API server writes it back: rounded up to milli, in canonical form. */
+export function canonicalQuantity(v: unknown): unknown {
+  if (typeof v !== 'string' && typeof v !== 'number') return v;
+  try {
+    return parseQuantity(String(v)).roundUp(-3).quantity.toString();
+  } catch {
+    return v; // left for validation to report
+  }
+}
+
+/**
+ * SetDefaults_ResourceList (round up to milli) plus the canonical serialisation every
+ * Quantity gets on the way out: "0.5" → "500m", "1000m" → "1", "1024Mi" → "1Gi".
+ */
+export function defaultResourceList(list: unknown): void {
+  const o = obj(list);
+  if (!o) return;
+  for (const [k, v] of Object.entries(o)) o[k] = canonicalQuantity(v);
+}
+
+// ---------------------------------------------------------------------------------------
 // Pods
 // ---------------------------------------------------------------------------------------
 
@@ -58,6 +83,8 @@ export function defaultContainer(c: Obj): void {
   if (!str(c.terminationMessagePolicy)) c.terminationMessagePolicy = 'File';
   // ResourceRequirements is a struct, not a pointer: it always serialises, as `{}` when empty.
   if (!obj(c.resources)) c.resources = {};
+  defaultResourceList(obj(c.resources)?.limits);
+  defaultResourceList(obj(c.resources)?.requests);
   for (const p of objs(c.ports)) if (!str(p.protocol)) p.protocol = 'TCP';
   for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
     const probe = obj(c[key]);
@@ -107,7 +134,7 @@ export function defaultObjectFieldSelector(f: Obj): void {
 
 /** A ResourceFieldSelector's divisor is a non-pointer Quantity: its zero value prints "0". */
 function defaultResourceFieldRef(f: Obj): void {
-  if (!isSet(f.divisor)) f.divisor = '0';
+  f.divisor = isSet(f.divisor) ? canonicalQuantity(f.divisor) : '0';
 }
 
 const volumeSourceKeys = [
@@ -138,6 +165,8 @@ export function defaultVolume(v: Obj): void {
       if (token && !isSet(token.expirationSeconds)) token.expirationSeconds = 3600;
     }
   }
+  const emptyDir = obj(v.emptyDir);
+  if (emptyDir && isSet(emptyDir.sizeLimit)) emptyDir.sizeLimit = canonicalQuantity(emptyDir.sizeLimit);
   const hostPath = obj(v.hostPath);
   if (hostPath && !isSet(hostPath.type)) hostPath.type = '';
   const iscsi = obj(v.iscsi);
@@ -311,6 +340,8 @@ export function defaultNamespace(ns: Obj): void {
 /** SetDefaults_NodeStatus: allocatable defaults to capacity. */
 export function defaultNode(node: Obj): void {
   const status = obj(node.status);
+  defaultResourceList(status?.capacity);
+  defaultResourceList(status?.allocatable);
   if (status && !isSet(status.allocatable) && obj(status.capacity)) status.allocatable = { ...obj(status.capacity) };
 }
 

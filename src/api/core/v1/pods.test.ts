@@ -225,3 +225,8 @@ test('pod warnings', () => {
     "metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]",
   ]);
 });
+
+test('resource quantities come back canonical, rounded up to milli', () => {
+  const pod = create(pods, newPod({ spec: { containers: [{ name: 'a', image: 'a', resources: { limits: { cpu: '0.5', memory: '1024Mi' }, requests: { cpu: 0.0001, memory: '1Gi' } } }] } }));
+  assert.deepEqual((pod.spec as any).containers[0].resources, { limits: { cpu: '500m', memory: '1Gi' }, requests: { cpu: '1m', memory: '1Gi' } });
+});
