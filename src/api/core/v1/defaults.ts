@@ -339,6 +339,13 @@ export function defaultNamespace(ns: Obj): void {
 
 /** SetDefaults_NodeStatus: allocatable defaults to capacity. */
 export function defaultNode(node: Obj): void {
+  // v1 conversion: podCIDR and podCIDRs mirror each other (podCIDRs wins when both are set).
+  const spec = obj(node.spec);
+  if (spec) {
+    const cidrs = arr(spec.podCIDRs);
+    if (cidrs.length > 0) spec.podCIDR = cidrs[0];
+    else if (str(spec.podCIDR)) spec.podCIDRs = [spec.podCIDR];
+  }
   const status = obj(node.status);
   defaultResourceList(status?.capacity);
   defaultResourceList(status?.allocatable);
