@@ -133,6 +133,14 @@ export interface ResourceStoreOptions {
   schemaFor?: (def: ResourceDef) => schemaMod.SchemaNode | undefined;
   /** Checked before anything is created in a namespace (the NamespaceLifecycle admission). */
   admitNamespace?: (namespace: string) => Promise<void>;
+  /**
+   * Runs after defaulting and before the strategy on every create and main-resource update
+   * (upstream's BeginCreate/BeginUpdate, e.g. Service IP and port allocation); returned
+   * field errors fail the write as Invalid.
+   */
+  beginWrite?: (obj: KObject, old: KObject | undefined) => Promise<FieldError[]>;
+  /** Serializes whole writes (used with beginWrite allocations). */
+  serialize?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The name validation upstream's strategies use (ValidateXName), per resource. */
@@ -148,6 +156,18 @@ const meta = (o: KObject): ObjectMeta => (o.metadata ??= {});
 /** Mutations through a subresource endpoint. */
 export type Subresource = '' | 'status' | 'scale' | 'finalize';
 
+/** Options of {@link ResourceStore.update}. */
+export type UpdateOptions = WriteOptions & {
+  subresource?: Subresource;
+  /** For PUT: a stale resourceVersion in the body is a Conflict; patches are transformed from current. */
+  forceAllowCreate?: boolean;
+  /** Apply and PUT record managedFields themselves when true (apply did it in transform). */
+  managedFieldsDone?: boolean;
+  /** Set by delete: transform may set deletionTimestamp/deletionGracePeriodSeconds. */
+  deleting?: boolean;
+  manager: string;
+};
+
 /** Computes the object to write from the current one (PUT, patch, apply). */
 export type Transform = (current: KObject | undefined) => KObject | Promise<KObject>;
 
@@ -160,6 +180,8 @@ export class ResourceStore {
   readonly #clock: Clock;
   readonly #schemaFor?: (def: ResourceDef) => schemaMod.SchemaNode | undefined;
   readonly #admitNamespace?: (namespace: string) => Promise<void>;
+  readonly #beginWrite?: (obj: KObject, old: KObject | undefined) => Promise<FieldError[]>;
+  readonly #serialize: <T>(fn: () => Promise<T>) => Promise<T>;
   readonly #managers = new Map<string, managedfields.FieldManager>();
 
   constructor(opts: ResourceStoreOptions) {
@@ -172,6 +194,8 @@ export class ResourceStore {
     this.#clock = opts.clock;
     this.#schemaFor = opts.schemaFor;
     this.#admitNamespace = opts.admitNamespace;
+    this.#beginWrite = opts.beginWrite;
+    this.#serialize = opts.serialize ?? ((fn) => fn());
   }
 
   /** The key of one object, or the prefix of a namespace/everything when name is absent. */
@@ -334,7 +358,7 @@ export class ResourceStore {
   // ---- create ----------------------------------------------------------------------
 
   /** Fills system fields, runs the create strategy and validation. Returns warnings. */
-  #prepareCreate(obj: KObject): string[] {
+  async #prepareCreate(obj: KObject): Promise<string[]> {
     const m = meta(obj);
     m.uid = newUID();
     m.creationTimestamp = this.#now();
@@ -344,6 +368,8 @@ export class ResourceStore {
     delete m.selfLink;
     if (!m.name && m.generateName) m.name = generateName(m.generateName);
     this.def.strategy.default?.(obj);
+    const begin = (await this.#beginWrite?.(obj, undefined)) ?? [];
+    if (begin.length > 0) throw this.#invalid(m.name ?? '', begin);
     this.def.strategy.prepareForCreate?.(obj);
     const errs = [
       ...validateObjectMeta(m, this.def.namespaced, nameFuncFor(this.def), newPath('metadata')),
@@ -353,7 +379,11 @@ export class ResourceStore {
     return this.def.strategy.warnings?.(obj) ?? [];
   }
 
-  async create(ctx: RequestContext, body: unknown, opts: WriteOptions & { manager: string }): Promise<WriteResult> {
+  create(ctx: RequestContext, body: unknown, opts: WriteOptions & { manager: string }): Promise<WriteResult> {
+    return this.#serialize(() => this.#create(ctx, body, opts));
+  }
+
+  async #create(ctx: RequestContext, body: unknown, opts: WriteOptions & { manager: string }): Promise<WriteResult> {
     const obj = this.checkBody(deepClone(body), ctx);
     const m = meta(obj);
     if (!m.name && !m.generateName) {
@@ -364,7 +394,7 @@ export class ResourceStore {
     const generated = !m.name;
     for (let attempt = 0; ; attempt++) {
       const candidate = deepClone(withManaged);
-      const warnings = this.#prepareCreate(candidate);
+      const warnings = await this.#prepareCreate(candidate);
       const name = candidate.metadata!.name!;
       if (opts.dryRun) {
         // A dry run still reports an existing name.
@@ -392,21 +422,11 @@ export class ResourceStore {
    * UpdatedObjectInfo): `transform` maps the current object (undefined if missing) to the
    * desired one, inside the storage's optimistic-concurrency loop.
    */
-  async update(
-    ctx: RequestContext,
-    name: string,
-    transform: Transform,
-    opts: WriteOptions & {
-      subresource?: Subresource;
-      /** For PUT: a stale resourceVersion in the body is a Conflict; patches are transformed from current. */
-      forceAllowCreate?: boolean;
-      /** Apply and PUT record managedFields themselves when true (apply did it in transform). */
-      managedFieldsDone?: boolean;
-      /** Set by delete: transform may set deletionTimestamp/deletionGracePeriodSeconds. */
-      deleting?: boolean;
-      manager: string;
-    },
-  ): Promise<WriteResult> {
+  update(ctx: RequestContext, name: string, transform: Transform, opts: UpdateOptions): Promise<WriteResult> {
+    return this.#serialize(() => this.#update(ctx, name, transform, opts));
+  }
+
+  async #update(ctx: RequestContext, name: string, transform: Transform, opts: UpdateOptions): Promise<WriteResult> {
     const sub = opts.subresource ?? '';
     const ns = this.def.namespaced ? ctx.namespace : undefined;
     const key = this.key(ns, name);
@@ -425,7 +445,7 @@ export class ResourceStore {
       if (!current) {
         if (this.def.namespaced) await this.#admitNamespace?.(dm.namespace ?? '');
         const withManaged = opts.managedFieldsDone ? desired : (this.fieldManager('').update(undefined, desired as never, opts.manager) as KObject);
-        warnings = this.#prepareCreate(withManaged);
+        warnings = await this.#prepareCreate(withManaged);
         created = true;
         if (opts.dryRun) {
           dryRunResult = withManaged;
@@ -464,6 +484,10 @@ export class ResourceStore {
       } else {
         // The main resource and its scale subresource share the strategy (generation bumps on spec.replicas).
         this.def.strategy.default?.(next);
+        if (sub === '') {
+          const begin = (await this.#beginWrite?.(next, current)) ?? [];
+          if (begin.length > 0) throw this.#invalid(name, begin);
+        }
         this.def.strategy.prepareForUpdate?.(next, current);
       }
       if (!opts.managedFieldsDone) next = this.fieldManager(sub).update(current as never, next as never, opts.manager) as KObject;

@@ -56,6 +56,7 @@ import {
 import { decodeKubernetesProtobuf, ProtobufDecodeError } from './protobuf.js';
 import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
+import { ServiceAllocator } from './allocators.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
 
 /** The Kubernetes release whose API this server speaks. */
@@ -165,12 +166,19 @@ export class ApiServer {
       this.#log.warn({ err }, 'no OpenAPI schemas: managedFields and strategic merge patch fall back to untyped');
     }
     for (const def of this.#defs) {
+      const isServices = def.group === '' && def.resource === 'services';
+      const allocator = isServices
+        ? new ServiceAllocator({
+            listServices: async () => (await this.store('', def.version, 'services')!.list(undefined, {})).items as KObject[],
+          })
+        : undefined;
       this.#stores.set(`${def.group}/${def.version}/${def.resource}`, new ResourceStore({
         def,
         storage: opts.storage,
         clock: this.#clock,
         schemaFor: (d) => (this.#resolver?.has(d.openAPIDefinition) ? this.#resolver.root(d.openAPIDefinition) : undefined),
         admitNamespace: (ns) => this.#admitNamespace(ns),
+        ...(allocator ? { beginWrite: (o, old) => allocator.allocate(o, old), serialize: (fn) => allocator.serialize(fn) } : {}),
       }));
     }
   }

@@ -1,0 +1,69 @@
+/**
+ * The real kubectl on workload and service objects (as far as src/api defines them):
+ * `kubectl run`, `create deployment` (protobuf bodies), `scale`, `expose` with ClusterIP
+ * and NodePort allocation, `get all`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { allResources } from '../../src/api/registry.js';
+import { KUBECTL, startTestApiServer, type TestApiServer } from '../util/kubectl.js';
+
+const has = (group: string, resource: string) => allResources.some((r) => r.group === group && r.resource === resource);
+const skip = !existsSync(KUBECTL)
+  ? 'kubectl is not installed'
+  : !(has('', 'pods') && has('', 'services') && has('apps', 'deployments'))
+    ? 'pods, services and deployments are not defined yet'
+    : false;
+
+describe('kubectl workloads and services', { skip }, () => {
+  let api: TestApiServer;
+  const hooks: (() => unknown)[] = [];
+  before(async () => {
+    api = await startTestApiServer({ after: (fn) => { hooks.push(fn); } });
+  });
+  after(async () => {
+    for (const h of hooks.reverse()) await h();
+  });
+
+  test('the kubernetes service has 10.96.0.1', async () => {
+    assert.match(await api.ok(['get', 'svc', 'kubernetes']), /^kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/m);
+  });
+
+  test('kubectl run makes a pending pod', async () => {
+    assert.equal((await api.ok(['run', 'nginx', '--image=nginx'])).trim(), 'pod/nginx created');
+    assert.match(await api.ok(['get', 'pods']), /^nginx\s+0\/1\s+Pending\s+0\s+/m);
+    const pod = JSON.parse(await api.ok(['get', 'pod', 'nginx', '-o', 'json'])) as { spec: { containers: { image: string }[] }; metadata: { labels: Record<string, string> } };
+    assert.equal(pod.spec.containers[0]!.image, 'nginx');
+    assert.deepEqual(pod.metadata.labels, { run: 'nginx' });
+    assert.equal((await api.ok(['delete', 'pod', 'nginx'])).trim(), 'pod "nginx" deleted');
+  });
+
+  test('create deployment, scale through the scale subresource', async () => {
+    assert.equal((await api.ok(['create', 'deployment', 'web', '--image=nginx', '--replicas=2'])).trim(), 'deployment.apps/web created');
+    assert.equal((await api.ok(['scale', 'deployment', 'web', '--replicas=4'])).trim(), 'deployment.apps/web scaled');
+    assert.equal(await api.ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}']), '4');
+    const scale = JSON.parse(await api.ok(['get', '--raw', '/apis/apps/v1/namespaces/default/deployments/web/scale'])) as { kind: string; spec: { replicas: number }; status: { selector: string } };
+    assert.equal(scale.kind, 'Scale');
+    assert.equal(scale.spec.replicas, 4);
+    assert.equal(scale.status.selector, 'app=web');
+  });
+
+  test('expose allocates a ClusterIP and a NodePort; taken node ports are refused', async () => {
+    assert.equal((await api.ok(['expose', 'deployment', 'web', '--port=80', '--type=NodePort'])).trim(), 'service/web exposed');
+    const svc = JSON.parse(await api.ok(['get', 'svc', 'web', '-o', 'json'])) as { spec: { clusterIP: string; clusterIPs: string[]; ports: { nodePort: number }[] } };
+    assert.match(svc.spec.clusterIP, /^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/);
+    assert.deepEqual(svc.spec.clusterIPs, [svc.spec.clusterIP]);
+    const nodePort = svc.spec.ports[0]!.nodePort;
+    assert.ok(nodePort >= 30000 && nodePort <= 32767);
+    const dup = await api.kubectl(['create', 'service', 'nodeport', 'dup', '--tcp=80', `--node-port=${nodePort}`]);
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, new RegExp(`Service "dup" is invalid: spec\\.ports\\[0\\]\\.nodePort: Invalid value: ${nodePort}: provided port is already allocated`));
+  });
+
+  test('get all shows the deployment and services', async () => {
+    const out = await api.ok(['get', 'all']);
+    assert.match(out, /^service\/web\s+NodePort\s+/m);
+    assert.match(out, /^deployment\.apps\/web\s+/m);
+  });
+});
