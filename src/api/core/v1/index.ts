@@ -1,6 +1,17 @@
 /**
- * Resource definitions of core/v1: the resources the API server serves under /api/v1,
- * in the order upstream's discovery lists them.
+ * Resource definitions of core/v1: the resources the API server serves under /api/v1.
+ *
+ * What stays with the API server (hooks these definitions leave open, as upstream keeps
+ * them in REST storage and admission rather than in strategies):
+ * - services: allocate spec.clusterIP(s) when {@link needsClusterIP} and unset, node ports
+ *   (30000-32767) for ports of services that {@link needsNodePorts}; release on delete.
+ *   Validation already reports an out-of-range nodePort with the allocator's message.
+ * - pods: the `kube-api-access-*` projected token volume and its mounts (ServiceAccount
+ *   admission); binding ({@link validatePodBinding}, {@link bindPod}); eviction, log,
+ *   exec, attach, portforward.
+ * - namespaces: DELETE sets deletionTimestamp and status.phase Terminating while
+ *   spec.finalizers is non-empty; `finalize` uses subresourceStrategies.finalize.
+ * - replicationcontrollers: the scale subresource (scale.selector gives Scale.status.selector).
  */
 import type { ResourceDef } from '../../types.js';
 import { configMaps } from './configmaps.js';

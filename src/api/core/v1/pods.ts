@@ -7,7 +7,7 @@
  * ServiceAccount and a random suffix, which is the API server's (admission's) business.
  */
 import type { KObject } from '../../../apimachinery/meta.js';
-import { fieldForbidden, fieldNotSupported, fieldRequired, newPath, type FieldErrorList } from '../../../apimachinery/errors.js';
+import { fieldForbidden, fieldNotSupported, fieldRequired, goQuote, newPath, type FieldErrorList } from '../../../apimachinery/errors.js';
 import { isDNS1123Label } from '../../../apimachinery/validation.js';
 import { objectMetaFieldsSet } from '../../../apimachinery/fields.js';
 import { parseQuantity } from '../../../apimachinery/quantity.js';
@@ -108,7 +108,7 @@ export function bindPod(pod: KObject, binding: KObject, nowRFC3339: string): str
   const name = pod.metadata?.name ?? '';
   const spec = ensureObj(pod, 'spec');
   if (pod.metadata?.deletionTimestamp) return `pod ${name} is being deleted, cannot be assigned to a host`;
-  if (str(spec.nodeName)) return `pod ${name} is already assigned to node ${JSON.stringify(str(spec.nodeName))}`;
+  if (str(spec.nodeName)) return `pod ${name} is already assigned to node ${goQuote(str(spec.nodeName))}`;
   const target = obj(binding.target) ?? {};
   spec.nodeName = str(target.name);
   const annotations = binding.metadata?.annotations;
