@@ -8,10 +8,16 @@
  * Every target fsyncs before acknowledging. Prints rate and p50/p99 per workload, the
  * ratio b/c, and the resident memory of the embedded store holding 1M keys.
  *
+ * Fairness on a shared machine: both servers run for the whole benchmark and each gets the
+ * same warm-up (JIT, connections, allocator); every workload then runs in rounds that
+ * alternate b, c, b, c, ..., each round on fresh keys, and the round with the median rate
+ * is reported per target, so a burst of outside load skews one round, not one target.
+ * The load average is printed with the figures.
+ *
  * Flags: --quick (smaller counts, for a smoke run), --no-memory (skip the 1M-key figure).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KV } from '../src/storage/mvcc/types.js';
 import { MvccStore } from '../src/storage/mvcc/index.js';
@@ -33,29 +39,77 @@ interface Counts {
 
 const full: Counts = { seqPuts: 3000, parPuts: 30000, seqGets: 20000, watchers: 1000, watchPuts: 200, memoryKeys: 1_000_000 };
 const quick: Counts = { seqPuts: 300, parPuts: 3000, seqGets: 2000, watchers: 1000, watchPuts: 20, memoryKeys: 100_000 };
+/** Rounds per workload and target; the median round is reported. */
+const ROUNDS = 3;
 
 const value = Buffer.alloc(1024, 'v');
 const key = (prefix: string, i: number) => Buffer.from(`${prefix}${String(i).padStart(8, '0')}`);
 
-async function workloads(target: string, kv: KV, c: Counts): Promise<Result[]> {
-  const out: Result[] = [];
-  progress(`${target}: ${c.seqPuts} sequential puts`);
-  out.push(await runConcurrent('put, sequential', c.seqPuts, 1, (i) => kv.put({ key: key('/bench/seq/', i), value })));
-  progress(`${target}: ${c.parPuts} puts, 64 in flight`);
-  out.push(await runConcurrent('put, 64 in flight', c.parPuts, 64, (i) => kv.put({ key: key('/bench/par/', i), value })));
-  progress(`${target}: ${c.seqGets} sequential gets`);
-  out.push(await runConcurrent('get, sequential', c.seqGets, 1, (i) => kv.range({ key: key('/bench/par/', i % c.parPuts) })));
-  progress(`${target}: watch delivery to ${c.watchers} watchers`);
-  out.push(await watchDelivery(kv, c));
-  return out;
+type Workload = (kv: KV, c: Counts, round: number) => Promise<Result>;
+
+const workloadList: Array<{ what: (c: Counts) => string; run: Workload }> = [
+  {
+    what: (c) => `${c.seqPuts} sequential puts`,
+    run: (kv, c, r) => runConcurrent('put, sequential', c.seqPuts, 1, (i) => kv.put({ key: key(`/bench/${r}/seq/`, i), value })),
+  },
+  {
+    what: (c) => `${c.parPuts} puts, 64 in flight`,
+    run: (kv, c, r) => runConcurrent('put, 64 in flight', c.parPuts, 64, (i) => kv.put({ key: key(`/bench/${r}/par/`, i), value })),
+  },
+  {
+    // Reads the keys the same round's parallel puts wrote.
+    what: (c) => `${c.seqGets} sequential gets`,
+    run: (kv, c, r) => runConcurrent('get, sequential', c.seqGets, 1, (i) => kv.range({ key: key(`/bench/${r}/par/`, i % c.parPuts) })),
+  },
+  {
+    what: (c) => `watch delivery to ${c.watchers} watchers`,
+    run: (kv, c, r) => watchDelivery(kv, c, r),
+  },
+];
+
+/** The same warm-up for every target: JIT, connections and allocator settle before measuring. */
+async function warmUp(target: string, kv: KV): Promise<void> {
+  progress(`${target}: warm-up`);
+  await runConcurrent('warm-up', 500, 1, (i) => kv.put({ key: key('/bench/warm/', i), value }));
+  await runConcurrent('warm-up', 5000, 64, (i) => kv.put({ key: key('/bench/warm/', i), value }));
+  await runConcurrent('warm-up', 1000, 1, (i) => kv.range({ key: key('/bench/warm/', i) }));
+}
+
+/** The round with the median rate (rounds hold one workload's results). */
+function median(rounds: Result[]): Result {
+  const sorted = [...rounds].sort((x, y) => rate(x) - rate(y));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/**
+ * Runs every workload ROUNDS times on every target, alternating targets within each
+ * round; returns per target the median round of each workload, plus every round's rate.
+ */
+async function measure(targets: Array<{ label: string; kv: KV }>, c: Counts): Promise<{ median: Result[][]; rates: number[][][] }> {
+  const med: Result[][] = targets.map(() => []);
+  const rates: number[][][] = targets.map(() => []);
+  for (const w of workloadList) {
+    const rounds: Result[][] = targets.map(() => []);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [t, target] of targets.entries()) {
+        progress(`${target.label}: ${w.what(c)} (round ${r + 1}/${ROUNDS})`);
+        rounds[t]!.push(await w.run(target.kv, c, r));
+      }
+    }
+    rounds.forEach((rs, t) => {
+      med[t]!.push(median(rs));
+      rates[t]!.push(rs.map(rate));
+    });
+  }
+  return { median: med, rates };
 }
 
 /**
  * `watchers` watchers on one key; `watchPuts` sequential puts, each awaited until every
  * watcher has it. Latency = put issued → event received, per watcher per put.
  */
-async function watchDelivery(kv: KV, c: Counts): Promise<Result> {
-  const k = Buffer.from('/bench/watched');
+async function watchDelivery(kv: KV, c: Counts, round: number): Promise<Result> {
+  const k = Buffer.from(`/bench/${round}/watched`);
   const lat = new Latencies();
   let sentAt = 0;
   let pending = 0;
@@ -107,48 +161,53 @@ export async function run(flags: string[]): Promise<void> {
   const c = flags.includes('--quick') ? quick : full;
   const tmp = mkdtempSync(join(tmpdir(), 'flotilla-bench-store-'));
   const results: Record<string, Result[]> = {};
+  const roundRates: Record<string, number[][]> = {};
+  const loadBefore = loadavg();
   try {
     // (a) in-process
     {
       const store = await MvccStore.open({ dataDir: join(tmp, 'a'), logger: silentLogger() });
-      results.a = await workloads('(a) embedded, in-process', store, c);
+      await warmUp('(a) embedded, in-process', store);
+      const m = await measure([{ label: '(a) embedded, in-process', kv: store }], c);
+      results.a = m.median[0]!;
+      roundRates.a = m.rates[0]!;
       await store.close();
     }
-    // (b) over gRPC, our server in its own process
-    {
-      const port = await freePort();
-      const metricsPort = await freePort();
-      const server = spawnFlotilla([
-        'etcd', '--data-dir', join(tmp, 'b'),
-        '--listen-client-urls', `http://127.0.0.1:${port}`,
-        '--advertise-client-urls', `http://127.0.0.1:${port}`,
-        '--listen-metrics-urls', `http://127.0.0.1:${metricsPort}`,
-      ], { FLOTILLA_LOG_LEVEL: 'warn' });
-      try {
-        await waitForPort(port);
-        const kv = new RemoteKV({ endpoints: [`http://127.0.0.1:${port}`] });
-        results.b = await workloads('(b) embedded, gRPC', kv, c);
-        await kv.close();
-      } finally {
-        await server.kill('SIGTERM');
-      }
-    }
-    // (c) real etcd
-    {
+    // (b) over gRPC, our server in its own process, and (c) real etcd, both up throughout
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const server = spawnFlotilla([
+      'etcd', '--data-dir', join(tmp, 'b'),
+      '--listen-client-urls', `http://127.0.0.1:${port}`,
+      '--advertise-client-urls', `http://127.0.0.1:${port}`,
+      '--listen-metrics-urls', `http://127.0.0.1:${metricsPort}`,
+    ], { FLOTILLA_LOG_LEVEL: 'warn' });
+    try {
+      await waitForPort(port);
       const etcd = await startEtcd({ dataDir: join(tmp, 'c') });
       try {
-        const kv = new RemoteKV({ endpoints: [etcd.clientURL] });
-        results.c = await workloads('(c) real etcd 3.4', kv, c);
-        await kv.close();
+        const kvB = new RemoteKV({ endpoints: [`http://127.0.0.1:${port}`] });
+        const kvC = new RemoteKV({ endpoints: [etcd.clientURL] });
+        await warmUp('(b) embedded, gRPC', kvB);
+        await warmUp('(c) real etcd 3.4', kvC);
+        const m = await measure([{ label: '(b) embedded, gRPC', kv: kvB }, { label: '(c) real etcd 3.4', kv: kvC }], c);
+        [results.b, results.c] = m.median;
+        [roundRates.b, roundRates.c] = m.rates;
+        await kvB.close();
+        await kvC.close();
       } finally {
         await etcd.stop();
       }
+    } finally {
+      await server.kill('SIGTERM');
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  const loadAfter = loadavg();
 
-  console.log('\nStore benchmark: 1 KiB values, fsync before every acknowledgement\n');
+  console.log(`\nStore benchmark: 1 KiB values, fsync before every acknowledgement; median of ${ROUNDS} rounds (b and c alternating)`);
+  console.log(`Load average (1/5/15 min): before ${loadBefore.map((l) => fmt(l, 2)).join(' ')}, after ${loadAfter.map((l) => fmt(l, 2)).join(' ')}\n`);
   const rows: string[][] = [];
   const names = results.a.map((r) => r.name);
   names.forEach((name, i) => {
@@ -159,6 +218,10 @@ export async function run(flags: string[]): Promise<void> {
     rows.push([name, 'ratio b/c (rate)', fmt(rate(results.b[i]) / rate(results.c[i]), 2) + 'x', '', '']);
   });
   printTable(['workload', 'target', 'ops/s', 'p50 ms', 'p99 ms'], rows);
+  console.log('\nRates of every round (ops/s):');
+  names.forEach((name, i) => {
+    console.log(`  ${name}: ${(['a', 'b', 'c'] as const).map((t) => `(${t}) ${roundRates[t]![i]!.map((x) => fmt(x)).join(' / ')}`).join('   ')}`);
+  });
 
   const seq = rate(results.b[0]) / rate(results.c[0]);
   const par = rate(results.b[1]) / rate(results.c[1]);
