@@ -246,7 +246,54 @@ export class ApiServer {
         if (!(isStatusError(err) && err.reason === 'AlreadyExists')) this.#log.warn({ err }, 'could not create the kubernetes service');
       });
     }
+    await this.#reconcileKubernetesEndpoints();
     this.#ready = true;
+  }
+
+  /**
+   * The `kubernetes` Endpoints and EndpointSlice point at this API server (upstream's
+   * endpoint reconciler, for one master).
+   */
+  async #reconcileKubernetesEndpoints(): Promise<void> {
+    const ip = this.#opts.advertiseAddress ?? this.#opts.bindAddress ?? '127.0.0.1';
+    // Endpoints may not point at loopback (validation refuses it), as with upstream's reconciler.
+    if (ip === '0.0.0.0' || ip === '::' || ip.startsWith('127.') || ip === '::1' || ip === 'localhost') return;
+    const address = ip;
+    const port = this.#port || 6443;
+    const labels = { 'endpointslice.kubernetes.io/skip-mirror': 'true' };
+    const writes: [ResourceStore | undefined, KObject][] = [
+      [
+        this.store('', 'v1', 'endpoints'),
+        {
+          apiVersion: 'v1',
+          kind: 'Endpoints',
+          metadata: { name: 'kubernetes', namespace: 'default', labels },
+          subsets: [{ addresses: [{ ip: address }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+        },
+      ],
+      [
+        this.store('discovery.k8s.io', 'v1', 'endpointslices'),
+        {
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: [address], conditions: { ready: true } }],
+          ports: [{ name: 'https', port, protocol: 'TCP' }],
+        },
+      ],
+    ];
+    for (const [store, body] of writes) {
+      if (!store) continue;
+      try {
+        await store.update({ namespace: 'default' }, 'kubernetes', (cur) => ({ ...body, metadata: { ...body.metadata, resourceVersion: cur?.metadata?.resourceVersion } }), {
+          manager: 'kube-apiserver',
+          forceAllowCreate: true,
+        });
+      } catch (err) {
+        this.#log.warn({ err, kind: body.kind }, 'could not reconcile the kubernetes endpoints');
+      }
+    }
   }
 
   async start(): Promise<void> {
