@@ -10,12 +10,26 @@ import { nodeTable } from './table.js';
 import { type Obj, ensureObj, formatBool, objs, specOf, statusOf, str } from './util.js';
 import { validateNodeSpec, validateNodeSpecUpdate } from './validation.js';
 import { isValidIP } from '../../../apimachinery/validation.js';
-import { fieldNotSupported, fieldRequired, type FieldErrorList } from '../../../apimachinery/errors.js';
+import { fieldDuplicate, fieldNotSupported, fieldRequired, goQuote, type FieldErrorList } from '../../../apimachinery/errors.js';
+
+/** core.NodeAddress as `%#v` prints it. */
+function goStruct(type: string, address: string): { toString(): string } {
+  const text = `core.NodeAddress{Type:${goQuote(type)}, Address:${goQuote(address)}}`;
+  return { toString: () => text };
+}
 
 const nodeAddressTypes = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'];
 
 function validateNodeStatus(status: Obj): FieldErrorList {
   const errs: FieldErrorList = [];
+  const seen = new Set<string>();
+  objs(status.addresses).forEach((a, i) => {
+    const key = `${str(a.type)}\u0000${str(a.address)}`;
+    if (seen.has(key)) {
+      errs.push(fieldDuplicate(newPath('status', 'addresses').index(i), goStruct(str(a.type), str(a.address))));
+    }
+    seen.add(key);
+  });
   objs(status.addresses).forEach((a, i) => {
     const p = newPath('status', 'addresses').index(i);
     const type = str(a.type);

@@ -166,3 +166,15 @@ test('service selectable fields and name rule', () => {
     "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
   ]);
 });
+
+test('service validation: LoadBalancer fields and session affinity', () => {
+  assert.equal(createMessage(services, newService({ sessionAffinity: 'None', sessionAffinityConfig: { clientIP: { timeoutSeconds: 5 } } })), '');
+  const lbNoAlloc = create(services, newService({ type: 'LoadBalancer' }));
+  delete (lbNoAlloc.spec as any).allocateLoadBalancerNodePorts;
+  assert.equal(invalidMessage(services, lbNoAlloc, services.strategy.validate(lbNoAlloc)), 'Service "web" is invalid: allocateLoadBalancerNodePorts: Required value');
+  assert.equal(createMessage(services, newService({ healthCheckNodePort: 30100 })),
+    "Service \"web\" is invalid: spec.healthCheckNodePort: Invalid value: 30100: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
+  assert.equal(createMessage(services, newService({ type: 'NodePort', clusterIP: 'None' })),
+    "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for NodePort services");
+  assert.equal(createMessage(services, newService({ type: 'ExternalName', selector: undefined, ports: [] })), 'Service "web" is invalid: spec.externalName: Required value');
+});

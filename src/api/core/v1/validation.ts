@@ -77,8 +77,24 @@ function isOvercommitAllowed(name: string): boolean {
   return isNativeResource(name) && !isHugePageResourceName(name);
 }
 
-function validateContainerResourceName(name: string, fldPath: FieldPath): FieldErrorList {
+/** IsStandardResourceName (without the quota-only names Flotilla does not serve). */
+const standardResourceNames = new Set([
+  'cpu', 'memory', 'ephemeral-storage', 'storage', 'pods', 'services', 'replicationcontrollers', 'resourcequotas', 'secrets',
+  'configmaps', 'persistentvolumeclaims', 'services.nodeports', 'services.loadbalancers', 'requests.cpu', 'requests.memory',
+  'requests.ephemeral-storage', 'requests.storage', 'limits.cpu', 'limits.memory', 'limits.ephemeral-storage',
+]);
+
+function validateResourceName(name: string, fldPath: FieldPath): FieldErrorList {
   const errs = isQualifiedName(name).map((m) => fieldInvalid(fldPath, name, m));
+  if (errs.length > 0) return errs;
+  if (!name.includes('/') && !standardResourceNames.has(name) && !/^(requests\.|limits\.)?hugepages-/.test(name)) {
+    errs.push(fieldInvalid(fldPath, name, 'must be a standard resource type or fully qualified'));
+  }
+  return errs;
+}
+
+function validateContainerResourceName(name: string, fldPath: FieldPath): FieldErrorList {
+  const errs = validateResourceName(name, fldPath);
   if (!name.includes('/')) {
     if (!standardContainerResources.has(name) && !isHugePageResourceName(name)) {
       errs.push(fieldInvalid(fldPath, name, 'must be a standard resource for containers'));
@@ -899,14 +915,23 @@ export function validateService(svc: Obj, nodePortRange = DEFAULT_SERVICE_NODE_P
   if (!affinity) errs.push(fieldRequired(specPath.child('sessionAffinity'), ''));
   else if (affinity !== 'ClientIP' && affinity !== 'None') errs.push(fieldNotSupported(specPath.child('sessionAffinity'), affinity, ['ClientIP', 'None']));
   if (affinity === 'ClientIP') {
-    const timeout = num(obj(obj(spec.sessionAffinityConfig)?.clientIP)?.timeoutSeconds);
-    if (timeout <= 0 || timeout > 86400) {
-      errs.push(fieldInvalid(specPath.child('sessionAffinityConfig', 'clientIP', 'timeoutSeconds'), timeout, 'must be greater than 0 and less than 86400'));
+    const configPath = specPath.child('sessionAffinityConfig');
+    const config = obj(spec.sessionAffinityConfig);
+    const clientIP = obj(config?.clientIP);
+    if (!config) errs.push(fieldRequired(configPath, 'when session affinity type is ClientIP'));
+    else if (!clientIP) errs.push(fieldRequired(configPath.child('clientIP'), 'when session affinity type is ClientIP'));
+    else if (!isSet(clientIP.timeoutSeconds)) errs.push(fieldRequired(configPath.child('clientIP', 'timeoutSeconds'), 'when session affinity type is ClientIP'));
+    else {
+      const timeout = num(clientIP.timeoutSeconds);
+      if (timeout <= 0 || timeout > 86400) {
+        errs.push(fieldInvalid(configPath.child('clientIP', 'timeoutSeconds'), timeout, 'must be greater than 0 and less than 86400'));
+      }
     }
-  } else if (isSet(spec.sessionAffinityConfig)) {
-    errs.push(fieldInvalid(specPath.child('sessionAffinityConfig'), goTyped('core.SessionAffinityConfig', spec.sessionAffinityConfig), "must not be set when session affinity is None"));
+  } else if (affinity === 'None' && isSet(spec.sessionAffinityConfig)) {
+    errs.push(fieldForbidden(specPath.child('sessionAffinityConfig'), 'must not be set when session affinity is None'));
   }
   errs.push(...validateClusterIPs(spec, specPath));
+  errs.push(...validateIPFamilies(spec, specPath));
   arr(spec.externalIPs).forEach((ip, i) => {
     const p = specPath.child('externalIPs').index(i);
     const ipErrs = isValidIP(p, str(ip));
@@ -940,15 +965,22 @@ export function validateService(svc: Obj, nodePortRange = DEFAULT_SERVICE_NODE_P
     }
     seenPorts.add(key);
   });
-  errs.push(...validateServiceExternalTrafficPolicy(spec, specPath));
-  errs.push(...validateInternalTrafficPolicy(spec, specPath));
+  const sourceRanges = arr(spec.loadBalancerSourceRanges).map(str);
+  if (sourceRanges.length > 0) {
+    // Upstream's path really is capitalised here.
+    const p = specPath.child('LoadBalancerSourceRanges');
+    if (type !== 'LoadBalancer') errs.push(fieldForbidden(p, "may only be used when `type` is 'LoadBalancer'"));
+    sourceRanges.forEach((r, i) => errs.push(...isValidCIDR(p.index(i), r.trim())));
+  }
   if (isSet(spec.allocateLoadBalancerNodePorts) && type !== 'LoadBalancer') {
     errs.push(fieldForbidden(specPath.child('allocateLoadBalancerNodePorts'), 'may only be used when `type` is \'LoadBalancer\''));
   }
   if (type === 'LoadBalancer' && !isSet(spec.allocateLoadBalancerNodePorts)) {
-    errs.push(fieldRequired(specPath.child('allocateLoadBalancerNodePorts'), ''));
+    // Upstream reports this one without the `spec.` prefix.
+    errs.push(fieldRequired(newPath('allocateLoadBalancerNodePorts'), ''));
   }
-  errs.push(...validateIPFamilies(spec, specPath));
+  errs.push(...validateServiceExternalTrafficPolicy(spec, specPath));
+  errs.push(...validateInternalTrafficPolicy(spec, specPath));
   // The node port allocator's range check (upstream reports it from the allocator, with the same path).
   ports.forEach((sp, i) => {
     const nodePort = num(sp.nodePort);
@@ -985,16 +1017,24 @@ function validateClusterIPs(spec: Obj, specPath: FieldPath): FieldErrorList {
 }
 
 function validateServiceExternalTrafficPolicy(spec: Obj, specPath: FieldPath): FieldErrorList {
+  const errs: FieldErrorList = [];
   const policy = str(spec.externalTrafficPolicy);
   if (!externallyAccessible(spec)) {
-    return policy ? [fieldInvalid(specPath.child('externalTrafficPolicy'), policy, 'may only be set for externally-accessible services')] : [];
+    if (policy) errs.push(fieldInvalid(specPath.child('externalTrafficPolicy'), policy, 'may only be set for externally-accessible services'));
+  } else if (!policy) {
+    errs.push(fieldRequired(specPath.child('externalTrafficPolicy'), ''));
+  } else if (policy !== 'Cluster' && policy !== 'Local') {
+    errs.push(fieldNotSupported(specPath.child('externalTrafficPolicy'), policy, ['Cluster', 'Local']));
   }
-  if (!policy) return [fieldRequired(specPath.child('externalTrafficPolicy'), '')];
-  if (policy !== 'Cluster' && policy !== 'Local') return [fieldNotSupported(specPath.child('externalTrafficPolicy'), policy, ['Cluster', 'Local'])];
-  if (isSet(spec.healthCheckNodePort) && policy !== 'Local' && num(spec.healthCheckNodePort) !== 0) {
-    return [fieldInvalid(specPath.child('healthCheckNodePort'), num(spec.healthCheckNodePort), 'may only be set when `type` is \'LoadBalancer\' and `externalTrafficPolicy` is \'Local\'')];
+  // healthCheckNodePort is allocated by the API server for LoadBalancer + Local before validation.
+  const hc = num(spec.healthCheckNodePort);
+  const needsHealthCheck = spec.type === 'LoadBalancer' && policy === 'Local';
+  if (!needsHealthCheck && hc !== 0) {
+    errs.push(fieldInvalid(specPath.child('healthCheckNodePort'), hc, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"));
+  } else if (needsHealthCheck && hc !== 0) {
+    for (const m of isValidPortNum(hc)) errs.push(fieldInvalid(specPath.child('healthCheckNodePort'), hc, m));
   }
-  return [];
+  return errs;
 }
 
 function validateInternalTrafficPolicy(spec: Obj, specPath: FieldPath): FieldErrorList {
