@@ -151,7 +151,7 @@ export const pods: ResourceDef = {
       pod.status = structuredClone(old.status ?? {});
     },
     validate(pod) {
-      const errs = validatePodSpec(specOf(pod), newPath('spec'));
+      const errs = validatePodSpec(specOf(pod), newPath('spec'), { isPod: true });
       // Ephemeral containers are added through their own subresource only.
       if (objs(specOf(pod).ephemeralContainers).length > 0) errs.push(fieldForbidden(newPath('spec', 'ephemeralContainers'), 'cannot be set on create'));
       return errs;

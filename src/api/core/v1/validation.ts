@@ -669,7 +669,7 @@ export function validateTolerations(tolerations: unknown, fldPath: FieldPath): F
 }
 
 /** ValidatePodSpec (the parts Flotilla's workloads exercise, in upstream's order). */
-export function validatePodSpec(spec: Obj, fldPath: FieldPath): FieldErrorList {
+export function validatePodSpec(spec: Obj, fldPath: FieldPath, opts: { isPod?: boolean } = {}): FieldErrorList {
   const errs: FieldErrorList = [];
   if (!isSet(spec.terminationGracePeriodSeconds)) errs.push(fieldRequired(fldPath.child('terminationGracePeriodSeconds'), ''));
   const vols = validateVolumes(spec.volumes, fldPath.child('volumes'));
@@ -677,10 +677,12 @@ export function validatePodSpec(spec: Obj, fldPath: FieldPath): FieldErrorList {
   errs.push(...validateContainers(spec.containers, vols.names, fldPath.child('containers')));
   errs.push(...validateInitContainers(spec.initContainers, spec.containers, vols.names, fldPath.child('initContainers')));
   if (spec.hostNetwork === true) {
-    [...objs(spec.containers)].forEach((c, ci) => {
+    // validatePodHostNetworkDeps: in a pod hostPort must equal containerPort; a template may leave it 0.
+    objs(spec.containers).forEach((c, ci) => {
       objs(c.ports).forEach((p, pi) => {
-        if (num(p.hostPort) !== num(p.containerPort)) {
-          errs.push(fieldInvalid(fldPath.child('containers').index(ci).child('ports').index(pi).child('containerPort'), num(p.containerPort), 'must match `hostPort` when `hostNetwork` is true'));
+        const hp = num(p.hostPort);
+        if ((opts.isPod || hp !== 0) && hp !== num(p.containerPort)) {
+          errs.push(fieldInvalid(fldPath.child('containers').index(ci).child('ports').index(pi).child('hostPort'), hp, 'must match `containerPort` when `hostNetwork` is true'));
         }
       });
     });
@@ -689,8 +691,18 @@ export function validatePodSpec(spec: Obj, fldPath: FieldPath): FieldErrorList {
   errs.push(...validateDNSPolicy(spec.dnsPolicy, fldPath.child('dnsPolicy')));
   errs.push(...validateLabels(strMap(spec.nodeSelector), fldPath.child('nodeSelector')));
   objs(spec.imagePullSecrets).forEach((s, i) => {
-    if (!str(s.name)) errs.push(fieldRequired(fldPath.child('imagePullSecrets').index(i).child('name'), ''));
+    if (Object.keys(s).some((k) => k !== 'name')) {
+      errs.push(fieldInvalid(fldPath.child('imagePullSecrets').index(i), goTyped('core.LocalObjectReference', { Name: str(s.name) }), 'only name may be set'));
+    }
   });
+  if (spec.dnsPolicy === 'None') {
+    const dnsConfig = obj(spec.dnsConfig);
+    if (!dnsConfig) errs.push(fieldRequired(fldPath.child('dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
+    else if (arr(dnsConfig.nameservers).length === 0) {
+      errs.push(fieldRequired(fldPath.child('dnsConfig', 'nameservers'), 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
+    }
+  }
+  arr(obj(spec.dnsConfig)?.nameservers).forEach((ns, i) => errs.push(...isValidIP(fldPath.child('dnsConfig', 'nameservers').index(i), str(ns))));
   objs(spec.readinessGates).forEach((g, i) => {
     const t = str(g.conditionType);
     for (const m of isQualifiedName(t)) errs.push(fieldInvalid(fldPath.child('readinessGates').index(i).child('conditionType'), t, m));
@@ -714,6 +726,13 @@ export function validatePodSpec(spec: Obj, fldPath: FieldPath): FieldErrorList {
     const pp = str(spec.preemptionPolicy);
     if (pp !== 'PreemptLowerPriority' && pp !== 'Never') errs.push(fieldNotSupported(fldPath.child('preemptionPolicy'), pp, ['Never', 'PreemptLowerPriority']));
   }
+  const gates = new Set<string>();
+  objs(spec.schedulingGates).forEach((g, i) => {
+    const name = str(g.name);
+    for (const m of isQualifiedName(name)) errs.push(fieldInvalid(fldPath.child('schedulingGates').index(i), name, m));
+    if (gates.has(name)) errs.push(fieldDuplicate(fldPath.child('schedulingGates').index(i), name));
+    gates.add(name);
+  });
   const schedulerName = str(spec.schedulerName);
   if (schedulerName) errs.push(...validateDNS1123Subdomain(schedulerName, fldPath.child('schedulerName')));
   return errs;
@@ -788,7 +807,7 @@ function validateOnlyAddedTolerations(newT: Obj[], oldT: Obj[], fldPath: FieldPa
 /** ValidatePodUpdate's spec part (metadata is the API server's). */
 export function validatePodSpecUpdate(newSpec: Obj, oldSpec: Obj): FieldErrorList {
   const specPath = newPath('spec');
-  const errs = validatePodSpec(newSpec, specPath);
+  const errs = validatePodSpec(newSpec, specPath, { isPod: true });
   for (const key of ['containers', 'initContainers']) {
     const r = validateContainerUpdates(objs(newSpec[key]), objs(oldSpec[key]), specPath.child(key));
     errs.push(...r.errs);
