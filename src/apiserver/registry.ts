@@ -165,6 +165,8 @@ export type UpdateOptions = WriteOptions & {
   managedFieldsDone?: boolean;
   /** Set by delete: transform may set deletionTimestamp/deletionGracePeriodSeconds. */
   deleting?: boolean;
+  /** Write transform's result without the update strategy or validation (upstream's direct storage updates, e.g. binding). */
+  raw?: boolean;
   manager: string;
 };
 
@@ -472,7 +474,7 @@ export class ResourceStore {
       else delete dm.generation;
       let next = desired;
       const subStrategy = sub === 'status' ? this.def.status : sub ? this.def.subresourceStrategies?.[sub] : undefined;
-      if (opts.deleting) {
+      if (opts.deleting || opts.raw) {
         // A deletion writes its changes as they are (upstream's BeforeDelete, e.g. a namespace's Terminating phase).
       } else if (subStrategy) {
         subStrategy.prepareForUpdate(next, current);
@@ -496,7 +498,7 @@ export class ResourceStore {
         ...(subStrategy ? subStrategy.validateUpdate(next, current) : this.def.strategy.validateUpdate(next, current)),
       ];
       // A deletion's own update is not validated (upstream writes it from BeforeDelete).
-      if (errs.length > 0 && !opts.deleting) throw this.#invalid(name, errs);
+      if (errs.length > 0 && !opts.deleting && !opts.raw) throw this.#invalid(name, errs);
       warnings = this.def.strategy.warnings?.(next, current) ?? [];
       // Only bump what changed: an identical object is not written (no new resourceVersion).
       const cmp = { ...next, metadata: { ...next.metadata, resourceVersion: cm.resourceVersion } };

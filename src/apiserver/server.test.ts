@@ -41,7 +41,7 @@ describe('apiserver over HTTPS', () => {
           path,
           ...tls,
           servername: 'localhost',
-          headers: { 'content-type': 'application/json', ...opts.headers },
+          headers: { 'content-type': 'application/json', ...(data ? { 'content-length': String(Buffer.byteLength(data)) } : {}), ...opts.headers },
         },
         (res) => {
           let body = '';
@@ -209,6 +209,40 @@ describe('apiserver over HTTPS', () => {
     assert.equal(c.status, 409);
     assert.match(c.json<{ message: string }>().message, /Apply failed with 1 conflict: conflict with "alice": \.data\.k/);
     assert.equal((await apply('bob', 'b', true)).status, 200);
+  });
+
+  test('pods: binding sets the node once; status subresource changes only status', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    assert.equal((await call('POST', '/api/v1/namespaces/default/pods', { body: pod })).status, 201);
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p' }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } };
+    const b = await call('POST', '/api/v1/namespaces/default/pods/p/binding', { body: binding });
+    assert.equal(b.status, 201, b.body);
+    const bound = (await call('GET', '/api/v1/namespaces/default/pods/p')).json<{ spec: { nodeName: string }; status: { conditions: { type: string; status: string }[] } }>();
+    assert.equal(bound.spec.nodeName, 'node-1');
+    assert.ok(bound.status.conditions.some((c) => c.type === 'PodScheduled' && c.status === 'True'));
+    const again = await call('POST', '/api/v1/namespaces/default/pods/p/binding', { body: { ...binding, target: { ...binding.target, name: 'node-2' } } });
+    assert.equal(again.status, 409);
+    assert.equal(again.json<{ message: string }>().message, 'Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "node-1"');
+
+    const st = await call('PATCH', '/api/v1/namespaces/default/pods/p/status', {
+      body: { status: { phase: 'Running' }, spec: { nodeName: 'elsewhere' } },
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    assert.equal(st.status, 200, st.body);
+    const after = st.json<{ spec: { nodeName: string }; status: { phase: string } }>();
+    assert.equal(after.status.phase, 'Running');
+    assert.equal(after.spec.nodeName, 'node-1');
+
+    // A scheduled pod is deleted gracefully: it stays, terminating, until deleted with grace 0.
+    const del = await call('DELETE', '/api/v1/namespaces/default/pods/p');
+    assert.equal(del.status, 200);
+    const terminating = del.json<{ metadata: { deletionTimestamp?: string; deletionGracePeriodSeconds?: number } }>();
+    assert.ok(terminating.metadata.deletionTimestamp);
+    assert.equal(terminating.metadata.deletionGracePeriodSeconds, 30);
+    assert.equal((await call('GET', '/api/v1/namespaces/default/pods/p')).status, 200);
+    const force = await call('DELETE', '/api/v1/namespaces/default/pods/p', { body: { gracePeriodSeconds: 0 } });
+    assert.equal(force.status, 200, force.body);
+    assert.equal((await call('GET', '/api/v1/namespaces/default/pods/p')).status, 404);
   });
 
   test('unknown paths and verbs', async () => {

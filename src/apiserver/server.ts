@@ -19,6 +19,8 @@ import {
   errorToAPIStatus,
   fieldInvalid,
   fieldRequired,
+  formatRFC3339,
+  newConflict,
   getNestedField,
   isStatusError,
   newBadRequest,
@@ -56,6 +58,7 @@ import {
 import { decodeKubernetesProtobuf, ProtobufDecodeError } from './protobuf.js';
 import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
+import { bindPod, validatePodBinding } from '../api/core/v1/pods.js';
 import { ServiceAllocator } from './allocators.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
 
@@ -824,25 +827,23 @@ export class ApiServer {
     return next;
   }
 
-  /** pods/binding: sets spec.nodeName once (upstream's BindingREST.assignPod). */
+  /** pods/binding: sets spec.nodeName once (upstream's BindingREST.assignPod, written straight to storage). */
   async #bind(ctx: RequestContext, store: ResourceStore, name: string, binding: KObject, dryRun: boolean, manager: string): Promise<unknown> {
-    const target = (binding.target as { name?: string } | undefined)?.name;
-    if (!target) {
-      throw newInvalid({ group: '', kind: 'Binding' }, binding.metadata?.name ?? name, [fieldRequired(newPath('target', 'name'), '')]);
+    const errs = validatePodBinding(binding);
+    if (errs.length > 0) throw newInvalid({ group: '', kind: 'Binding' }, binding.metadata?.name ?? name, errs);
+    if (binding.metadata?.name && binding.metadata.name !== name) {
+      throw newBadRequest(`name in URL does not match name in Binding object`);
     }
     await store.update(
       ctx,
       name,
       (current) => {
         const next = deepClone(current!);
-        const spec = (next.spec ??= {}) as { nodeName?: string };
-        if (spec.nodeName) {
-          throw new StatusError({ code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${spec.nodeName}"`, details: { name, kind: 'pods/binding' } });
-        }
-        spec.nodeName = target;
+        const problem = bindPod(next, binding, formatRFC3339(this.#clock.now()));
+        if (problem) throw newConflict({ group: '', resource: 'pods/binding' }, name, problem);
         return next;
       },
-      { dryRun, manager, managedFieldsDone: false },
+      { dryRun, manager, raw: true },
     );
     return successStatus();
   }
