@@ -230,3 +230,13 @@ test('resource quantities come back canonical, rounded up to milli', () => {
   const pod = create(pods, newPod({ spec: { containers: [{ name: 'a', image: 'a', resources: { limits: { cpu: '0.5', memory: '1024Mi' }, requests: { cpu: 0.0001, memory: '1Gi' } } }] } }));
   assert.deepEqual((pod.spec as any).containers[0].resources, { limits: { cpu: '500m', memory: '1Gi' }, requests: { cpu: '1m', memory: '1Gi' } });
 });
+
+test('pod status update rules', () => {
+  const old = create(pods, newPod({ spec: { containers: [{ name: 'c', image: 'x' }], restartPolicy: 'Never' } }));
+  old.status = { phase: 'Succeeded', qosClass: 'BestEffort', containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 0 } } }] };
+  const next = structuredClone(old);
+  next.status = { phase: 'Running', qosClass: 'Burstable', containerStatuses: [{ name: 'c', state: { running: {} } }] };
+  pods.status!.prepareForUpdate(next, old);
+  assert.equal(invalidMessage(pods, next, pods.status!.validateUpdate(next, old)),
+    'Pod "nginx" is invalid: [status.qosClass: Invalid value: "Burstable": field is immutable, status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state]');
+});

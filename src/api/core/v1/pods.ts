@@ -8,13 +8,13 @@
  */
 import type { KObject } from '../../../apimachinery/meta.js';
 import { fieldForbidden, fieldNotSupported, fieldRequired, goQuote, newPath, type FieldErrorList } from '../../../apimachinery/errors.js';
-import { isDNS1123Label } from '../../../apimachinery/validation.js';
+import { isDNS1123Label, validateImmutableField } from '../../../apimachinery/validation.js';
 import { objectMetaFieldsSet } from '../../../apimachinery/fields.js';
 import { parseQuantity } from '../../../apimachinery/quantity.js';
 import type { ResourceDef } from '../../types.js';
 import { admitPod, defaultPod } from './defaults.js';
 import { podTable } from './table.js';
-import { type Obj, ensureObj, formatBool, obj, objs, specOf, statusOf, str } from './util.js';
+import { type Obj, ensureObj, formatBool, num, obj, objs, specOf, statusOf, str } from './util.js';
 import { validatePodSpec, validatePodSpecUpdate, validatePodStatus } from './validation.js';
 
 /** The pod's QoS class (qos.GetPodQOS): BestEffort, Burstable or Guaranteed. */
@@ -154,6 +154,9 @@ export const pods: ResourceDef = {
       const errs = validatePodSpec(specOf(pod), newPath('spec'), { isPod: true });
       // Ephemeral containers are added through their own subresource only.
       if (objs(specOf(pod).ephemeralContainers).length > 0) errs.push(fieldForbidden(newPath('spec', 'ephemeralContainers'), 'cannot be set on create'));
+      if (str(specOf(pod).nodeName) && objs(specOf(pod).schedulingGates).length > 0) {
+        errs.push(fieldForbidden(newPath('spec', 'nodeName'), 'cannot be set until all schedulingGates have been cleared'));
+      }
       return errs;
     },
     validateUpdate(pod, old) {
@@ -173,8 +176,25 @@ export const pods: ResourceDef = {
       syncStatusIPs(status);
     },
     validateUpdate(pod, old) {
-      const errs = validatePodStatus(statusOf(pod));
+      const status = statusOf(pod);
+      const oldStatus = statusOf(old);
+      const errs: FieldErrorList = [];
       if (str(specOf(pod).nodeName) !== str(specOf(old).nodeName)) errs.push(fieldForbidden(newPath('status', 'nodeName'), 'may not be changed directly'));
+      errs.push(...validatePodStatus(status));
+      errs.push(...validateImmutableField(str(status.qosClass), str(oldStatus.qosClass), newPath('status', 'qosClass')));
+      // Containers that will not restart may not leave the terminated state.
+      const restartPolicy = str(specOf(old).restartPolicy);
+      if (restartPolicy !== 'Always') {
+        objs(oldStatus.containerStatuses).forEach((o, i) => {
+          const terminated = obj(obj(o.state)?.terminated);
+          if (!terminated || (num(terminated.exitCode) !== 0 && restartPolicy === 'OnFailure')) return;
+          for (const n of objs(status.containerStatuses)) {
+            if (n.name === o.name && !obj(obj(n.state)?.terminated)) {
+              errs.push(fieldForbidden(newPath('status', 'containerStatuses').index(i).child('state'), 'may not be transitioned to non-terminated state'));
+            }
+          }
+        });
+      }
       return errs;
     },
   },
