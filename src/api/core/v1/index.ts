@@ -27,7 +27,7 @@ import { services } from './services.js';
 
 export { configMaps, endpoints, events, namespaces, nodes, pods, replicationControllers, secrets, serviceAccounts, services };
 export { bindPod, podQOSClass, validatePodBinding } from './pods.js';
-export { needsClusterIP, needsNodePorts, normalizeClusterIPs } from './services.js';
+export { needsClusterIP, needsNodePorts, normalizeClusterIPs, patchAllocatedValues } from './services.js';
 export { DEFAULT_SERVICE_NODE_PORT_RANGE } from './validation.js';
 export { defaultPodTemplate, defaultPodSpec, imageTag } from './defaults.js';
 export { validatePodTemplateSpec, validatePodSpec } from './validation.js';

@@ -57,8 +57,10 @@ export function normalizeClusterIPs(spec: Obj, oldSpec: Obj | undefined): void {
  * patchAllocatedValues: an update that omits allocated values (clusterIP(s), nodePorts,
  * healthCheckNodePort, IP families) keeps the old ones, as upstream's service REST does,
  * so `kubectl replace`/`apply` of a manifest without them does not hit "may not change".
+ * prepareForUpdate runs it; an allocator that runs before prepareForUpdate (upstream's
+ * beginUpdate does this first too) should call it first so it does not allocate anew.
  */
-function patchAllocatedValues(svc: KObject, old: KObject): void {
+export function patchAllocatedValues(svc: KObject, old: KObject): void {
   const spec = ensureObj(svc, 'spec');
   const oldSpec = specOf(old);
   if (needsClusterIP(old) && needsClusterIP(svc)) {
