@@ -209,8 +209,10 @@ export function defaultPodSpec(spec: Obj): void {
   if (!obj(spec.securityContext)) spec.securityContext = {};
   if (!isSet(spec.terminationGracePeriodSeconds)) spec.terminationGracePeriodSeconds = DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
   if (!str(spec.schedulerName)) spec.schedulerName = DEFAULT_SCHEDULER_NAME;
-  // Conversion from v1: the deprecated `serviceAccount` fills an empty serviceAccountName.
+  // v1 conversion both ways: the deprecated `serviceAccount` fills an empty
+  // serviceAccountName, and is written back as a mirror of it.
   if (!str(spec.serviceAccountName) && str(spec.serviceAccount)) spec.serviceAccountName = spec.serviceAccount;
+  if (str(spec.serviceAccountName)) spec.serviceAccount = spec.serviceAccountName;
   for (const c of [...objs(spec.initContainers), ...objs(spec.containers), ...objs(spec.ephemeralContainers)]) defaultContainer(c);
   for (const v of objs(spec.volumes)) defaultVolume(v);
 }

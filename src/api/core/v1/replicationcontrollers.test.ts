@@ -89,3 +89,12 @@ test('replication controller table and fields', () => {
   ]);
   assert.deepEqual(replicationControllers.selectableFields(rc), { 'metadata.name': 'web', 'metadata.namespace': 'default', 'status.replicas': '3' });
 });
+
+test('template serviceAccountName is mirrored to the deprecated serviceAccount', () => {
+  const rc = create(replicationControllers, newReplicationController({
+    template: { metadata: { labels: { app: 'web' } }, spec: { serviceAccountName: 'builder', containers: [{ name: 'a', image: 'a' }] } },
+  }));
+  const spec = (rc.spec as any).template.spec;
+  assert.equal(spec.serviceAccount, 'builder');
+  assert.equal(spec.tolerations, undefined); // admission defaults are for pods only
+});
