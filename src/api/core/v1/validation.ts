@@ -12,7 +12,7 @@ import {
 } from '../../../apimachinery/errors.js';
 import {
   IS_NEGATIVE_ERROR_MSG, inclusiveRangeError, isConfigMapKey, isDNS1123Label, isDNS1123Subdomain,
-  isQualifiedName, isValidCIDR, isValidIP, isValidLabelValue, isValidPortName, isValidPortNum, parseIPFamily,
+  isQualifiedName, isValidCIDR, isValidGroupID, isValidIP, isValidLabelValue, isValidPortName, isValidPortNum, isValidUserID, parseIPFamily,
   validateAnnotations, validateLabelName, validateLabels, validatePortNumOrName,
 } from '../../../apimachinery/validation.js';
 import { QuantityParseError, parseQuantity, type Quantity } from '../../../apimachinery/quantity.js';
@@ -426,6 +426,20 @@ function validateContainerCommon(c: Obj, volumes: Set<string>, path: FieldPath):
   errs.push(...validateVolumeMounts(c.volumeMounts, volumes, path.child('volumeMounts')));
   errs.push(...validatePullPolicy(c.imagePullPolicy, path.child('imagePullPolicy')));
   errs.push(...validateResourceRequirements(obj(c.resources), path.child('resources')));
+  errs.push(...validateSecurityContextIDs(obj(c.securityContext), path.child('securityContext')));
+  return errs;
+}
+
+/** The user/group ID checks of ValidateSecurityContext / validatePodSpecSecurityContext. */
+function validateSecurityContextIDs(sc: Obj | undefined, fldPath: FieldPath): FieldErrorList {
+  const errs: FieldErrorList = [];
+  if (!sc) return errs;
+  if (isSet(sc.runAsUser)) for (const m of isValidUserID(num(sc.runAsUser))) errs.push(fieldInvalid(fldPath.child('runAsUser'), num(sc.runAsUser), m));
+  if (isSet(sc.runAsGroup)) for (const m of isValidGroupID(num(sc.runAsGroup))) errs.push(fieldInvalid(fldPath.child('runAsGroup'), num(sc.runAsGroup), m));
+  if (isSet(sc.fsGroup)) for (const m of isValidGroupID(num(sc.fsGroup))) errs.push(fieldInvalid(fldPath.child('fsGroup'), num(sc.fsGroup), m));
+  arr(sc.supplementalGroups).forEach((g, i) => {
+    for (const m of isValidGroupID(num(g))) errs.push(fieldInvalid(fldPath.child('supplementalGroups').index(i), num(g), m));
+  });
   return errs;
 }
 
@@ -690,6 +704,7 @@ export function validatePodSpec(spec: Obj, fldPath: FieldPath, opts: { isPod?: b
   errs.push(...validateRestartPolicy(spec.restartPolicy, fldPath.child('restartPolicy')));
   errs.push(...validateDNSPolicy(spec.dnsPolicy, fldPath.child('dnsPolicy')));
   errs.push(...validateLabels(strMap(spec.nodeSelector), fldPath.child('nodeSelector')));
+  errs.push(...validateSecurityContextIDs(obj(spec.securityContext), fldPath.child('securityContext')));
   objs(spec.imagePullSecrets).forEach((s, i) => {
     if (Object.keys(s).some((k) => k !== 'name')) {
       errs.push(fieldInvalid(fldPath.child('imagePullSecrets').index(i), goTyped('core.LocalObjectReference', { Name: str(s.name) }), 'only name may be set'));
