@@ -91,6 +91,7 @@ export async function startApiServer(opts: StartApiServerOptions): Promise<Runni
   const server = new ApiServer({
     storage,
     tls: { cert: pki.certPem, key: pki.keyPem, ca: pki.caCertPem },
+    kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem },
     bindAddress: bind,
     port: opts.port ?? 6443,
     advertiseAddress: advertise,

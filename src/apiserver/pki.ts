@@ -4,6 +4,7 @@
  *   DIR/pki/ca.crt, ca.key                 the cluster CA ("kubernetes")
  *   DIR/pki/apiserver.crt, apiserver.key   serving cert (SANs: kubernetes.default…, IPs)
  *   DIR/pki/admin.crt, admin.key           client cert CN=kubernetes-admin, O=system:masters
+ *   DIR/pki/apiserver-kubelet-client.*     what the API server shows kubelets (logs, exec)
  *   DIR/admin.conf                         kubeconfig with all three embedded (base64)
  *
  * Existing files are reused on restart, so kubeconfigs handed out stay valid. A serving
@@ -40,6 +41,9 @@ export interface PKI {
   keyPem: string;
   adminCertPem: string;
   adminKeyPem: string;
+  /** What the API server presents to kubelets (CN kube-apiserver-kubelet-client, as kubeadm). */
+  kubeletClientCertPem: string;
+  kubeletClientKeyPem: string;
   dir: string;
 }
 
@@ -184,7 +188,23 @@ export async function ensurePKI(opts: EnsurePKIOptions): Promise<PKI> {
     admin = await issue({ ca, subject: 'O=system:masters, CN=kubernetes-admin', client: true, now });
     await writePair(dir, 'admin', admin.certPem, admin.keyPem);
   }
-  return { caCertPem, certPem: serving.certPem, keyPem: serving.keyPem, adminCertPem: admin.certPem, adminKeyPem: admin.keyPem, dir };
+  let kubeletClient: { certPem: string; keyPem: string };
+  if (existsSync(p('apiserver-kubelet-client.crt')) && existsSync(p('apiserver-kubelet-client.key'))) {
+    kubeletClient = { certPem: await readFile(p('apiserver-kubelet-client.crt'), 'utf8'), keyPem: await readFile(p('apiserver-kubelet-client.key'), 'utf8') };
+  } else {
+    kubeletClient = await issue({ ca, subject: 'O=kubeadm:cluster-admins, CN=kube-apiserver-kubelet-client', client: true, now });
+    await writePair(dir, 'apiserver-kubelet-client', kubeletClient.certPem, kubeletClient.keyPem);
+  }
+  return {
+    caCertPem,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+    adminCertPem: admin.certPem,
+    adminKeyPem: admin.keyPem,
+    kubeletClientCertPem: kubeletClient.certPem,
+    kubeletClientKeyPem: kubeletClient.keyPem,
+    dir,
+  };
 }
 
 /** A kubeconfig (YAML) with the CA and the admin client certificate embedded, like kubeadm's admin.conf. */

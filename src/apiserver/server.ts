@@ -60,6 +60,7 @@ import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
 import { bindPod, validatePodBinding } from '../api/core/v1/pods.js';
 import { ServiceAllocator } from './allocators.js';
+import { kubeletGet, kubeletLocation, logContainer, noKubeletAddress, nodeUnknown, podHasNoNode } from './kubelet.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
 
 /** The Kubernetes release whose API this server speaks. */
@@ -93,6 +94,8 @@ export interface ApiServerOptions {
   logger?: Logger;
   registry?: Registry;
   openapi?: OpenAPISource;
+  /** Client certificate for kubelet connections (logs); default the serving certificate. */
+  kubeletClient?: { cert: string; key: string };
   /** Extra readiness checks shown by /readyz?verbose (e.g. the store). */
   checks?: { name: string; check: () => Promise<void> }[];
 }
@@ -538,11 +541,16 @@ export class ApiServer {
       (sub === 'status' && def.status) ||
       (sub === 'scale' && def.scale) ||
       def.subresourceStrategies?.[sub] ||
-      ((sub === 'finalize' || sub === 'binding') && def.subresources?.includes(sub));
+      ((sub === 'finalize' || sub === 'binding' || sub === 'log') && def.subresources?.includes(sub));
     if (sub && !servedSub) {
       throw this.#pageNotFound();
     }
     const method = req.method ?? 'GET';
+    if (sub === 'log' && info.name !== undefined) {
+      if (method !== 'GET') throw newMethodNotSupported({ group: '', resource: 'pods/log' }, method);
+      await this.#podLog(req, res, q, store, ns, info.name);
+      return 'GET';
+    }
     const dryRun = q.getAll('dryRun');
     if (dryRun.some((d) => d !== 'All')) {
       throw newBadRequest(`Invalid dry run value: ${dryRun.find((d) => d !== 'All')}`);
@@ -825,6 +833,38 @@ export class ApiServer {
     const rv = scale.metadata?.resourceVersion;
     if (rv) next.metadata = { ...next.metadata, resourceVersion: rv };
     return next;
+  }
+
+  /** pods/log: checks the pod and container, then streams the kubelet's containerLogs. */
+  async #podLog(req: Http2ServerRequest, res: Http2ServerResponse, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string): Promise<void> {
+    const pod = await store.get(ns, name);
+    const container = logContainer(pod, q.get('container') ?? undefined);
+    const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (!nodeName) throw podHasNoNode(pod);
+    const nodes = this.store('', 'v1', 'nodes');
+    const node = nodes ? await nodes.get(undefined, nodeName).catch(() => undefined) : undefined;
+    if (!node) throw nodeUnknown(nodeName);
+    const loc = kubeletLocation(node);
+    if (!loc) throw noKubeletAddress(nodeName);
+    const params = new URLSearchParams();
+    for (const k of ['follow', 'previous', 'timestamps', 'sinceSeconds', 'sinceTime', 'tailLines', 'limitBytes']) {
+      const v = q.get(k);
+      if (v !== null) params.set(k, v);
+    }
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const path = `/containerLogs/${encodeURIComponent(ns ?? '')}/${encodeURIComponent(name)}/${encodeURIComponent(container)}${params.size ? `?${params}` : ''}`;
+    const upstream = await kubeletGet(loc, path, { cert: this.#opts.kubeletClient?.cert ?? this.#opts.tls.cert, key: this.#opts.kubeletClient?.key ?? this.#opts.tls.key }, abort.signal);
+    void req;
+    const code = upstream.statusCode ?? 502;
+    res.writeHead(code, { 'content-type': upstream.headers['content-type'] ?? 'text/plain', 'cache-control': 'no-cache, private' });
+    upstream.on('data', (d: Buffer) => { if (!res.writableEnded && !res.destroyed) res.write(d); });
+    await new Promise<void>((resolve) => {
+      upstream.on('end', resolve);
+      upstream.on('error', () => resolve());
+      upstream.on('close', () => resolve());
+    });
+    if (!res.writableEnded && !res.destroyed) res.end();
   }
 
   /** pods/binding: sets spec.nodeName once (upstream's BindingREST.assignPod, written straight to storage). */

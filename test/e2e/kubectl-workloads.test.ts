@@ -5,9 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { allResources } from '../../src/api/registry.js';
+import { ensurePKI } from '../../src/apiserver/pki.js';
 import { KUBECTL, startTestApiServer, type TestApiServer } from '../util/kubectl.js';
+import { tempDir } from '../util/tmp.js';
 
 const has = (group: string, resource: string) => allResources.some((r) => r.group === group && r.resource === resource);
 const skip = !existsSync(KUBECTL)
@@ -59,6 +64,38 @@ describe('kubectl workloads and services', { skip }, () => {
     const dup = await api.kubectl(['create', 'service', 'nodeport', 'dup', '--tcp=80', `--node-port=${nodePort}`]);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, new RegExp(`Service "dup" is invalid: spec\\.ports\\[0\\]\\.nodePort: Invalid value: ${nodePort}: provided port is already allocated`));
+  });
+
+  test('kubectl logs streams from the node\'s kubelet', async (t) => {
+    // A stand-in kubelet: serves /containerLogs over TLS and records the client certificate.
+    const pki = await ensurePKI({ dataDir: tempDir(t) });
+    let clientCN = '';
+    let path = '';
+    const kubelet = createServer({ cert: pki.certPem, key: pki.keyPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+      clientCN = String((req.socket as TLSSocket).getPeerCertificate()?.subject?.CN ?? '');
+      path = req.url ?? '';
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('hello from the kubelet\n');
+    });
+    await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', () => r()));
+    t.after(() => new Promise<void>((r) => kubelet.close(() => r())));
+    const port = (kubelet.address() as AddressInfo).port;
+
+    await api.ok(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' } }) });
+    await api.ok(['patch', 'node', 'node-1', '--subresource=status', '--type=merge', '-p', JSON.stringify({
+      status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
+    })]);
+    await api.ok(['run', 'logger', '--image=busybox']);
+    const pending = await api.kubectl(['logs', 'logger']);
+    assert.match(pending.stderr, /container "logger" in pod "logger" is waiting to start: ContainerCreating/);
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'logger' }, target: { kind: 'Node', name: 'node-1' } };
+    await api.ok(['create', '--raw', '/api/v1/namespaces/default/pods/logger/binding', '-f', '-'], { input: JSON.stringify(binding) });
+    await api.ok(['patch', 'pod', 'logger', '--subresource=status', '--type=merge', '-p', JSON.stringify({
+      status: { phase: 'Running', containerStatuses: [{ name: 'logger', image: 'busybox', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] },
+    })]);
+    assert.equal(await api.ok(['logs', 'logger', '--tail=5']), 'hello from the kubelet\n');
+    assert.equal(path, '/containerLogs/default/logger/logger?tailLines=5');
+    assert.equal(clientCN, 'kube-apiserver-kubelet-client');
   });
 
   test('get all shows the deployment and services', async () => {

@@ -1,0 +1,101 @@
+/**
+ * Pod subresources served by the node's kubelet (upstream pkg/registry/core/pod/rest/log.go
+ * and the kubelet client): the API server checks the request against the stored Pod and
+ * Node, then streams the kubelet's answer (GET https://<node>:<kubeletPort>/containerLogs/
+ * <ns>/<pod>/<container>) back to the client.
+ */
+import { request, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { newBadRequest, newInternalError, newNotFound, newServiceUnavailable, type KObject } from '../apimachinery/index.js';
+
+type Obj = Record<string, unknown>;
+
+export interface KubeletClientTLS {
+  cert: string;
+  key: string;
+}
+
+/** Where a node's kubelet listens: preferred address and daemonEndpoints port (default 10250). */
+export function kubeletLocation(node: KObject): { host: string; port: number } | undefined {
+  const status = (node.status ?? {}) as Obj;
+  const addrs = (status.addresses as { type?: string; address?: string }[] | undefined) ?? [];
+  const order = ['InternalIP', 'Hostname', 'InternalDNS', 'ExternalIP', 'ExternalDNS'];
+  let host: string | undefined;
+  for (const t of order) {
+    host = addrs.find((a) => a.type === t && a.address)?.address;
+    if (host) break;
+  }
+  if (!host) return undefined;
+  const port = ((status.daemonEndpoints as Obj | undefined)?.kubeletEndpoint as { Port?: number } | undefined)?.Port ?? 10250;
+  return { host, port };
+}
+
+/**
+ * Picks the container a log request is for and checks it can have logs, with upstream's
+ * messages (400 BadRequest).
+ */
+export function logContainer(pod: KObject, requested: string | undefined): string {
+  const name = pod.metadata?.name ?? '';
+  const spec = (pod.spec ?? {}) as Obj;
+  const containers = ((spec.containers as { name: string }[] | undefined) ?? []).map((c) => c.name);
+  const init = ((spec.initContainers as { name: string }[] | undefined) ?? []).map((c) => c.name);
+  const ephemeral = ((spec.ephemeralContainers as { name: string }[] | undefined) ?? []).map((c) => c.name);
+  let container = requested;
+  if (!container) {
+    if (containers.length === 1) container = containers[0];
+    else {
+      const all = [...containers];
+      const choices = `choose one of: [${all.join(' ')}]` + (init.length ? ` or one of the init containers: [${init.join(' ')}]` : '') + (ephemeral.length ? ` or one of the ephemeral containers: [${ephemeral.join(' ')}]` : '');
+      throw newBadRequest(`a container name must be specified for pod ${name}, ${choices}`);
+    }
+  } else if (![...containers, ...init, ...ephemeral].includes(container)) {
+    throw newBadRequest(`container ${container} is not valid for pod ${name}`);
+  }
+  const status = (pod.status ?? {}) as Obj;
+  const statuses = [
+    ...((status.containerStatuses as Obj[] | undefined) ?? []),
+    ...((status.initContainerStatuses as Obj[] | undefined) ?? []),
+    ...((status.ephemeralContainerStatuses as Obj[] | undefined) ?? []),
+  ];
+  const cs = statuses.find((s) => s.name === container);
+  const waiting = ((cs?.state as Obj | undefined)?.waiting as { reason?: string } | undefined) ?? (cs ? undefined : { reason: 'ContainerCreating' });
+  const running = (cs?.state as Obj | undefined)?.running;
+  const terminated = (cs?.state as Obj | undefined)?.terminated;
+  if (!running && !terminated && waiting) {
+    throw newBadRequest(`container "${container}" in pod "${name}" is waiting to start: ${waiting.reason ?? 'ContainerCreating'}`);
+  }
+  return container!;
+}
+
+/** Opens a GET to the kubelet and resolves with its response (not yet read). */
+export function kubeletGet(loc: { host: string; port: number }, path: string, tls: KubeletClientTLS, signal?: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const opts: RequestOptions = {
+      host: loc.host,
+      port: loc.port,
+      path,
+      method: 'GET',
+      cert: tls.cert,
+      key: tls.key,
+      // As kube-apiserver without --kubelet-certificate-authority: the kubelet's serving
+      // certificate is not verified.
+      rejectUnauthorized: false,
+      signal,
+    };
+    const req = request(opts, resolve);
+    req.on('error', (err) => reject(newServiceUnavailable(`error trying to reach service: ${err.message}`)));
+    req.end();
+  });
+}
+
+export function podHasNoNode(pod: KObject): Error {
+  return newBadRequest(`pod ${pod.metadata?.name ?? ''} does not have a host assigned`);
+}
+
+export function nodeUnknown(nodeName: string): Error {
+  return newNotFound({ group: '', resource: 'nodes' }, nodeName);
+}
+
+export function noKubeletAddress(nodeName: string): Error {
+  return newInternalError(`no preferred addresses found; known addresses: [] for node ${nodeName}`);
+}
