@@ -7,7 +7,7 @@
  *   (30000-32767) for ports of services that {@link needsNodePorts}; release on delete.
  *   Validation already reports an out-of-range nodePort with the allocator's message.
  * - pods: the `kube-api-access-*` projected token volume and its mounts (ServiceAccount
- *   admission); binding ({@link validatePodBinding}, {@link bindPod}); eviction, log,
+ *   admission: call {@link mountServiceAccountToken} on create once the account exists); binding ({@link validatePodBinding}, {@link bindPod}); eviction, log,
  *   exec, attach, portforward.
  * - namespaces: DELETE sets deletionTimestamp and status.phase Terminating while
  *   spec.finalizers is non-empty; `finalize` uses subresourceStrategies.finalize.
@@ -26,7 +26,7 @@ import { serviceAccounts } from './serviceaccounts.js';
 import { services } from './services.js';
 
 export { configMaps, endpoints, events, namespaces, nodes, pods, replicationControllers, secrets, serviceAccounts, services };
-export { bindPod, podQOSClass, validatePodBinding } from './pods.js';
+export { bindPod, mountServiceAccountToken, podQOSClass, SERVICE_ACCOUNT_TOKEN_MOUNT_PATH, validatePodBinding } from './pods.js';
 export { needsClusterIP, needsNodePorts, normalizeClusterIPs, patchAllocatedValues } from './services.js';
 export { DEFAULT_SERVICE_NODE_PORT_RANGE } from './validation.js';
 export { defaultPodTemplate, defaultPodSpec, imageTag } from './defaults.js';

@@ -240,3 +240,28 @@ test('pod status update rules', () => {
   assert.equal(invalidMessage(pods, next, pods.status!.validateUpdate(next, old)),
     'Pod "nginx" is invalid: [status.qosClass: Invalid value: "Burstable": field is immutable, status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state]');
 });
+
+test('service account token volume (ServiceAccount admission helper)', async () => {
+  const { mountServiceAccountToken } = await import('./pods.js');
+  const pod = create(pods, newPod());
+  let i = 0;
+  mountServiceAccountToken(pod, true, () => i++ % 27);
+  const spec = pod.spec as any;
+  assert.deepEqual(spec.containers[0].volumeMounts, [{ name: 'kube-api-access-bcdfg', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }]);
+  assert.deepEqual(spec.volumes, [{
+    name: 'kube-api-access-bcdfg',
+    projected: {
+      defaultMode: 420,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  }]);
+  mountServiceAccountToken(pod, true);
+  assert.equal(spec.volumes.length, 1);
+  const opted = create(pods, newPod({ spec: { automountServiceAccountToken: false, containers: [{ name: 'a', image: 'a' }] } }));
+  mountServiceAccountToken(opted);
+  assert.equal((opted.spec as any).volumes, undefined);
+});

@@ -6,7 +6,7 @@
  * service-account token volume `kube-api-access-*` is NOT added here: it needs the
  * ServiceAccount and a random suffix, which is the API server's (admission's) business.
  */
-import type { KObject } from '../../../apimachinery/meta.js';
+import { generateName, type KObject } from '../../../apimachinery/meta.js';
 import { fieldForbidden, fieldNotSupported, fieldRequired, goQuote, newPath, type FieldErrorList } from '../../../apimachinery/errors.js';
 import { isDNS1123Label, validateImmutableField } from '../../../apimachinery/validation.js';
 import { objectMetaFieldsSet } from '../../../apimachinery/fields.js';
@@ -87,6 +87,49 @@ function podWarnings(pod: KObject): string[] {
     warnings.push(`metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: [${isDNS1123Label(name).join(', ')}]`);
   }
   return warnings;
+}
+
+/** Where the ServiceAccount admission plugin mounts the API token. */
+export const SERVICE_ACCOUNT_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The ServiceAccount admission plugin's token volume (v1.32, bound tokens): unless
+ * `automountServiceAccountToken` is false on the pod (or `serviceAccountAutomount` says
+ * so for its ServiceAccount), every container without a mount at
+ * {@link SERVICE_ACCOUNT_TOKEN_MOUNT_PATH} gets a read-only mount of a projected
+ * `kube-api-access-xxxxx` volume (token, kube-root-ca.crt, namespace). For the API server
+ * to call on pod create once the ServiceAccount is known to exist. `random` as generateName's.
+ */
+export function mountServiceAccountToken(pod: KObject, serviceAccountAutomount = true, random?: (n: number) => number): void {
+  const spec = ensureObj(pod as Obj, 'spec');
+  if (spec.automountServiceAccountToken === false) return;
+  if (spec.automountServiceAccountToken === undefined && !serviceAccountAutomount) return;
+  // Mirror pods (static pods) get no token.
+  if (pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
+  const volumes = objs(spec.volumes);
+  const existing = volumes.find((v) => str(v.name).startsWith('kube-api-access-'));
+  const volumeName = existing ? str(existing.name) : generateName('kube-api-access-', random);
+  let needsVolume = false;
+  for (const key of ['initContainers', 'containers']) {
+    for (const c of objs(spec[key])) {
+      const mounts = objs(c.volumeMounts);
+      if (mounts.some((m) => m.mountPath === SERVICE_ACCOUNT_TOKEN_MOUNT_PATH)) continue;
+      c.volumeMounts = [...mounts, { name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_TOKEN_MOUNT_PATH }];
+      needsVolume = true;
+    }
+  }
+  if (existing || !needsVolume) return;
+  spec.volumes = [...volumes, {
+    name: volumeName,
+    projected: {
+      defaultMode: 420,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  }];
 }
 
 /** The pods/binding body's validation (ValidatePodBinding). */
