@@ -99,3 +99,41 @@ export function nodeUnknown(nodeName: string): Error {
 export function noKubeletAddress(nodeName: string): Error {
   return newInternalError(`no preferred addresses found; known addresses: [] for node ${nodeName}`);
 }
+
+/** The kubelet path of a streaming pod subresource (upstream's ExecLocation/AttachLocation/PortForwardLocation). */
+export function kubeletStreamPath(sub: 'exec' | 'attach' | 'portforward', ns: string, pod: string, container: string, query: URLSearchParams): string {
+  // upstream's streamParams: PodExecOptions/PodAttachOptions/PodPortForwardOptions as the
+  // kubelet's parameters (input/output/error/tty = "1"), keys sorted as url.Values.Encode.
+  const params: [string, string][] = [];
+  const yes = (k: string) => ['true', '1'].includes(query.get(k) ?? '');
+  if (sub === 'portforward') {
+    for (const p of query.getAll('ports')) for (const port of p.split(',')) if (port) params.push(['port', port]);
+  } else {
+    if (sub === 'exec') for (const c of query.getAll('command')) params.push(['command', c]);
+    if (yes('stderr')) params.push(['error', '1']);
+    if (yes('stdin')) params.push(['input', '1']);
+    if (yes('stdout')) params.push(['output', '1']);
+    if (yes('tty')) params.push(['tty', '1']);
+  }
+  params.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const q = new URLSearchParams(params).toString();
+  const base = sub === 'portforward' ? `/portForward/${encodeURIComponent(ns)}/${encodeURIComponent(pod)}` : `/${sub}/${encodeURIComponent(ns)}/${encodeURIComponent(pod)}/${encodeURIComponent(container)}`;
+  return q ? `${base}?${q}` : base;
+}
+
+/** Picks the container of an exec/attach request (upstream's podutil container checks). */
+export function streamContainer(pod: KObject, requested: string | undefined): string {
+  const name = pod.metadata?.name ?? '';
+  const spec = (pod.spec ?? {}) as Obj;
+  const containers = ((spec.containers as { name: string }[] | undefined) ?? []).map((c) => c.name);
+  const others = [
+    ...((spec.initContainers as { name: string }[] | undefined) ?? []),
+    ...((spec.ephemeralContainers as { name: string }[] | undefined) ?? []),
+  ].map((c) => c.name);
+  if (!requested) {
+    if (containers.length === 1) return containers[0]!;
+    throw newBadRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
+  }
+  if (![...containers, ...others].includes(requested)) throw newBadRequest(`container ${requested} is not valid for pod ${name}`);
+  return requested;
+}

@@ -6,8 +6,10 @@
  * decode → registry → negotiate the answer (JSON, YAML, Table) → write.
  */
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { isIP as isIPAddress, type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import YAML from 'yaml';
 import {
@@ -29,6 +31,7 @@ import {
   newMethodNotSupported,
   newNotFound,
   newPath,
+  newServiceUnavailable,
   newUnauthorized,
   newUnsupportedMediaType,
   schema as schemaMod,
@@ -60,7 +63,7 @@ import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
 import { bindPod, validatePodBinding } from '../api/core/v1/pods.js';
 import { ServiceAllocator } from './allocators.js';
-import { kubeletGet, kubeletLocation, logContainer, noKubeletAddress, nodeUnknown, podHasNoNode } from './kubelet.js';
+import { kubeletGet, kubeletLocation, kubeletStreamPath, logContainer, noKubeletAddress, nodeUnknown, podHasNoNode, streamContainer } from './kubelet.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
 
 /** The Kubernetes release whose API this server speaks. */
@@ -315,6 +318,9 @@ export class ApiServer {
       void this.#handle(req, res);
     });
     server.on('sessionError', () => {});
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.#upgrade(req, socket as TLSSocket, head);
+    });
     // Track connections so stop() can end idle HTTP/2 sessions and keep-alive sockets.
     server.on('secureConnection', (sock: TLSSocket) => {
       this.#sockets.add(sock);
@@ -833,6 +839,67 @@ export class ApiServer {
     const rv = scale.metadata?.resourceVersion;
     if (rv) next.metadata = { ...next.metadata, resourceVersion: rv };
     return next;
+  }
+
+  /**
+   * pods/exec, attach and portforward: HTTP/1.1 upgrades (WebSocket or SPDY) proxied byte for
+   * byte to the kubelet once the pod and its node are known (upstream's UpgradeAwareHandler).
+   */
+  async #upgrade(req: IncomingMessage, socket: TLSSocket, head: Buffer): Promise<void> {
+    const fail = (err: unknown) => {
+      const st = errorToAPIStatus(isStatusError(err) ? err : newInternalError(err instanceof Error ? err : String(err)));
+      const body = JSON.stringify(st);
+      socket.end(`HTTP/1.1 ${st.code ?? 500} ${STATUS_CODES[st.code ?? 500] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    socket.on('error', () => socket.destroy());
+    try {
+      const user = authenticate(socket, req.headers.authorization, this.#tokens);
+      if (!user) throw newUnauthorized('Unauthorized');
+      const url = new URL(req.url ?? '/', 'https://x');
+      const info = this.#parse(url.pathname.split('/').filter(Boolean));
+      const sub = info?.subresource;
+      const pods = info && info.group === '' && info.resource === 'pods' ? this.store('', info.version, 'pods') : undefined;
+      if (!info || !pods || !info.name || (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward')) throw this.#pageNotFound();
+      const pod = await pods.get(info.namespace, info.name);
+      const container = sub === 'portforward' ? '' : streamContainer(pod, url.searchParams.get('container') ?? undefined);
+      const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+      if (!nodeName) throw podHasNoNode(pod);
+      const node = await this.store('', 'v1', 'nodes')?.get(undefined, nodeName).catch(() => undefined);
+      if (!node) throw nodeUnknown(nodeName);
+      const loc = kubeletLocation(node);
+      if (!loc) throw noKubeletAddress(nodeName);
+      const query = new URLSearchParams(url.searchParams);
+      query.delete('container');
+      const path = kubeletStreamPath(sub, info.namespace ?? '', info.name, container, query);
+      const upstream = tlsConnect({
+        host: loc.host,
+        port: loc.port,
+        cert: this.#opts.kubeletClient?.cert ?? this.#opts.tls.cert,
+        key: this.#opts.kubeletClient?.key ?? this.#opts.tls.key,
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+        servername: isIPAddress(loc.host) ? undefined : loc.host,
+      });
+      upstream.once('error', (err) => fail(newServiceUnavailable(`error trying to reach service: ${err.message}`)));
+      upstream.once('secureConnect', () => {
+        upstream.removeAllListeners('error');
+        const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`, `Host: ${loc.host}:${loc.port}`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) {
+          const k = req.rawHeaders[i]!;
+          if (/^(host|authorization)$/i.test(k)) continue;
+          lines.push(`${k}: ${req.rawHeaders[i + 1]}`);
+        }
+        upstream.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length) upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+        upstream.on('error', () => socket.destroy());
+        upstream.on('close', () => socket.destroy());
+        socket.on('close', () => upstream.destroy());
+      });
+    } catch (err) {
+      fail(err);
+    }
   }
 
   /** pods/log: checks the pod and container, then streams the kubelet's containerLogs. */

@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
@@ -66,7 +69,7 @@ describe('kubectl workloads and services', { skip }, () => {
     assert.match(dup.stderr, new RegExp(`Service "dup" is invalid: spec\\.ports\\[0\\]\\.nodePort: Invalid value: ${nodePort}: provided port is already allocated`));
   });
 
-  test('kubectl logs streams from the node\'s kubelet', async (t) => {
+  test('kubectl logs and exec reach the node\'s kubelet', async (t) => {
     // A stand-in kubelet: serves /containerLogs over TLS and records the client certificate.
     const pki = await ensurePKI({ dataDir: tempDir(t) });
     let clientCN = '';
@@ -96,6 +99,23 @@ describe('kubectl workloads and services', { skip }, () => {
     assert.equal(await api.ok(['logs', 'logger', '--tail=5']), 'hello from the kubelet\n');
     assert.equal(path, '/containerLogs/default/logger/logger?tailLines=5');
     assert.equal(clientCN, 'kube-apiserver-kubelet-client');
+
+    // exec: the upgrade is proxied to the kubelet, which speaks v5.channel.k8s.io here.
+    kubelet.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      path = req.url ?? '';
+      const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n`);
+      const frame = (channel: number, text: string) => {
+        const payload = Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
+        return Buffer.concat([Buffer.from([0x82, payload.length]), payload]);
+      };
+      socket.write(frame(1, 'hi from exec\n'));
+      socket.write(frame(3, JSON.stringify({ metadata: {}, status: 'Success' })));
+      socket.end(Buffer.from([0x88, 0x00]));
+    });
+    const out = await api.kubectl(['exec', 'logger', '--', 'echo', 'hi']);
+    assert.equal(out.stdout, 'hi from exec\n', out.stderr);
+    assert.equal(path, '/exec/default/logger/logger?command=echo&command=hi&error=1&output=1');
   });
 
   test('get all shows the deployment and services', async () => {
