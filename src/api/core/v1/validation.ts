@@ -785,14 +785,26 @@ function goFieldName(jsonName: string): string {
   return special[jsonName] ?? jsonName.charAt(0).toUpperCase() + jsonName.slice(1);
 }
 
+function diffValue(v: unknown, like: unknown): string {
+  if (v !== undefined) return JSON.stringify(v);
+  switch (typeof like) {
+    case 'string': return '""';
+    case 'number': return '0';
+    case 'boolean': return 'false';
+    default: return 'nil';
+  }
+}
+
 /** A cmp.Diff-like rendering of what differs between two pod specs (top-level fields). */
 function podSpecDiff(oldSpec: Obj, newSpec: Obj): string {
   const keys = [...new Set([...Object.keys(oldSpec), ...Object.keys(newSpec)])].sort();
   const lines = ['  core.PodSpec{'];
   for (const k of keys) {
     if (same(oldSpec[k], newSpec[k])) continue;
-    if (oldSpec[k] !== undefined) lines.push(`- \t${goFieldName(k)}: ${JSON.stringify(oldSpec[k])},`);
-    if (newSpec[k] !== undefined) lines.push(`+ \t${goFieldName(k)}: ${JSON.stringify(newSpec[k])},`);
+    // An absent field shows as its Go zero value, as cmp.Diff prints it.
+    const other = oldSpec[k] !== undefined ? oldSpec[k] : newSpec[k];
+    lines.push(`- \t${goFieldName(k)}: ${diffValue(oldSpec[k], other)},`);
+    lines.push(`+ \t${goFieldName(k)}: ${diffValue(newSpec[k], other)},`);
   }
   lines.push('  }');
   return lines.join('\n') + '\n';
