@@ -31,6 +31,8 @@ export interface StartApiServerOptions {
   bindAddress?: string;
   advertiseAddress?: string;
   tokenAuthFile?: string;
+  /** AlwaysAllow (default) or RBAC. */
+  authorizationMode?: 'AlwaysAllow' | 'RBAC';
   resources?: ResourceDef[];
   logger?: Logger;
   registry?: Registry;
@@ -96,6 +98,7 @@ export async function startApiServer(opts: StartApiServerOptions): Promise<Runni
     port: opts.port ?? 6443,
     advertiseAddress: advertise,
     tokens: opts.tokenAuthFile ? loadTokenFile(opts.tokenAuthFile) : undefined,
+    authorizationMode: opts.authorizationMode,
     resources: opts.resources,
     logger: log,
     registry: opts.registry,

@@ -23,6 +23,7 @@ import {
   fieldRequired,
   formatRFC3339,
   newConflict,
+  newForbidden,
   getNestedField,
   isStatusError,
   newBadRequest,
@@ -63,6 +64,8 @@ import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
 import { bindPod, validatePodBinding } from '../api/core/v1/pods.js';
 import { ServiceAllocator } from './allocators.js';
+import { alwaysAllow, bootstrapPolicy, RBACAuthorizer, requestVerb, type Attributes, type Authorizer } from './authz.js';
+import { answerReview, isReview, reviewResources } from './reviews.js';
 import { kubeletGet, kubeletLocation, kubeletStreamPath, logContainer, noKubeletAddress, nodeUnknown, podHasNoNode, streamContainer } from './kubelet.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
 
@@ -97,6 +100,8 @@ export interface ApiServerOptions {
   logger?: Logger;
   registry?: Registry;
   openapi?: OpenAPISource;
+  /** `AlwaysAllow` (default) or `RBAC` (system:masters always allowed). */
+  authorizationMode?: 'AlwaysAllow' | 'RBAC';
   /** Client certificate for kubelet connections (logs); default the serving certificate. */
   kubeletClient?: { cert: string; key: string };
   /** Extra readiness checks shown by /readyz?verbose (e.g. the store). */
@@ -146,15 +151,29 @@ export class ApiServer {
   #resolver?: schemaMod.SchemaResolver;
   readonly #watchAborts = new Set<AbortController>();
   readonly #sockets = new Set<TLSSocket>();
+  readonly #authorizer: Authorizer;
   #ready = false;
 
   constructor(opts: ApiServerOptions) {
     this.#opts = opts;
     this.#clock = opts.clock ?? realClock;
     this.#log = opts.logger ?? silentLogger();
-    this.#defs = opts.resources ?? allResources;
+    this.#defs = [...(opts.resources ?? allResources), ...reviewResources];
     this.#groups = groupResources(this.#defs);
     this.#tokens = opts.tokens ?? new Map();
+    const listAll = async (resource: string, ns?: string) =>
+      ((await this.store('rbac.authorization.k8s.io', 'v1', resource)?.list(ns, {}))?.items ?? []) as KObject[];
+    this.#authorizer =
+      opts.authorizationMode === 'RBAC'
+        ? new RBACAuthorizer({
+            source: {
+              clusterRoles: () => listAll('clusterroles'),
+              clusterRoleBindings: () => listAll('clusterrolebindings'),
+              roles: (ns) => listAll('roles', ns),
+              roleBindings: (ns) => listAll('rolebindings', ns),
+            },
+          })
+        : alwaysAllow;
     this.#metricsRegistry = opts.registry ?? newRegistry();
     this.#requests = new Counter({
       name: 'apiserver_request_total',
@@ -256,6 +275,16 @@ export class ApiServer {
       });
     }
     await this.#reconcileKubernetesEndpoints();
+    const policy = bootstrapPolicy();
+    for (const [resource, objs] of [['clusterroles', policy.clusterRoles], ['clusterrolebindings', policy.clusterRoleBindings]] as const) {
+      const store = this.store('rbac.authorization.k8s.io', 'v1', resource);
+      if (!store) continue;
+      for (const o of objs) {
+        await store.create({}, o, { manager: 'kube-apiserver' }).catch((err: unknown) => {
+          if (!(isStatusError(err) && err.reason === 'AlreadyExists')) this.#log.warn({ err, name: o.metadata?.name }, 'could not create bootstrap RBAC policy');
+        });
+      }
+    }
     this.#ready = true;
   }
 
@@ -370,6 +399,23 @@ export class ApiServer {
       if (path === '/version' || path === '/version/') return this.#json(res, 200, this.#version());
       const user = authenticate(tlsSocketOf(req), req.headers.authorization, this.#tokens);
       if (!user) throw newUnauthorized('Unauthorized');
+      const segs = path.split('/').filter(Boolean);
+      info = this.#parse(segs);
+      if (info && info.resource) {
+        const watch = queryBool(url.searchParams.get('watch'));
+        await this.#authorize({
+          user,
+          verb: requestVerb(req.method ?? 'GET', info.name !== undefined, watch),
+          resourceRequest: true,
+          apiGroup: info.group,
+          resource: info.resource,
+          subresource: info.subresource,
+          namespace: info.resource === 'namespaces' && info.name !== undefined ? info.name : info.namespace,
+          name: info.name,
+        });
+      } else {
+        await this.#authorize({ user, verb: (req.method ?? 'GET').toLowerCase(), resourceRequest: false, path });
+      }
       if (path === '/metrics') {
         const body = await this.#metricsRegistry.metrics();
         res.writeHead(200, { 'content-type': this.#metricsRegistry.contentType });
@@ -387,8 +433,6 @@ export class ApiServer {
         if (out.kind === 'discovery') return this.#discovery(res, aggregatedDiscovery(this.#groups, false, out.version), out.version);
         return this.#json(res, 200, apiGroupList(this.#groups));
       }
-      const segs = path.split('/').filter(Boolean);
-      info = this.#parse(segs);
       if (!info) throw this.#pageNotFound();
       if (!info.resource) {
         // /api/v1, /apis/<g>, /apis/<g>/<v>
@@ -401,10 +445,24 @@ export class ApiServer {
       }
       const store = this.store(info.group, info.version, info.resource);
       if (!store) throw this.#pageNotFound();
+      if (isReview(store.def)) {
+        if (req.method !== 'POST' || info.name !== undefined) throw newMethodNotSupported(store.gr, req.method ?? '');
+        const body = store.checkBody(decodeBody(await readBody(req), (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim()), { namespace: info.namespace });
+        verb = 'CREATE';
+        return this.#send(res, 201, await answerReview(store.def, body, user, this.#authorizer, info.namespace), negotiate(req.headers.accept, {}));
+      }
       verb = await this.#serveResource(req, res, url, store, info, user);
     } catch (err) {
       this.#error(res, err);
     }
+  }
+
+  async #authorize(a: Attributes): Promise<void> {
+    const d = await this.#authorizer.authorize(a);
+    if (d.allowed) return;
+    if (!a.resourceRequest) throw newForbidden({ group: '', resource: '' }, '', d.reason);
+    const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource ?? '';
+    throw newForbidden({ group: a.apiGroup ?? '', resource }, a.verb === 'create' && !a.subresource ? '' : (a.name ?? ''), d.reason);
   }
 
   #pageNotFound(): StatusError {
@@ -860,6 +918,7 @@ export class ApiServer {
       const sub = info?.subresource;
       const pods = info && info.group === '' && info.resource === 'pods' ? this.store('', info.version, 'pods') : undefined;
       if (!info || !pods || !info.name || (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward')) throw this.#pageNotFound();
+      await this.#authorize({ user, verb: 'create', resourceRequest: true, apiGroup: '', resource: 'pods', subresource: sub, namespace: info.namespace, name: info.name });
       const pod = await pods.get(info.namespace, info.name);
       const container = sub === 'portforward' ? '' : streamContainer(pod, url.searchParams.get('container') ?? undefined);
       const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;

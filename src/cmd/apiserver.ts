@@ -20,9 +20,17 @@ export const command: Command = {
     'advertise-address': { type: 'string', default: '', help: 'Address advertised to clients (kubeconfig server, /api); default the bind address, or 127.0.0.1 for 0.0.0.0.' },
     'etcd-servers': { type: 'string', default: '', help: 'Comma-separated etcd client URLs; empty = the embedded store under the data dir.' },
     'token-auth-file': { type: 'string', default: '', help: 'CSV file of bearer tokens: token,user,uid,"group1,group2".' },
+    'authorization-mode': { type: 'string', default: 'AlwaysAllow', help: 'AlwaysAllow or RBAC (Roles/ClusterRoles and bindings; system:masters always allowed).' },
   },
   run,
 };
+
+function authorizationMode(v: string): 'AlwaysAllow' | 'RBAC' {
+  const modes = v.split(',').map((m) => m.trim()).filter(Boolean);
+  if (modes.includes('RBAC')) return 'RBAC';
+  if (modes.every((m) => m === 'AlwaysAllow')) return 'AlwaysAllow';
+  throw new Error(`invalid --authorization-mode ${JSON.stringify(v)}: want AlwaysAllow or RBAC`);
+}
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(command, argv);
@@ -40,6 +48,7 @@ async function run(argv: string[]): Promise<number> {
     advertiseAddress: String(values['advertise-address'] ?? '') || undefined,
     etcdServers: list(values['etcd-servers']),
     tokenAuthFile: String(values['token-auth-file'] ?? '') || undefined,
+    authorizationMode: authorizationMode(String(values['authorization-mode'])),
     logger: log,
   });
   process.stdout.write(`apiserver: serving on https://${running.host}:${running.port}\nkubeconfig: ${running.kubeconfigPath}\n`);

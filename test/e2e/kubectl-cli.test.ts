@@ -89,6 +89,31 @@ describe('flotilla apiserver process', { skip: !haveKubectl && 'kubectl is not i
     }
   });
 
+  test('RBAC authorization: forbidden until a role is bound; auth can-i and whoami', async (t) => {
+    const dir = tempDir(t);
+    const tokens = join(dir, 'tokens.csv');
+    writeFileSync(tokens, 'alice-token,alice,1001,"devs"\n');
+    const api = await startTestApiServer(t, { dataDir: dir, tokenAuthFile: tokens, authorizationMode: 'RBAC' });
+    const alice = (args: string[]) => runKubectl(api.kubeconfigPath, ['--token=alice-token', ...args]);
+
+    const denied = await alice(['get', 'pods']);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /Error from server \(Forbidden\): pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"/);
+    assert.equal((await alice(['auth', 'can-i', 'list', 'pods'])).stdout.trim(), 'no');
+    const who = await alice(['auth', 'whoami']);
+    assert.match(who.stdout, /Username\s+alice/, who.stderr);
+    assert.match(who.stdout, /Groups\s+\[devs system:authenticated\]/);
+
+    await api.ok(['create', 'role', 'pod-reader', '--verb=get,list,watch', '--resource=pods']);
+    await api.ok(['create', 'rolebinding', 'alice-reads', '--role=pod-reader', '--user=alice']);
+    const allowed = await alice(['get', 'pods']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((await alice(['auth', 'can-i', 'list', 'pods'])).stdout.trim(), 'yes');
+    assert.equal((await alice(['auth', 'can-i', 'delete', 'pods'])).stdout.trim(), 'no');
+    assert.equal((await alice(['auth', 'can-i', 'list', 'pods', '-n', 'kube-system'])).stdout.trim(), 'no');
+    assert.equal((await api.kubectl(['auth', 'can-i', 'delete', 'nodes'])).stdout.trim(), 'yes');
+  });
+
   test('on a real etcd (--etcd-servers)', { skip: !haveEtcd && 'etcd is not installed' }, async (t) => {
     const etcd = await startEtcd();
     t.after(() => etcd.stop());
