@@ -41,6 +41,7 @@ import {
   successStatus,
   labels as labelsel,
   type DeleteOptions,
+  type FieldError,
   type KObject,
 } from '../apimachinery/index.js';
 import { allResources } from '../api/registry.js';
@@ -62,7 +63,8 @@ import {
 import { decodeKubernetesProtobuf, ProtobufDecodeError } from './protobuf.js';
 import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
-import { bindPod, validatePodBinding } from '../api/core/v1/pods.js';
+import { bindPod, mountServiceAccountToken, validatePodBinding } from '../api/core/v1/pods.js';
+import { patchAllocatedValues } from '../api/core/v1/services.js';
 import { ServiceAllocator } from './allocators.js';
 import { alwaysAllow, bootstrapPolicy, RBACAuthorizer, requestVerb, type Attributes, type Authorizer } from './authz.js';
 import { answerReview, isReview, reviewResources } from './reviews.js';
@@ -206,7 +208,17 @@ export class ApiServer {
         clock: this.#clock,
         schemaFor: (d) => (this.#resolver?.has(d.openAPIDefinition) ? this.#resolver.root(d.openAPIDefinition) : undefined),
         admitNamespace: (ns) => this.#admitNamespace(ns),
-        ...(allocator ? { beginWrite: (o, old) => allocator.allocate(o, old), serialize: (fn) => allocator.serialize(fn) } : {}),
+        ...(allocator
+          ? {
+              beginWrite: (o, old) => {
+                // Keep what was allocated when an update omits it (upstream's beginUpdate order).
+                if (old) patchAllocatedValues(o, old);
+                return allocator.allocate(o, old);
+              },
+              serialize: (fn) => allocator.serialize(fn),
+            }
+          : {}),
+        ...(def.group === '' && def.resource === 'pods' ? { beginWrite: (o, old) => this.#admitPod(o, old) } : {}),
       }));
     }
   }
@@ -244,6 +256,21 @@ export class ApiServer {
       });
       throw e;
     }
+  }
+
+  /**
+   * The ServiceAccount admission on pod create: mounts the API token volume when the pod's
+   * ServiceAccount exists. (Upstream refuses pods whose ServiceAccount is missing; until a
+   * ServiceAccount controller creates `default` everywhere, such pods are admitted unchanged.)
+   */
+  async #admitPod(pod: KObject, old: KObject | undefined): Promise<FieldError[]> {
+    if (old) return [];
+    const sas = this.store('', 'v1', 'serviceaccounts');
+    const saName = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName || 'default';
+    if (!sas) return [];
+    const sa = await sas.get(pod.metadata?.namespace, saName).catch(() => undefined);
+    if (sa) mountServiceAccountToken(pod, sa.automountServiceAccountToken !== false);
+    return [];
   }
 
   /** Creates the system namespaces and the `kubernetes` Service (idempotent). */

@@ -64,6 +64,12 @@ describe('kubectl workloads and services', { skip }, () => {
     assert.deepEqual(svc.spec.clusterIPs, [svc.spec.clusterIP]);
     const nodePort = svc.spec.ports[0]!.nodePort;
     assert.ok(nodePort >= 30000 && nodePort <= 32767);
+    // A replace that omits the allocated values keeps them.
+    const manifest = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } };
+    await api.ok(['replace', '-f', '-'], { input: JSON.stringify(manifest) });
+    const replaced = JSON.parse(await api.ok(['get', 'svc', 'web', '-o', 'json'])) as typeof svc;
+    assert.equal(replaced.spec.clusterIP, svc.spec.clusterIP);
+    assert.equal(replaced.spec.ports[0]!.nodePort, nodePort);
     const dup = await api.kubectl(['create', 'service', 'nodeport', 'dup', '--tcp=80', `--node-port=${nodePort}`]);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, new RegExp(`Service "dup" is invalid: spec\\.ports\\[0\\]\\.nodePort: Invalid value: ${nodePort}: provided port is already allocated`));
