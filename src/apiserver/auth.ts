@@ -68,18 +68,17 @@ export function authenticate(
   authorization: string | undefined,
   tokens: Map<string, TokenEntry>,
 ): UserInfo | undefined {
-  if (authorization) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    const entry = m ? tokens.get(m[1]!) : undefined;
-    if (entry) return { name: entry.user, uid: entry.uid, groups: [...entry.groups, 'system:authenticated'] };
-    // A presented but unknown token fails even if a client certificate was also sent? Upstream's
-    // union authenticator tries each; fall through to the certificate.
-  }
+  // x509 before tokens, as upstream's union authenticator orders them.
   if (socket && socket.authorized) {
     const cert = socket.getPeerCertificate();
     const cn = cert?.subject?.CN;
     const name = Array.isArray(cn) ? cn[0] : cn;
     if (name) return { name, groups: [...asList(cert.subject.O), 'system:authenticated'] };
+  }
+  if (authorization) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const entry = m ? tokens.get(m[1]!) : undefined;
+    if (entry) return { name: entry.user, uid: entry.uid, groups: [...entry.groups, 'system:authenticated'] };
   }
   return undefined;
 }

@@ -14,11 +14,13 @@ import type { SchemaResolver } from '../apimachinery/schema.js';
 import { loadTokenFile } from './auth.js';
 import { ensurePKI, writeAdminKubeconfig } from './pki.js';
 import { ApiServer, type OpenAPISource } from './server.js';
+import { loadServiceAccountKey, ServiceAccountTokens } from './satoken.js';
 
 export { ApiServer, KUBERNETES_VERSION, type ApiServerOptions, type OpenAPISource } from './server.js';
 export { ResourceStore, keyPrefixFor, translateStorageError, OPTIMISTIC_LOCK_ERROR_MSG } from './registry.js';
 export { ensurePKI, adminKubeconfig, writeAdminKubeconfig, DEFAULT_SERVICE_IP, type PKI } from './pki.js';
 export { parseTokenFile, authenticate, type UserInfo, type TokenEntry } from './auth.js';
+export { ServiceAccountTokens, loadServiceAccountKey, DEFAULT_ISSUER } from './satoken.js';
 
 export interface StartApiServerOptions {
   dataDir: string;
@@ -99,6 +101,7 @@ export async function startApiServer(opts: StartApiServerOptions): Promise<Runni
     advertiseAddress: advertise,
     tokens: opts.tokenAuthFile ? loadTokenFile(opts.tokenAuthFile) : undefined,
     authorizationMode: opts.authorizationMode,
+    serviceAccountTokens: new ServiceAccountTokens(loadServiceAccountKey(pki.dir)),
     resources: opts.resources,
     logger: log,
     registry: opts.registry,

@@ -105,6 +105,9 @@ const TYPES: Record<string, Record<number, string>> = {
   ResourceAttributes: { 1: 'namespace:s', 2: 'verb:s', 3: 'group:s', 4: 'version:s', 5: 'resource:s', 6: 'subresource:s', 7: 'name:s' },
   NonResourceAttributes: { 1: 'path:s', 2: 'verb:s' },
   SelfSubjectReview: { 1: 'metadata:ObjectMeta', 2: 'status:Empty' },
+  TokenRequest: { 1: 'metadata:ObjectMeta', 2: 'spec:TokenRequestSpec', 3: 'status:Empty' },
+  TokenRequestSpec: { 1: 'audiences:[s', 3: 'boundObjectRef:BoundObjectReference', 4: 'expirationSeconds:*i' },
+  BoundObjectReference: { 1: 'kind:s', 2: 'apiVersion:s', 3: 'name:s', 4: 'uid:s' },
   DeleteOptions: { 1: 'gracePeriodSeconds:*i', 2: 'preconditions:Preconditions', 3: 'orphanDependents:*b', 4: 'propagationPolicy:*s', 5: 'dryRun:[s' },
   Preconditions: { 1: 'uid:*s', 2: 'resourceVersion:*s' },
 };

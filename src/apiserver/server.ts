@@ -68,6 +68,7 @@ import { patchAllocatedValues } from '../api/core/v1/services.js';
 import { ServiceAllocator } from './allocators.js';
 import { alwaysAllow, bootstrapPolicy, RBACAuthorizer, requestVerb, type Attributes, type Authorizer } from './authz.js';
 import { answerReview, isReview, reviewResources } from './reviews.js';
+import { serviceAccountUser, type ServiceAccountTokens } from './satoken.js';
 import { kubeletGet, kubeletLocation, kubeletStreamPath, logContainer, noKubeletAddress, nodeUnknown, podHasNoNode, streamContainer } from './kubelet.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
 
@@ -102,6 +103,8 @@ export interface ApiServerOptions {
   logger?: Logger;
   registry?: Registry;
   openapi?: OpenAPISource;
+  /** Signs and verifies ServiceAccount tokens (TokenRequest, bearer JWTs). */
+  serviceAccountTokens?: ServiceAccountTokens;
   /** `AlwaysAllow` (default) or `RBAC` (system:masters always allowed). */
   authorizationMode?: 'AlwaysAllow' | 'RBAC';
   /** Client certificate for kubelet connections (logs); default the serving certificate. */
@@ -424,7 +427,7 @@ export class ApiServer {
         return await this.#health(path, url, res);
       }
       if (path === '/version' || path === '/version/') return this.#json(res, 200, this.#version());
-      const user = authenticate(tlsSocketOf(req), req.headers.authorization, this.#tokens);
+      const user = await this.#authenticate(tlsSocketOf(req), req.headers.authorization);
       if (!user) throw newUnauthorized('Unauthorized');
       const segs = path.split('/').filter(Boolean);
       info = this.#parse(segs);
@@ -482,6 +485,64 @@ export class ApiServer {
     } catch (err) {
       this.#error(res, err);
     }
+  }
+
+  /** Certificates and static tokens, then ServiceAccount JWTs whose account (and bound pod) still exist. */
+  async #authenticate(socket: TLSSocket | undefined, authorization: string | undefined): Promise<UserInfo | undefined> {
+    const user = authenticate(socket, authorization, this.#tokens);
+    if (user) return user;
+    // (Not reached with a client certificate: x509 authenticates first.)
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    const sat = this.#opts.serviceAccountTokens;
+    if (!m || !sat) return undefined;
+    const claims = sat.verify(m[1]!, Math.floor(this.#clock.now() / 1000));
+    if (!claims) return undefined;
+    const k = claims['kubernetes.io'];
+    const sa = await this.store('', 'v1', 'serviceaccounts')?.get(k.namespace, k.serviceaccount.name).catch(() => undefined);
+    if (!sa || sa.metadata?.uid !== k.serviceaccount.uid) return undefined;
+    if (k.pod) {
+      const pod = await this.store('', 'v1', 'pods')?.get(k.namespace, k.pod.name).catch(() => undefined);
+      if (!pod || pod.metadata?.uid !== k.pod.uid) return undefined;
+    }
+    return serviceAccountUser(claims);
+  }
+
+  /** serviceaccounts/token: a TokenRequest answered with a signed, bound token (upstream's TokenREST). */
+  async #tokenRequest(ctx: RequestContext, store: ResourceStore, name: string, body: KObject): Promise<KObject> {
+    const sat = this.#opts.serviceAccountTokens;
+    if (!sat) throw newServiceUnavailable('service account token issuing is not configured');
+    const sa = await store.get(ctx.namespace, name);
+    const spec = (body.spec ?? {}) as { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind?: string; apiVersion?: string; name?: string; uid?: string } };
+    const exp = spec.expirationSeconds ?? 3600;
+    if (exp < 600) {
+      throw newInvalid({ group: 'authentication.k8s.io', kind: 'TokenRequest' }, name, [
+        fieldInvalid(newPath('spec', 'expirationSeconds'), exp, 'may not specify a duration less than 10 minutes'),
+      ]);
+    }
+    const audiences = spec.audiences?.length ? spec.audiences : [sat.issuer];
+    const now = Math.floor(this.#clock.now() / 1000);
+    const bound: { pod?: { name: string; uid: string } } = {};
+    const ref = spec.boundObjectRef;
+    if (ref?.kind === 'Pod' && ref.name) {
+      const pod = await this.store('', 'v1', 'pods')!.get(ctx.namespace, ref.name);
+      if (ref.uid && ref.uid !== pod.metadata?.uid) throw newConflict({ group: '', resource: 'pods' }, ref.name, `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      bound.pod = { name: ref.name, uid: pod.metadata?.uid ?? '' };
+    }
+    const token = sat.issue({
+      sub: `system:serviceaccount:${ctx.namespace}:${name}`,
+      aud: audiences,
+      exp: now + exp,
+      iat: now,
+      nbf: now,
+      'kubernetes.io': { namespace: ctx.namespace ?? '', serviceaccount: { name, uid: sa.metadata?.uid ?? '' }, ...bound },
+    });
+    return {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name, namespace: ctx.namespace, creationTimestamp: formatRFC3339((now) * 1000) },
+      spec: { audiences, expirationSeconds: exp, boundObjectRef: spec.boundObjectRef ?? null },
+      status: { token, expirationTimestamp: formatRFC3339((now + exp) * 1000) },
+    };
   }
 
   async #authorize(a: Attributes): Promise<void> {
@@ -632,7 +693,7 @@ export class ApiServer {
       (sub === 'status' && def.status) ||
       (sub === 'scale' && def.scale) ||
       def.subresourceStrategies?.[sub] ||
-      ((sub === 'finalize' || sub === 'binding' || sub === 'log') && def.subresources?.includes(sub));
+      ((sub === 'finalize' || sub === 'binding' || sub === 'log' || sub === 'token') && def.subresources?.includes(sub));
     if (sub && !servedSub) {
       throw this.#pageNotFound();
     }
@@ -702,6 +763,10 @@ export class ApiServer {
     }
 
     if (method === 'POST') {
+      if (info.name !== undefined && sub === 'token') {
+        const tr = await this.#tokenRequest(ctx, store, info.name, decodeBody(raw, contentType) as KObject);
+        return this.#send(res, 201, tr, out), 'CREATE';
+      }
       if (info.name !== undefined && sub === 'binding') {
         const binding = decodeBody(raw, contentType) as KObject;
         const result = await this.#bind(ctx, store, info.name, binding, isDryRun, manager);
@@ -938,7 +1003,7 @@ export class ApiServer {
     };
     socket.on('error', () => socket.destroy());
     try {
-      const user = authenticate(socket, req.headers.authorization, this.#tokens);
+      const user = await this.#authenticate(socket, req.headers.authorization);
       if (!user) throw newUnauthorized('Unauthorized');
       const url = new URL(req.url ?? '/', 'https://x');
       const info = this.#parse(url.pathname.split('/').filter(Boolean));

@@ -4,10 +4,12 @@
  * real-etcd backend (in-process, as --etcd-servers does) driven by the real kubectl.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import YAML from 'yaml';
 import { startEtcd } from '../util/etcd.js';
 import { spawnFlotilla, type Spawned } from '../util/flotilla.js';
 import { allResources } from '../../src/api/registry.js';
@@ -48,6 +50,15 @@ function get(port: number, path: string, token?: string): Promise<{ status: numb
     req.on('error', reject);
     req.end();
   });
+}
+
+/** A kubeconfig for the same cluster that authenticates with a bearer token only (no client certificate). */
+function tokenKubeconfig(adminConf: string, token: string): string {
+  const conf = YAML.parse(readFileSync(adminConf, 'utf8')) as { users: { name: string; user: Record<string, string> }[] };
+  conf.users = [{ name: conf.users[0]!.name, user: { token } }];
+  const path = `${adminConf}.${createHash('sha256').update(token).digest('hex').slice(0, 8)}`;
+  writeFileSync(path, YAML.stringify(conf), { mode: 0o600 });
+  return path;
 }
 
 describe('flotilla apiserver process', { skip: !haveKubectl && 'kubectl is not installed' }, () => {
@@ -94,7 +105,7 @@ describe('flotilla apiserver process', { skip: !haveKubectl && 'kubectl is not i
     const tokens = join(dir, 'tokens.csv');
     writeFileSync(tokens, 'alice-token,alice,1001,"devs"\n');
     const api = await startTestApiServer(t, { dataDir: dir, tokenAuthFile: tokens, authorizationMode: 'RBAC' });
-    const alice = (args: string[]) => runKubectl(api.kubeconfigPath, ['--token=alice-token', ...args]);
+    const alice = (args: string[]) => runKubectl(tokenKubeconfig(api.kubeconfigPath, 'alice-token'), args);
 
     const denied = await alice(['get', 'pods']);
     assert.notEqual(denied.code, 0);
@@ -112,6 +123,18 @@ describe('flotilla apiserver process', { skip: !haveKubectl && 'kubectl is not i
     assert.equal((await alice(['auth', 'can-i', 'delete', 'pods'])).stdout.trim(), 'no');
     assert.equal((await alice(['auth', 'can-i', 'list', 'pods', '-n', 'kube-system'])).stdout.trim(), 'no');
     assert.equal((await api.kubectl(['auth', 'can-i', 'delete', 'nodes'])).stdout.trim(), 'yes');
+
+    // ServiceAccount tokens: issued by TokenRequest, valid while the account exists.
+    await api.ok(['create', 'serviceaccount', 'robot']);
+    const token = (await api.ok(['create', 'token', 'robot', '--duration=1h'])).trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const robot = (args: string[]) => runKubectl(tokenKubeconfig(api.kubeconfigPath, token), args);
+    assert.match((await robot(['auth', 'whoami'])).stdout, /Username\s+system:serviceaccount:default:robot/);
+    assert.match((await robot(['get', 'pods'])).stderr, /User "system:serviceaccount:default:robot" cannot list resource "pods"/);
+    await api.ok(['create', 'rolebinding', 'robot-reads', '--role=pod-reader', '--serviceaccount=default:robot']);
+    assert.equal((await robot(['get', 'pods'])).code, 0);
+    await api.ok(['delete', 'serviceaccount', 'robot']);
+    assert.match((await robot(['get', 'pods'])).stderr, /Unauthorized/);
   });
 
   test('on a real etcd (--etcd-servers)', { skip: !haveEtcd && 'etcd is not installed' }, async (t) => {
