@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   store: () => import('./store.js'),
+  apiserver: () => import('./apiserver.js'),
 };
 
 const args = process.argv.slice(2);
