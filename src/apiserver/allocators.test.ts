@@ -37,3 +37,14 @@ test('headless and ExternalName services get no cluster IP', async () => {
   await alloc.allocate(ext);
   assert.equal((ext.spec as { clusterIP?: string }).clusterIP, undefined);
 });
+
+test('an update that omits the allocated cluster IP and node ports keeps them', async () => {
+  const stored = svc('a', { type: 'NodePort', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: [{ name: 'http', port: 80, nodePort: 30001 }] });
+  const alloc = new ServiceAllocator({ cidr: '10.96.0.0/28', nodePorts: { base: 30000, size: 3 }, listServices: async () => [stored], random: () => 0 });
+  const update = svc('a', { type: 'NodePort', ports: [{ name: 'http', port: 80 }] });
+  assert.deepEqual(await alloc.allocate(update, stored), []);
+  const spec = update.spec as { clusterIP: string; clusterIPs: string[]; ports: { nodePort: number }[] };
+  assert.equal(spec.clusterIP, '10.96.0.10');
+  assert.deepEqual(spec.clusterIPs, ['10.96.0.10']);
+  assert.equal(spec.ports[0]!.nodePort, 30001);
+});

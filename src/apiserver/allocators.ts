@@ -6,6 +6,7 @@
  * Services are the only record and nothing can leak.
  */
 import { fieldInvalid, goTyped, newPath, type FieldError, type KObject } from '../apimachinery/index.js';
+import { patchAllocatedValues } from '../api/core/v1/index.js';
 
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 export const DEFAULT_NODE_PORT_RANGE = { base: 30000, size: 2768 };
@@ -82,6 +83,11 @@ export class ServiceAllocator {
    * taken or out of range.
    */
   async allocate(svc: KObject, old?: KObject): Promise<FieldError[]> {
+    // The registry calls this before the strategy's prepareForUpdate, so an update that
+    // omits the allocated values (`kubectl replace -f` of the original manifest) must get
+    // them back first, or a fresh IP/port would be allocated and then refused as a change
+    // (upstream's beginUpdate patches them in before allocating, too).
+    if (old) patchAllocatedValues(svc, old);
     const spec = specOf(svc);
     const errs: FieldError[] = [];
     const uid = svc.metadata?.uid ?? old?.metadata?.uid;

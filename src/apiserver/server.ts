@@ -64,7 +64,6 @@ import { decodeKubernetesProtobuf, ProtobufDecodeError } from './protobuf.js';
 import { discoveryContentType, negotiate, type Output } from './negotiation.js';
 import { DEFAULT_SERVICE_IP } from './pki.js';
 import { bindPod, mountServiceAccountToken, validatePodBinding } from '../api/core/v1/pods.js';
-import { patchAllocatedValues } from '../api/core/v1/services.js';
 import { ServiceAllocator } from './allocators.js';
 import { alwaysAllow, bootstrapPolicy, RBACAuthorizer, requestVerb, type Attributes, type Authorizer } from './authz.js';
 import { answerReview, isReview, reviewResources } from './reviews.js';
@@ -211,16 +210,7 @@ export class ApiServer {
         clock: this.#clock,
         schemaFor: (d) => (this.#resolver?.has(d.openAPIDefinition) ? this.#resolver.root(d.openAPIDefinition) : undefined),
         admitNamespace: (ns) => this.#admitNamespace(ns),
-        ...(allocator
-          ? {
-              beginWrite: (o, old) => {
-                // Keep what was allocated when an update omits it (upstream's beginUpdate order).
-                if (old) patchAllocatedValues(o, old);
-                return allocator.allocate(o, old);
-              },
-              serialize: (fn) => allocator.serialize(fn),
-            }
-          : {}),
+        ...(allocator ? { beginWrite: (o, old) => allocator.allocate(o, old), serialize: (fn) => allocator.serialize(fn) } : {}),
         ...(def.group === '' && def.resource === 'pods' ? { beginWrite: (o, old) => this.#admitPod(o, old) } : {}),
       }));
     }
