@@ -5,7 +5,7 @@
  * authenticated user is also in `system:authenticated`.
  */
 import { readFileSync } from 'node:fs';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 
 export interface UserInfo {
   name: string;
@@ -62,18 +62,66 @@ export function loadTokenFile(path: string): Map<string, TokenEntry> {
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Who sent the request, or undefined (→ 401). */
+/** Reads a connection's client certificate (tests inject one that counts the calls). */
+export type PeerCertificateReader = (socket: TLSSocket) => PeerCertificate | undefined;
+
+export interface X509AuthenticatorOptions {
+  /** Default `socket.getPeerCertificate()`. */
+  readPeerCertificate?: PeerCertificateReader;
+}
+
+/**
+ * Client-certificate authentication, once per connection: a connection's certificate is
+ * fixed by its handshake (the server disables TLS renegotiation, and HTTP/2 forbids it),
+ * so the user it names is remembered per socket (per HTTP/2 session, whose `socket` is
+ * one object for the session's life) instead of parsing the certificate on every request.
+ * The returned UserInfo is shared by the connection's requests and frozen.
+ */
+export class X509Authenticator {
+  /** null: the connection has no verified certificate naming a user. */
+  readonly #users = new WeakMap<TLSSocket, UserInfo | null>();
+  readonly #read: PeerCertificateReader;
+
+  constructor(opts: X509AuthenticatorOptions = {}) {
+    this.#read = opts.readPeerCertificate ?? ((socket) => socket.getPeerCertificate());
+  }
+
+  /** The user named by the connection's certificate (CN, O as groups) if the cluster CA signed it. */
+  authenticate(socket: TLSSocket): UserInfo | undefined {
+    let user = this.#users.get(socket);
+    if (user === undefined) {
+      user = this.#fromCertificate(socket);
+      this.#users.set(socket, user);
+    }
+    return user ?? undefined;
+  }
+
+  #fromCertificate(socket: TLSSocket): UserInfo | null {
+    if (!socket.authorized) return null;
+    const cert = this.#read(socket);
+    const cn = cert?.subject?.CN;
+    const name = Array.isArray(cn) ? cn[0] : cn;
+    if (!cert || !name) return null;
+    return Object.freeze({ name, groups: Object.freeze([...asList(cert.subject.O), 'system:authenticated']) as string[] });
+  }
+}
+
+const defaultX509 = new X509Authenticator();
+
+/**
+ * Who sent the request, or undefined (→ 401). The certificate part is cached per
+ * connection by `x509`; bearer tokens are checked on every request.
+ */
 export function authenticate(
   socket: TLSSocket | undefined,
   authorization: string | undefined,
   tokens: Map<string, TokenEntry>,
+  x509: X509Authenticator = defaultX509,
 ): UserInfo | undefined {
   // x509 before tokens, as upstream's union authenticator orders them.
-  if (socket && socket.authorized) {
-    const cert = socket.getPeerCertificate();
-    const cn = cert?.subject?.CN;
-    const name = Array.isArray(cn) ? cn[0] : cn;
-    if (name) return { name, groups: [...asList(cert.subject.O), 'system:authenticated'] };
+  if (socket) {
+    const user = x509.authenticate(socket);
+    if (user) return user;
   }
   if (authorization) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

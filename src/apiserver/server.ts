@@ -50,7 +50,7 @@ import type { Storage, WatchEvent } from '../storage/interface.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { newRegistry } from '../util/health.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { authenticate, type TokenEntry, type UserInfo } from './auth.js';
+import { authenticate, X509Authenticator, type TokenEntry, type UserInfo } from './auth.js';
 import {
   aggregatedDiscovery,
   apiGroupDoc,
@@ -155,6 +155,8 @@ export class ApiServer {
   #resolver?: schemaMod.SchemaResolver;
   readonly #watchAborts = new Set<AbortController>();
   readonly #sockets = new Set<TLSSocket>();
+  /** Client-certificate users, parsed once per connection. */
+  readonly #x509 = new X509Authenticator();
   readonly #authorizer: Authorizer;
   #ready = false;
 
@@ -372,6 +374,9 @@ export class ApiServer {
     });
     // Track connections so stop() can end idle HTTP/2 sessions and keep-alive sockets.
     server.on('secureConnection', (sock: TLSSocket) => {
+      // A connection's client certificate is then fixed, so #x509 may cache its user
+      // (Go's TLS server, upstream's, does not renegotiate either).
+      sock.disableRenegotiation();
       this.#sockets.add(sock);
       sock.once('close', () => this.#sockets.delete(sock));
     });
@@ -479,7 +484,7 @@ export class ApiServer {
 
   /** Certificates and static tokens, then ServiceAccount JWTs whose account (and bound pod) still exist. */
   async #authenticate(socket: TLSSocket | undefined, authorization: string | undefined): Promise<UserInfo | undefined> {
-    const user = authenticate(socket, authorization, this.#tokens);
+    const user = authenticate(socket, authorization, this.#tokens, this.#x509);
     if (user) return user;
     // (Not reached with a client certificate: x509 authenticates first.)
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
