@@ -106,7 +106,13 @@ export function translateStorageError(err: unknown, gr: GroupResource, name: str
     case 'InvalidObj':
       return newConflict(gr, name, err.message);
     case 'Expired': {
-      const e = newResourceExpired(err.message);
+      // A watch from a compacted revision: upstream answers from its watch cache, whose
+      // wording ("too old resource version: requested (oldest)") clients show and match.
+      const e = newResourceExpired(
+        err.compactRevision !== undefined && err.resourceVersion !== undefined
+          ? `too old resource version: ${err.resourceVersion} (${err.compactRevision})`
+          : err.message,
+      );
       if (err.continue) e.status.metadata = { continue: err.continue };
       return e;
     }

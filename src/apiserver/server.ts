@@ -1142,6 +1142,10 @@ export class ApiServer {
     req.on('close', end);
     res.on('close', end);
     res.writeHead(200, { 'content-type': out.kind === 'yaml' ? 'application/yaml' : 'application/json', 'cache-control': 'no-cache, private' });
+    // Send the status line and headers now, as upstream flushes them before the first event:
+    // clients (client-go, client-node informers) wait for them before they consider the
+    // watch started, and a quiet collection may have no event for minutes.
+    (res as unknown as { flushHeaders?: () => void }).flushHeaders?.();
     const includeObject = q.get('includeObject');
     try {
       for await (const ev of stream) {

@@ -28,11 +28,6 @@ import { tempDir } from '../util/tmp.js';
 
 const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
 
-// Known API server departures from upstream, kept as todo tests until fixed.
-const TODO_WATCH_FLUSH =
-  'apiserver: a watch response is not sent (no status line/headers) until its first event, so client-node\'s Watch.watch() and informer.start() hang on a quiet collection';
-const TODO_EXPIRED_MESSAGE =
-  'apiserver: a watch from a compacted resourceVersion says "The resourceVersion for the provided watch is too old." instead of upstream\'s "too old resource version: X (Y)"';
 
 /** Polls fn every 10 ms until it returns truthy; throws (with describe()'s text) after timeoutMs. */
 async function until(fn: () => unknown, timeoutMs = 10_000, describe: () => string = () => ''): Promise<void> {
@@ -240,7 +235,7 @@ for (const backend of backends) {
       assert.equal(connects, 1, 'the watch stayed open');
     });
 
-    test('informer.start() resolves on a quiet collection: the watch response starts before any event', { todo: TODO_WATCH_FLUSH }, async (t) => {
+    test('informer.start() resolves on a quiet collection: the watch response starts before any event', async (t) => {
       const namespace = await newNamespace(`quiet-${backend.name}`);
       await core.createNamespacedConfigMap({ namespace, body: newConfigMap('only') });
       const informer = makeInformer<V1ConfigMap>(kc, `/api/v1/namespaces/${namespace}/configmaps`, () =>
@@ -306,7 +301,7 @@ for (const backend of backends) {
       const { message, ...status } = w.events[0]!.object;
       assert.deepEqual(status, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Expired', code: 410 });
       assert.deepEqual(w.dones, [null], 'a clean end of the stream, not an HTTP error');
-      await t.test('the message is the watch cache\'s "too old resource version: X (Y)"', { todo: TODO_EXPIRED_MESSAGE }, () => {
+      await t.test('the message is the watch cache\'s "too old resource version: X (Y)"', () => {
         assert.equal(message, `too old resource version: ${oldRV} (${compacted})`);
       });
 
@@ -394,7 +389,7 @@ for (const backend of backends) {
         server.items.map((o) => [o.metadata!.name, o.metadata!.resourceVersion, o.data]).sort(),
       );
       assert.deepEqual(errors, []);
-      await t.test('the 410 message is the watch cache\'s "too old resource version: X (Y)"', { todo: TODO_EXPIRED_MESSAGE }, () => {
+      await t.test('the 410 message is the watch cache\'s "too old resource version: X (Y)"', () => {
         assert.equal(message, `too old resource version: ${listedRV} (${compacted})`);
       });
     });
