@@ -35,6 +35,9 @@ export interface StartApiServerOptions {
   tokenAuthFile?: string;
   /** AlwaysAllow (default) or RBAC. */
   authorizationMode?: 'AlwaysAllow' | 'RBAC';
+  /** DefaultTolerationSeconds admission; default 300 each. */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
   resources?: ResourceDef[];
   logger?: Logger;
   registry?: Registry;
@@ -101,6 +104,8 @@ export async function startApiServer(opts: StartApiServerOptions): Promise<Runni
     advertiseAddress: advertise,
     tokens: opts.tokenAuthFile ? loadTokenFile(opts.tokenAuthFile) : undefined,
     authorizationMode: opts.authorizationMode,
+    defaultNotReadyTolerationSeconds: opts.defaultNotReadyTolerationSeconds,
+    defaultUnreachableTolerationSeconds: opts.defaultUnreachableTolerationSeconds,
     serviceAccountTokens: new ServiceAccountTokens(loadServiceAccountKey(pki.dir)),
     resources: opts.resources,
     logger: log,

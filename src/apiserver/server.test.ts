@@ -245,6 +245,27 @@ describe('apiserver over HTTPS', () => {
     assert.equal((await call('GET', '/api/v1/namespaces/default/pods/p')).status, 404);
   });
 
+  test('pods get the DefaultTolerationSeconds tolerations unless they tolerate the taints already', async () => {
+    const pod = (name: string, tolerations?: unknown[]) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }], ...(tolerations ? { tolerations } : {}) },
+    });
+    const plain = await call('POST', '/api/v1/namespaces/default/pods', { body: pod('tol-plain') });
+    assert.equal(plain.status, 201, plain.body);
+    assert.deepEqual((plain.json().spec as { tolerations: unknown }).tolerations, [
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+    ]);
+    const own = { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 };
+    const mine = await call('POST', '/api/v1/namespaces/default/pods', { body: pod('tol-own', [own]) });
+    assert.equal(mine.status, 201, mine.body);
+    assert.deepEqual((mine.json().spec as { tolerations: unknown }).tolerations, [
+      own,
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+    ]);
+    const all = await call('POST', '/api/v1/namespaces/default/pods', { body: pod('tol-all', [{ operator: 'Exists' }]) });
+    assert.deepEqual((all.json().spec as { tolerations: unknown }).tolerations, [{ operator: 'Exists' }]);
+  });
+
   test('unknown paths and verbs', async () => {
     assert.equal((await call('GET', '/api/v1/nothings')).status, 404);
     assert.equal((await call('GET', '/apis/nogroup/v1')).status, 404);

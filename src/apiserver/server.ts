@@ -110,6 +110,14 @@ export interface ApiServerOptions {
   kubeletClient?: { cert: string; key: string };
   /** Extra readiness checks shown by /readyz?verbose (e.g. the store). */
   checks?: { name: string; check: () => Promise<void> }[];
+  /**
+   * DefaultTolerationSeconds admission (--default-not-ready-toleration-seconds and
+   * --default-unreachable-toleration-seconds): how long a pod stays on a node the node
+   * controller has tainted not-ready/unreachable before it is evicted. Default 300 (the
+   * seeds' "pod eviction timeout 5m").
+   */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
 }
 
 interface RequestInfo {
@@ -260,6 +268,7 @@ export class ApiServer {
    */
   async #admitPod(pod: KObject, old: KObject | undefined): Promise<FieldError[]> {
     if (old) return [];
+    addDefaultTolerations(pod, this.#opts.defaultNotReadyTolerationSeconds ?? 300, this.#opts.defaultUnreachableTolerationSeconds ?? 300);
     const sas = this.store('', 'v1', 'serviceaccounts');
     const saName = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName || 'default';
     if (!sas) return [];
@@ -1305,3 +1314,30 @@ function walkUnknown(v: unknown, node: schemaMod.SchemaNode | undefined, path: s
   }
 }
 
+interface Toleration {
+  key?: string;
+  operator?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+/**
+ * Upstream's DefaultTolerationSeconds admission plugin: a pod that does not already
+ * tolerate the node controller's NoExecute taints node.kubernetes.io/not-ready and
+ * node.kubernetes.io/unreachable (a toleration with that key or no key, and effect
+ * NoExecute or none) gets one for each, bounded by the given seconds. In place.
+ */
+export function addDefaultTolerations(pod: KObject, notReadySeconds: number, unreachableSeconds: number): void {
+  const spec = pod.spec as { tolerations?: Toleration[] } | undefined;
+  if (!spec) return;
+  const has = (key: string) =>
+    (spec.tolerations ?? []).some((t) => (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
+  const add: Toleration[] = [];
+  if (!has('node.kubernetes.io/not-ready')) {
+    add.push({ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: notReadySeconds });
+  }
+  if (!has('node.kubernetes.io/unreachable')) {
+    add.push({ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: unreachableSeconds });
+  }
+  if (add.length) spec.tolerations = [...(spec.tolerations ?? []), ...add];
+}

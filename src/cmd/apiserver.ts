@@ -20,6 +20,8 @@ export const command: Command = {
     'advertise-address': { type: 'string', default: '', help: 'Address advertised to clients (kubeconfig server, /api); default the bind address, or 127.0.0.1 for 0.0.0.0.' },
     'etcd-servers': { type: 'string', default: '', help: 'Comma-separated etcd client URLs; empty = the embedded store under the data dir.' },
     'token-auth-file': { type: 'string', default: '', help: 'CSV file of bearer tokens: token,user,uid,"group1,group2".' },
+    'default-not-ready-toleration-seconds': { type: 'string', default: '300', help: 'tolerationSeconds of the not-ready:NoExecute toleration added to every pod that has none.' },
+    'default-unreachable-toleration-seconds': { type: 'string', default: '300', help: 'tolerationSeconds of the unreachable:NoExecute toleration added to every pod that has none.' },
     'authorization-mode': { type: 'string', default: 'AlwaysAllow', help: 'AlwaysAllow or RBAC (Roles/ClusterRoles and bindings; system:masters always allowed).' },
   },
   run,
@@ -49,6 +51,8 @@ async function run(argv: string[]): Promise<number> {
     etcdServers: list(values['etcd-servers']),
     tokenAuthFile: String(values['token-auth-file'] ?? '') || undefined,
     authorizationMode: authorizationMode(String(values['authorization-mode'])),
+    defaultNotReadyTolerationSeconds: seconds('default-not-ready-toleration-seconds', values['default-not-ready-toleration-seconds']),
+    defaultUnreachableTolerationSeconds: seconds('default-unreachable-toleration-seconds', values['default-unreachable-toleration-seconds']),
     logger: log,
   });
   process.stdout.write(`apiserver: serving on https://${running.host}:${running.port}\nkubeconfig: ${running.kubeconfigPath}\n`);
@@ -59,4 +63,10 @@ async function run(argv: string[]): Promise<number> {
   });
   await running.stop();
   return 0;
+}
+
+function seconds(flag: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} ${JSON.stringify(v)}: want a whole number of seconds`);
+  return n;
 }
