@@ -1,0 +1,25 @@
+/**
+ * Go's time.ParseDuration for flag values ("5s", "1m0s", "1.5h", "300ms"), as Kubernetes
+ * components take durations; returns milliseconds. A bare "0" is accepted, as in Go.
+ */
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(flag: string, v: unknown): number {
+  const s = String(v ?? '').trim();
+  const bad = () => new Error(`invalid argument ${JSON.stringify(s)} for "--${flag}" flag: time: invalid duration ${JSON.stringify(s)}`);
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  const sign = s.startsWith('-') ? -1 : 1;
+  if (s.startsWith('-') || s.startsWith('+')) pos = 1;
+  if (pos >= s.length) throw bad();
+  while (pos < s.length) {
+    re.lastIndex = pos;
+    const m = re.exec(s);
+    if (!m) throw bad();
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  return sign * total;
+}
