@@ -24,7 +24,7 @@ function newPod(name: string, o: { node?: string; phase?: string; ready?: boolea
     },
     spec: { containers: [{ name: 'c', image: 'nginx' }], ...(o.node ? { nodeName: o.node } : {}) },
     status: {
-      phase: o.phase ?? 'Running',
+      phase: (o.phase ?? 'Running') as 'Running',
       conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True', lastTransitionTime: formatRFC3339(NOW - (o.readyAgoS ?? 500) * 1000) }],
       containerStatuses: [{ name: 'c', image: 'nginx', imageID: '', ready: true, restartCount: o.restarts ?? 0 }],
     },
@@ -172,7 +172,7 @@ test('ControllerRefManager: no adoption when the fresh owner is gone', async () 
 });
 
 test('condition helpers keep lastTransitionTime when status is unchanged', () => {
-  const c1 = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', lastTransitionTime: 't1', lastUpdateTime: 't1' };
+  const c1: { type: string; status: string; reason: string; lastTransitionTime: string; lastUpdateTime: string; message?: string } = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', lastTransitionTime: 't1', lastUpdateTime: 't1' };
   const c2 = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', lastTransitionTime: 't2', lastUpdateTime: 't2' };
   assert.deepEqual(setDeploymentCondition([c1], c2), [{ ...c2, lastTransitionTime: 't1' }]);
   assert.deepEqual(setCondition([c1], { ...c1, message: 'x' }), [c1]);
