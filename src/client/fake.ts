@@ -74,6 +74,8 @@ export interface FakeAction {
   propagationPolicy?: string;
   /** For create/update/patch/createSubresource: the object or body sent (as given). */
   object?: unknown;
+  /** For list/watch/deletecollection: the options passed. */
+  listOptions?: ListOptions;
 }
 
 /**
@@ -432,7 +434,7 @@ class FakeResourceClient<T extends object> implements ResourceClient<T> {
   }
 
   async list(opts?: ListOptions): Promise<KList<T & KObject>> {
-    const r = this.action('list');
+    const r = this.action('list', { listOptions: opts });
     if (r) return r.result as KList<T & KObject>;
     const filter = parseFilter(this.namespace, opts);
     const items: KObject[] = [];
@@ -448,7 +450,7 @@ class FakeResourceClient<T extends object> implements ResourceClient<T> {
   }
 
   watch(opts: ListOptions, signal: AbortSignal): AsyncIterable<WatchEvent<T>> {
-    const r = this.action('watch');
+    const r = this.action('watch', { listOptions: opts });
     if (r) return r.result as AsyncIterable<WatchEvent<T>>;
     return this.fake.openWatch<T>(this.gvr, parseFilter(this.namespace, opts), opts, signal);
   }
@@ -632,7 +634,7 @@ class FakeResourceClient<T extends object> implements ResourceClient<T> {
   }
 
   async deleteCollection(opts?: DeleteOptions & ListOptions): Promise<void> {
-    const r = this.action('deletecollection', { propagationPolicy: opts?.propagationPolicy });
+    const r = this.action('deletecollection', { propagationPolicy: opts?.propagationPolicy, listOptions: opts });
     if (r) return;
     const filter = parseFilter(this.namespace, opts);
     for (const obj of [...this.fake.store(this.gvr).values()]) {

@@ -1,0 +1,18 @@
+/**
+ * Flotilla's client machinery (client-go in TypeScript): the contracts components code
+ * against, the work queue, informers and listers, the fake client for unit tests, events,
+ * the REST client and leader election.
+ */
+export * from './interface.js';
+export type * from './objects.js';
+export { newWorkQueue, type WorkQueueOptions } from './workqueue.js';
+export { FakeClient, type FakeAction, type FakeReactor, type FakeClientOptions } from './fake.js';
+export {
+  newInformer,
+  newInformerFactory,
+  NamespaceIndex,
+  SharedInformer,
+  type InformerOptions,
+  type InformerFactoryOptions,
+} from './informer.js';
+export { deepFreeze } from './freeze.js';
