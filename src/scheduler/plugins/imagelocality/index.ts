@@ -1,0 +1,52 @@
+/**
+ * ImageLocality: prefers nodes that already have the pod's images, weighting each image's
+ * size by how widely it is spread (an image on every node is no reason to pick one).
+ */
+import type { Pod } from '../../../client/objects.js';
+import type { NodeInfo } from '../../framework/nodeinfo.js';
+import type { Handle, PluginFactory } from '../../framework/registry.js';
+import { MAX_NODE_SCORE, type ClusterEvent, type CycleState, type ScorePlugin } from '../../framework/types.js';
+
+export const NAME = 'ImageLocality';
+
+const MB = 1024 * 1024;
+/** Below this total, image locality does not count (23 MB, the pause image's order of size). */
+const MIN_THRESHOLD = 23 * MB;
+/** Per-container cap on the image size that counts (1000 MB). */
+const MAX_CONTAINER_THRESHOLD = 1000 * MB;
+
+/** "nginx" → "nginx:latest"; a name with a tag or digest is kept. */
+export function normalizedImageName(name: string): string {
+  if (name.lastIndexOf(':') <= name.lastIndexOf('/')) return `${name}:latest`;
+  return name;
+}
+
+function calculatePriority(sum: number, numContainers: number): number {
+  const maxThreshold = MAX_CONTAINER_THRESHOLD * numContainers;
+  const s = Math.min(Math.max(sum, MIN_THRESHOLD), maxThreshold);
+  return Math.trunc((MAX_NODE_SCORE * (s - MIN_THRESHOLD)) / (maxThreshold - MIN_THRESHOLD));
+}
+
+export class ImageLocality implements ScorePlugin {
+  readonly name = NAME;
+
+  constructor(private readonly handle: Handle) {}
+
+  eventsToRegister(): readonly ClusterEvent[] {
+    return [];
+  }
+
+  score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
+    const total = this.handle.snapshot().list().length;
+    const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    if (containers.length === 0 || total === 0) return 0;
+    let sum = 0;
+    for (const c of containers) {
+      const st = c.image ? nodeInfo.imageStates.get(normalizedImageName(c.image)) : undefined;
+      if (st) sum += Math.trunc((st.size * st.numNodes) / total);
+    }
+    return calculatePriority(sum, containers.length);
+  }
+}
+
+export const factory: PluginFactory = (_args, handle) => new ImageLocality(handle);
