@@ -223,7 +223,7 @@ export class GraphBuilder {
   private processGraphChange(ev: GraphEvent): void {
     const identity = 'virtual' in ev ? ev.identity : this.identityOf(ev.resource, ev.obj);
     if (!identity.uid) return;
-    let existing = this.uidToNode.get(identity.uid);
+    const existing = this.uidToNode.get(identity.uid);
 
     // An informer event makes a virtual node real; dependents that named it by other
     // coordinates are re-examined (their owner may be someone else entirely).
