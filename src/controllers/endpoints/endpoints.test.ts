@@ -17,11 +17,11 @@ interface PodOpts {
   readySince?: string;
   labels?: Record<string, string>;
   node?: string;
-  phase?: string;
+  phase?: 'Running' | 'Succeeded' | 'Failed' | 'Pending';
   deleting?: boolean;
   hostname?: string;
   subdomain?: string;
-  ports?: { name: string; containerPort: number; protocol?: string }[];
+  ports?: { name: string; containerPort: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[];
 }
 
 function newPod(name: string, o: PodOpts = {}): Pod & KObject {
