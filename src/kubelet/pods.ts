@@ -1,0 +1,593 @@
+/**
+ * Pod workers for one node, after upstream pod_workers.go, kuberuntime_manager.go
+ * (computePodActions/SyncPod), kuberuntime_container.go (startContainer, killContainer),
+ * images/image_manager.go and status/status_manager.go.
+ *
+ * Each pod bound to the node gets one worker; a worker never runs two syncs at once and
+ * coalesces requests that arrive meanwhile. A sync is level-triggered: it reads what the
+ * runtime has for the pod, writes the status that implies, starts what should run (sandbox,
+ * then init containers one at a time in order, then containers), honouring the restart
+ * policy and the crash-loop and image-pull back-offs, and writes the status again. Syncs
+ * are requested by pod updates, runtime container events (or a 1 s relist when the runtime
+ * has none) and back-off expiry.
+ *
+ * A pod with a deletionTimestamp has its containers stopped within the grace period, its
+ * final status written, and is then deleted with gracePeriodSeconds=0, as the kubelet's
+ * status manager does, so `kubectl delete pod` returns.
+ */
+import { isConflict, isNotFound } from '../apimachinery/errors.js';
+import { PatchType } from '../apimachinery/meta.js';
+import { Resources, type Client, type EventRecorder, type EventType } from '../client/interface.js';
+import type { Container, Pod } from '../client/objects.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { Backoff, goDuration } from './backoff.js';
+import {
+  LabelContainerName,
+  LabelPodName,
+  LabelPodNamespace,
+  LabelPodUID,
+  type ContainerStatus,
+  type PodSandboxConfig,
+  type PodSandboxStatus,
+  type Runtime,
+} from './runtime.js';
+import {
+  CrashLoopBackOff,
+  CreateContainerError,
+  ErrImageNeverPull,
+  ErrImagePull,
+  ImagePullBackOff,
+  RunContainerError,
+  generatePodStatus,
+  mergePatchDiff,
+  shouldRestart,
+  statusChanged,
+  type PodStatusInput,
+  type StartFailure,
+} from './status.js';
+
+/** How soon a pod whose image pull failed is synced again (to report ImagePullBackOff). */
+export const PULL_ERROR_RESYNC_MS = 1000;
+/** Retry delay after a sync that failed outright (upstream workerBackOffPeriod). */
+export const SYNC_ERROR_RESYNC_MS = 10_000;
+/** PLEG relist period for runtimes without container events (upstream 1 s). */
+export const RELIST_PERIOD_MS = 1000;
+/** Dead containers kept per container name (upstream MaxPerPodContainer). */
+const DEAD_CONTAINERS_KEPT = 1;
+
+export interface PodWorkersOptions {
+  client: Client;
+  nodeName: string;
+  runtime: Runtime;
+  /** Scheme of container IDs in status ("simulated", "containerd"). */
+  runtimeName: string;
+  clock: Clock;
+  logger: Logger;
+  recorder: EventRecorder;
+  /** The node's InternalIP (status.hostIP). */
+  hostIP: () => string;
+  /** Called after each status write and pod delete (for metrics). */
+  onWrite?: (what: 'status' | 'delete') => void;
+}
+
+/** `name_namespace(uid)`, upstream format.Pod. */
+export function formatPod(pod: Pod): string {
+  const m = pod.metadata ?? {};
+  return `${m.name ?? ''}_${m.namespace ?? ''}(${m.uid ?? ''})`;
+}
+
+/** The Event reference for a pod (list items carry no apiVersion/kind). */
+function podRef(pod: Pod): object {
+  const m = pod.metadata ?? {};
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion } };
+}
+
+function rvNumber(rv: string | undefined): number {
+  const n = Number(rv);
+  return Number.isFinite(n) ? n : -1;
+}
+
+/** Upstream's default pull policy when the API server did not default it. */
+function pullPolicy(c: Container): string {
+  if (c.imagePullPolicy) return c.imagePullPolicy;
+  const image = c.image ?? '';
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  if (image.includes('@')) return 'IfNotPresent';
+  return !name.includes(':') || name.endsWith(':latest') ? 'Always' : 'IfNotPresent';
+}
+
+interface RuntimeState {
+  sandbox: PodSandboxStatus | undefined;
+  sandboxes: PodSandboxStatus[];
+  containers: ContainerStatus[];
+}
+
+/** The pod workers of one node (see the module comment). */
+export class PodWorkers {
+  readonly #o: PodWorkersOptions;
+  readonly #workers = new Map<string, PodWorker>();
+  #unsubscribe: (() => void) | undefined;
+  #relist: TimerHandle | undefined;
+  #lastSeen = new Map<string, string>();
+  #relisting = false;
+
+  constructor(opts: PodWorkersOptions) {
+    this.#o = opts;
+  }
+
+  get nodeName(): string {
+    return this.#o.nodeName;
+  }
+
+  /** Starts listening to the runtime (events, else a relist every second). */
+  start(): void {
+    const rt = this.#o.runtime;
+    if (rt.watchContainerEvents) {
+      this.#unsubscribe = rt.watchContainerEvents((ev) => this.#workers.get(ev.podUID)?.requestSync());
+    } else {
+      this.#relist = this.#o.clock.setInterval(() => void this.#relistOnce(), RELIST_PERIOD_MS);
+    }
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#relist?.cancel();
+    for (const w of this.#workers.values()) w.stop();
+    this.#workers.clear();
+  }
+
+  /** Pods with a worker (for metrics and tests). */
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** A pod bound to this node was added or changed. */
+  updatePod(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid || pod.spec?.nodeName !== this.#o.nodeName) return;
+    let w = this.#workers.get(uid);
+    if (!w) {
+      w = new PodWorker(this.#o, pod, () => this.#workers.delete(uid));
+      this.#workers.set(uid, w);
+    } else {
+      w.setPod(pod);
+    }
+    w.requestSync();
+  }
+
+  /** A pod was removed from the API server: stop and remove what runs for it. */
+  deletePod(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    const w = this.#workers.get(uid);
+    if (!w) return;
+    w.markGone();
+    w.requestSync();
+  }
+
+  /** Resolves once no worker has a sync running or requested (tests). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const busy = [...this.#workers.values()].filter((w) => w.busy);
+      if (busy.length === 0) return;
+      await Promise.all(busy.map((w) => w.settled()));
+    }
+  }
+
+  async #relistOnce(): Promise<void> {
+    if (this.#relisting) return;
+    this.#relisting = true;
+    try {
+      const seen = new Map<string, string>();
+      for (const c of await this.#o.runtime.listContainers()) {
+        const state = `${c.state}/${c.finishedAt}`;
+        seen.set(c.id, state);
+        if (this.#lastSeen.get(c.id) !== state) this.#workers.get(c.labels[LabelPodUID] ?? '')?.requestSync();
+      }
+      this.#lastSeen = seen;
+    } catch (err) {
+      this.#o.logger.warn({ err: (err as Error).message }, 'PLEG relist failed');
+    } finally {
+      this.#relisting = false;
+    }
+  }
+}
+
+/** One pod's worker. */
+class PodWorker {
+  readonly #o: PodWorkersOptions;
+  readonly #uid: string;
+  readonly #onDone: () => void;
+  #pod: Pod;
+  #gone = false;
+  #finished = false;
+  #stopped = false;
+  #dirty = false;
+  #running: Promise<void> | undefined;
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+  readonly #failures = new Map<string, StartFailure>();
+  readonly #crashBackoff = new Backoff();
+  readonly #imageBackoff = new Backoff();
+
+  constructor(opts: PodWorkersOptions, pod: Pod, onDone: () => void) {
+    this.#o = opts;
+    this.#pod = pod;
+    this.#uid = pod.metadata!.uid!;
+    this.#onDone = onDone;
+  }
+
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  settled(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  setPod(pod: Pod): void {
+    // Keep whichever is newer: our own status write may have returned a later version.
+    if (rvNumber(pod.metadata?.resourceVersion) >= rvNumber(this.#pod.metadata?.resourceVersion)) this.#pod = pod;
+  }
+
+  markGone(): void {
+    this.#gone = true;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+  }
+
+  requestSync(): void {
+    if (this.#stopped) return;
+    this.#dirty = true;
+    this.#running ??= this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    // Let the caller's synchronous work (and more requests) finish first.
+    await Promise.resolve();
+    try {
+      while (this.#dirty && !this.#stopped) {
+        this.#dirty = false;
+        try {
+          await this.#sync();
+        } catch (err) {
+          this.#o.logger.warn({ pod: formatPod(this.#pod), err: (err as Error).message }, 'Error syncing pod, skipping');
+          this.#resyncAfter(SYNC_ERROR_RESYNC_MS);
+        }
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  /** Requests a sync in ms unless one is already due sooner. */
+  #resyncAfter(ms: number): void {
+    const at = this.#o.clock.now() + ms;
+    if (this.#timer && this.#timerAt <= at) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.requestSync();
+    }, Math.max(0, ms));
+  }
+
+  #event(type: EventType, reason: string, message: string): void {
+    this.#o.recorder.event(podRef(this.#pod), type, reason, message);
+  }
+
+  async #state(): Promise<RuntimeState> {
+    const sel = { [LabelPodUID]: this.#uid };
+    const [sandboxes, containers] = await Promise.all([
+      this.#o.runtime.listPodSandbox({ labelSelector: sel }),
+      this.#o.runtime.listContainers({ labelSelector: sel }),
+    ]);
+    sandboxes.sort((a, b) => b.createdAt - a.createdAt || b.attempt - a.attempt);
+    return { sandbox: sandboxes[0], sandboxes, containers };
+  }
+
+  async #sync(): Promise<void> {
+    const rt = this.#o.runtime;
+    if (this.#gone) {
+      const st = await this.#state();
+      await this.#killPod(st, 0, false);
+      for (const sb of st.sandboxes) await rt.removePodSandbox(sb.id);
+      this.stop();
+      this.#onDone();
+      return;
+    }
+    const pod = this.#pod;
+    if (pod.metadata?.deletionTimestamp) {
+      await this.#terminate();
+      return;
+    }
+    let st = await this.#state();
+    const phase = pod.status?.phase;
+    if ((phase === 'Succeeded' || phase === 'Failed') && st.containers.length === 0) {
+      // Finished before we met it (e.g. after a kubelet restart): nothing to run.
+      this.#finished = true;
+      return;
+    }
+    if (this.#finished) {
+      await this.#writeStatus(st, true);
+      return;
+    }
+    await this.#writeStatus(st, false);
+    await this.#syncContainers(st);
+    st = await this.#state();
+    const status = generatePodStatus(this.#statusInput(st, false));
+    if (status.phase === 'Succeeded' || status.phase === 'Failed') {
+      // Nothing will run again: release the sandbox (and its IP), as the pod worker's
+      // terminating → terminated path does for a finished pod.
+      this.#finished = true;
+      await this.#killPod(st, 0, false);
+      st = await this.#state();
+      await this.#writeStatus(st, true);
+      return;
+    }
+    await this.#writeStatus(st, false);
+  }
+
+  #statusInput(st: RuntimeState, podIsTerminal: boolean): PodStatusInput {
+    return {
+      pod: this.#pod,
+      sandbox: st.sandbox,
+      containers: st.containers,
+      failures: this.#failures,
+      hostIP: this.#o.hostIP(),
+      runtimeName: this.#o.runtimeName,
+      podIsTerminal,
+      now: this.#o.clock.now(),
+    };
+  }
+
+  /** Writes the status the runtime state implies, if it differs from what was written. */
+  async #writeStatus(st: RuntimeState, podIsTerminal: boolean): Promise<void> {
+    const input = this.#statusInput(st, podIsTerminal);
+    const status = generatePodStatus(input);
+    const base = input.pod.status;
+    if (!statusChanged(base, status)) return;
+    const diff = mergePatchDiff(JSON.parse(JSON.stringify(base ?? {})), JSON.parse(JSON.stringify(status)));
+    if (diff === undefined) return;
+    const m = this.#pod.metadata!;
+    try {
+      const out = await this.#o.client
+        .resource<Pod>(Resources.pods, m.namespace)
+        .patch(m.name!, PatchType.MergePatch, { status: diff }, { subresource: 'status' });
+      // The answer is at least as new as anything the informer will still deliver.
+      this.setPod(out);
+      this.#o.onWrite?.('status');
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
+
+  /** Stops every running container (Killing events) and the sandbox. */
+  async #killPod(st: RuntimeState, graceSeconds: number, events: boolean): Promise<void> {
+    const rt = this.#o.runtime;
+    await Promise.all(
+      st.containers
+        .filter((c) => c.state === 'running' || c.state === 'created')
+        .map(async (c) => {
+          if (events && c.state === 'running') this.#event('Normal', 'Killing', `Stopping container ${c.name}`);
+          try {
+            await rt.stopContainer(c.id, graceSeconds);
+          } catch (err) {
+            this.#o.logger.warn({ pod: formatPod(this.#pod), container: c.name, err: (err as Error).message }, 'Failed to stop container');
+          }
+        }),
+    );
+    for (const sb of st.sandboxes) if (sb.state === 'ready') await rt.stopPodSandbox(sb.id);
+  }
+
+  /** The graceful deletion path (see the module comment). */
+  async #terminate(): Promise<void> {
+    const pod = this.#pod;
+    const grace = Math.min(
+      pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30,
+      pod.spec?.terminationGracePeriodSeconds ?? 30,
+    );
+    let st = await this.#state();
+    await this.#killPod(st, Math.max(grace, 2), true);
+    st = await this.#state();
+    await this.#writeStatus(st, true);
+    const m = pod.metadata!;
+    try {
+      await this.#o.client.resource<Pod>(Resources.pods, m.namespace).delete(m.name!, { gracePeriodSeconds: 0, preconditions: { uid: this.#uid } });
+      this.#o.onWrite?.('delete');
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+    // The informer's DELETED event removes the runtime state and this worker.
+    this.#finished = true;
+  }
+
+  async #ensureSandbox(st: RuntimeState): Promise<RuntimeState> {
+    if (st.sandbox && st.sandbox.state === 'ready') return st;
+    const rt = this.#o.runtime;
+    if (st.sandbox) {
+      // The sandbox died: everything in it goes, and a new one starts (upstream
+      // computePodActions' "sandbox changed" path).
+      await this.#killPod(st, 0, false);
+    }
+    try {
+      await rt.runPodSandbox(this.#sandboxConfig((st.sandbox?.attempt ?? -1) + 1));
+    } catch (err) {
+      this.#event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      throw err;
+    }
+    for (const sb of st.sandboxes) await rt.removePodSandbox(sb.id);
+    return this.#state();
+  }
+
+  #sandboxConfig(attempt: number): PodSandboxConfig {
+    const m = this.#pod.metadata!;
+    return {
+      name: m.name!,
+      namespace: m.namespace!,
+      uid: this.#uid,
+      attempt,
+      hostname: this.#pod.spec?.hostname ?? m.name,
+      logDirectory: `/var/log/pods/${m.namespace}_${m.name}_${this.#uid}`,
+      labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid },
+      annotations: { ...(m.annotations ?? {}) },
+      hostNetwork: this.#pod.spec?.hostNetwork === true,
+    };
+  }
+
+  /** Starts what should run (upstream computePodActions + SyncPod, without resizes). */
+  async #syncContainers(initial: RuntimeState): Promise<void> {
+    const st = await this.#ensureSandbox(initial);
+    const pod = this.#pod;
+    const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
+    const latest = (name: string): ContainerStatus | undefined => {
+      let best: ContainerStatus | undefined;
+      for (const c of st.containers) if (c.name === name && (!best || c.attempt > best.attempt || (c.attempt === best.attempt && c.createdAt > best.createdAt))) best = c;
+      return best;
+    };
+    for (const c of pod.spec?.initContainers ?? []) {
+      const sidecar = c.restartPolicy === 'Always';
+      const l = latest(c.name);
+      if (!l) {
+        await this.#startContainer(st, c, 0);
+        if (!sidecar) return;
+        continue;
+      }
+      if (l.state === 'running') {
+        if (sidecar) continue;
+        return;
+      }
+      if (l.state !== 'exited') return;
+      if (!sidecar && l.exitCode === 0) continue;
+      if (!sidecar && restartPolicy === 'Never') return;
+      await this.#restartWithBackoff(st, c, l);
+      if (!sidecar) return;
+    }
+    for (const c of pod.spec?.containers ?? []) {
+      const l = latest(c.name);
+      if (!l) await this.#startContainer(st, c, 0);
+      else if (l.state === 'exited' && shouldRestart(l, restartPolicy)) await this.#restartWithBackoff(st, c, l);
+    }
+  }
+
+  /** Upstream doBackOff, then a start: CrashLoopBackOff while the back-off runs. */
+  async #restartWithBackoff(st: RuntimeState, c: Container, last: ContainerStatus): Promise<void> {
+    const now = this.#o.clock.now();
+    const key = c.name;
+    const finishedAt = last.finishedAt || now;
+    if (this.#crashBackoff.isInBackOffSince(key, finishedAt, now)) {
+      const delay = this.#crashBackoff.get(key);
+      const pod = formatPod(this.#pod);
+      this.#event('Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod}`);
+      this.#failures.set(c.name, { reason: CrashLoopBackOff, message: `back-off ${goDuration(delay)} restarting failed container=${c.name} pod=${pod}` });
+      this.#resyncAfter(finishedAt + delay - now);
+      return;
+    }
+    this.#crashBackoff.next(key, finishedAt, now);
+    await this.#startContainer(st, c, last.attempt + 1);
+  }
+
+  /** Upstream EnsureImageExists: the image ref, or undefined with the failure recorded. */
+  async #ensureImage(c: Container): Promise<string | undefined> {
+    const rt = this.#o.runtime;
+    const image = c.image ?? '';
+    const fail = (reason: string, message: string) => {
+      this.#failures.set(c.name, { reason, message });
+      this.#event('Warning', 'Failed', `Error: ${reason}`);
+      return undefined;
+    };
+    const present = await rt.imageStatus(image);
+    const policy = pullPolicy(c);
+    if (policy === 'Never' || (policy === 'IfNotPresent' && present)) {
+      if (present) {
+        this.#event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
+        return present.repoDigests[0] ?? present.id;
+      }
+      const msg = `Container image "${image}" is not present with pull policy of Never`;
+      this.#event('Warning', ErrImageNeverPull, msg);
+      return fail(ErrImageNeverPull, msg);
+    }
+    const key = `${this.#uid}_${image}`;
+    const now = this.#o.clock.now();
+    if (this.#imageBackoff.isInBackOffSinceUpdate(key, now)) {
+      const msg = `Back-off pulling image "${image}"`;
+      this.#event('Normal', 'BackOff', msg);
+      this.#resyncAfter((this.#imageBackoff.releaseAt(key) ?? now) - now);
+      return fail(ImagePullBackOff, msg);
+    }
+    this.#event('Normal', 'Pulling', `Pulling image "${image}"`);
+    const start = this.#o.clock.now();
+    let ref: string;
+    try {
+      ref = await rt.pullImage(image);
+    } catch (err) {
+      const msg = (err as Error).message;
+      this.#event('Warning', 'Failed', `Failed to pull image "${image}": ${msg}`);
+      this.#imageBackoff.next(key, this.#o.clock.now(), this.#o.clock.now());
+      this.#resyncAfter(PULL_ERROR_RESYNC_MS);
+      return fail(ErrImagePull, msg);
+    }
+    const took = goDuration(this.#o.clock.now() - start);
+    const size = (await rt.imageStatus(image))?.size ?? 0;
+    this.#event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${size} bytes.`);
+    return ref;
+  }
+
+  async #startContainer(st: RuntimeState, c: Container, attempt: number): Promise<void> {
+    const rt = this.#o.runtime;
+    const sandbox = st.sandbox;
+    if (!sandbox) return;
+    const imageRef = await this.#ensureImage(c);
+    if (imageRef === undefined) return;
+    const m = this.#pod.metadata!;
+    const sandboxConfig = this.#sandboxConfig(sandbox.attempt);
+    const env = (c.env ?? []).filter((e) => e.value !== undefined).map((e) => ({ key: e.name, value: e.value ?? '' }));
+    let id: string;
+    try {
+      id = await rt.createContainer(
+        sandbox.id,
+        {
+          name: c.name,
+          attempt,
+          image: imageRef,
+          userImage: c.image ?? '',
+          command: c.command ?? [],
+          args: c.args ?? [],
+          env,
+          workingDir: c.workingDir,
+          labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid, [LabelContainerName]: c.name },
+          logPath: `${c.name}/${attempt}.log`,
+        },
+        sandboxConfig,
+      );
+    } catch (err) {
+      const msg = (err as Error).message;
+      this.#event('Warning', 'Failed', `Error: ${msg}`);
+      this.#failures.set(c.name, { reason: CreateContainerError, message: msg });
+      return;
+    }
+    this.#event('Normal', 'Created', `Created container: ${c.name}`);
+    try {
+      await rt.startContainer(id);
+    } catch (err) {
+      const msg = (err as Error).message;
+      this.#event('Warning', 'Failed', `Error: ${msg}`);
+      this.#failures.set(c.name, { reason: RunContainerError, message: msg });
+      return;
+    }
+    this.#event('Normal', 'Started', `Started container ${c.name}`);
+    this.#failures.delete(c.name);
+    // Container GC: keep the newest dead instances only.
+    const dead = st.containers
+      .filter((x) => x.name === c.name && x.state === 'exited')
+      .sort((a, b) => b.attempt - a.attempt || b.createdAt - a.createdAt)
+      .slice(DEAD_CONTAINERS_KEPT);
+    for (const d of dead) await rt.removeContainer(d.id);
+  }
+}
