@@ -30,7 +30,9 @@ export class FitError extends Error {
     readonly numAllNodes: number,
     readonly diagnosis: Diagnosis,
   ) {
-    super('');
+    // No message argument: Error would define an own `message` hiding the getter below,
+    // which derives the text at read time (PostFilter adds to the diagnosis afterwards).
+    super();
     this.name = 'FitError';
   }
 
