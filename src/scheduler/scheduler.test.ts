@@ -26,10 +26,11 @@ async function waitUntil(what: string, cond: () => boolean | Promise<boolean>): 
   assert.fail(`timed out waiting for ${what}`);
 }
 
-function setup(nodes: Node[], extra: Partial<SchedulerOptions> = {}) {
+function setup(nodes: Node[], extra: Partial<SchedulerOptions> = {}, seedPods: Pod[] = []) {
   const clock = new FakeClock();
   const client = new FakeClient({ clock });
   client.seed(Resources.nodes, ...nodes);
+  if (seedPods.length) client.seed(Resources.pods, ...seedPods);
   const informers = newInformerFactory({ client, clock });
   const events: RecordedEvent[] = [];
   const recorder = (component: string): EventRecorder => ({
@@ -181,12 +182,26 @@ test('pods of another schedulerName are left alone; a second profile schedules i
 });
 
 test('higher priority pods are scheduled first', async () => {
-  const h = setup([newNode('n', { allocatable: { cpu: '1' } })]);
-  // Create both before the scheduler's informer syncs, so both are queued together.
-  await h.pods.create(newPod('low', { requests: { cpu: '1' }, priority: 0 }));
-  await h.pods.create(newPod('high', { requests: { cpu: '1' }, priority: 1000 }));
+  // Both exist before the scheduler starts, so both are in activeQ together.
+  const h = setup([newNode('n', { allocatable: { cpu: '1' } })], {}, [
+    newPod('low', { requests: { cpu: '1' }, priority: 0 }),
+    newPod('high', { requests: { cpu: '1' }, priority: 1000 }),
+  ]);
   await h.waitEvent('FailedScheduling', 'default/low');
   assert.equal(await h.nodeOf('high'), 'n');
+  await h.stop();
+});
+
+test('a higher-priority pod preempts a lower-priority one and takes its place', async () => {
+  const h = setup([newNode('n', { allocatable: { cpu: '1' } })], {}, [newPod('victim', { requests: { cpu: '1' }, priority: 0, nodeName: 'n' })]);
+  const vip = await h.pods.create(newPod('vip', { requests: { cpu: '1' }, priority: 1000 }));
+  const ev = await h.waitEvent('Preempted', 'default/victim');
+  assert.equal(ev.message, `Preempted by pod ${vip.metadata!.uid} on node n`);
+  await waitUntil('victim deleted', async () => (await h.pods.list()).items.every((p) => p.metadata?.name !== 'victim'));
+  await waitUntil('vip nominated', async () => (await h.pods.get('vip')).status?.nominatedNodeName === 'n');
+  await waitUntil('vip requeued', () => h.sched.queue.lengths().backoff === 1);
+  h.clock.step(1_000);
+  assert.equal(await h.waitBound('vip'), 'n');
   await h.stop();
 });
 
