@@ -5,6 +5,7 @@ import { Resources, keyOf, type Lister } from '../../client/interface.js';
 import type { ControllerRevision } from '../../client/objects.js';
 import { labelSelectorAsSelector } from '../../apimachinery/labels.js';
 import { newConflict } from '../../apimachinery/errors.js';
+import type { KObject } from '../../apimachinery/meta.js';
 import { FakeClock } from '../../util/clock.js';
 import {
   CONTROLLER_REVISION_HASH_LABEL, History, controllerRevisionName, equalRevision, findEqualRevisions, fnv32,
@@ -29,6 +30,10 @@ function newRevision(revision: number, image = 'nginx:1', created = '2026-01-01T
   rev.metadata!.creationTimestamp = created;
   if (name) rev.metadata!.name = name;
   return rev;
+}
+
+function seedRevisions(client: FakeClient, ...revs: ControllerRevision[]): void {
+  client.seed(Resources.controllerrevisions, ...(revs as unknown as KObject[]));
 }
 
 /** A lister over the fake client's current objects (the informer's view, without a watch). */
@@ -136,7 +141,7 @@ test('History.createControllerRevision resolves name collisions by bumping the c
   const rev = newControllerRevision({ owner, controllerRef: ref, labels: { app: 'web' }, data: templatePatch(owner), revision: 1, collisionCount: 0 });
   // Another template already holds the name the first hash gives.
   const squatter = newRevision(1, 'other', undefined, rev.metadata!.name);
-  client.seed(Resources.controllerrevisions, squatter);
+  seedRevisions(client, squatter);
   const { revision, collisionCount } = await history.createControllerRevision(owner, rev, 0);
   assert.equal(collisionCount, 1);
   assert.equal(revision.metadata!.name, `web-${hashControllerRevision(rev.data, 1)}`);
@@ -156,7 +161,7 @@ test('History.listControllerRevisions keeps owned and orphaned revisions matchin
   foreign.metadata!.ownerReferences = [{ ...ref, uid: 'someone-else' }];
   const unlabelled = newRevision(4, 'd', undefined, 'unlabelled');
   unlabelled.metadata!.labels = {};
-  client.seed(Resources.controllerrevisions, owned, orphan, foreign, unlabelled);
+  seedRevisions(client, owned, orphan, foreign, unlabelled);
   const history = new History({ client, lister: listerOf(client) });
   const got = history.listControllerRevisions(newOwner(), labelSelectorAsSelector({ matchLabels: { app: 'web' } }));
   assert.deepEqual(got.map((r) => r.metadata!.name).sort(), ['orphan', 'owned']);
@@ -164,7 +169,7 @@ test('History.listControllerRevisions keeps owned and orphaned revisions matchin
 
 test('History.updateControllerRevision retries a conflict against a fresh copy', async () => {
   const client = new FakeClient({ clock: new FakeClock() });
-  client.seed(Resources.controllerrevisions, newRevision(1, 'a', undefined, 'r1'));
+  seedRevisions(client, newRevision(1, 'a', undefined, 'r1'));
   const history = new History({ client, lister: listerOf(client) });
   const cached = listerOf(client).get('default/r1')!;
   let conflicts = 1;
@@ -178,7 +183,7 @@ test('History adopt and release patch the controllerRef', async () => {
   const client = new FakeClient({ clock: new FakeClock() });
   const orphan = newRevision(1, 'a', undefined, 'r1');
   orphan.metadata!.ownerReferences = [];
-  client.seed(Resources.controllerrevisions, orphan);
+  seedRevisions(client, orphan);
   const history = new History({ client, lister: listerOf(client) });
   const adopted = await history.adoptControllerRevision(ref, listerOf(client).get('default/r1')!);
   assert.equal(adopted.metadata!.ownerReferences?.[0]?.uid, 'uid-web');
