@@ -629,10 +629,10 @@ export class DaemonSetsController implements Controller {
       const name = node.metadata?.name ?? '';
       if (!nodeToDaemonPods.has(name)) nodeToDaemonPods.set(name, []);
     }
-    let { maxUnavailable, maxSurge } = updateCounts(ds, desired);
+    const { maxUnavailable, maxSurge } = updateCounts(ds, desired);
     // An impossible configuration (both 0) falls back to one unavailable at a time.
-    if (desired > 0 && maxUnavailable === 0 && maxSurge === 0) maxUnavailable = 1;
-    return { maxSurge, maxUnavailable, desired };
+    const fallback = desired > 0 && maxUnavailable === 0 && maxSurge === 0;
+    return { maxSurge, maxUnavailable: fallback ? 1 : maxUnavailable, desired };
   }
 
   /** findUpdatedPodsOnNode: the node's new and old pod; ok false when it has extras of either. */
