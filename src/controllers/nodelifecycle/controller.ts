@@ -116,6 +116,25 @@ export interface NodeLifecycleControllerOptions {
   waitForCacheSync?: (signal: AbortSignal) => Promise<void>;
 }
 
+/**
+ * Waits ms on clock; resolves early (false) when signal aborts. Unlike Clock.sleep it
+ * leaves no abort listener behind, so a loop can call it forever.
+ */
+export function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      timer.cancel();
+      resolve(false);
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** Runs `fn`, then waits `periodMs` after it finished, until signal aborts (wait.Until). */
 export async function until(fn: () => Promise<void>, periodMs: number, clock: Clock, signal: AbortSignal, logger: Logger): Promise<void> {
   while (!signal.aborted) {
@@ -124,11 +143,7 @@ export async function until(fn: () => Promise<void>, periodMs: number, clock: Cl
     } catch (err) {
       logger.error({ err: String(err) }, 'periodic pass failed');
     }
-    try {
-      await clock.sleep(periodMs, signal);
-    } catch {
-      return;
-    }
+    if (!(await sleepUnlessAborted(clock, periodMs, signal))) return;
   }
 }
 

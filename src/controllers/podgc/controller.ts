@@ -16,6 +16,7 @@ import type { Node, Pod, PodCondition } from '../../client/objects.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { timeOf } from '../util/index.js';
+import { until } from './periodic.js';
 
 /** Period of the collection pass (gcCheckPeriod). */
 export const GC_CHECK_PERIOD_MS = 20_000;
@@ -98,18 +99,7 @@ export class PodGCController {
       return;
     }
     signal.addEventListener('abort', () => this.nodeQueue.shutDown(), { once: true });
-    while (!signal.aborted) {
-      try {
-        await this.gc();
-      } catch (err) {
-        this.logger.error({ err: String(err) }, 'pod GC pass failed');
-      }
-      try {
-        await this.clock.sleep(this.period, signal);
-      } catch {
-        break;
-      }
-    }
+    await until(() => this.gc(), this.period, this.clock, signal, this.logger);
     this.logger.info('Shutting down GC controller');
   }
 
