@@ -4,7 +4,8 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { FakeClient } from '../client/fake.js';
 import { newInformerFactory } from '../client/informer.js';
 import { Resources, type EventRecorder } from '../client/interface.js';
-import type { Node, Pod } from '../client/objects.js';
+import type { KObject } from '../apimachinery/meta.js';
+import type { Node, Pod, Taint } from '../client/objects.js';
 import { FakeClock } from '../util/clock.js';
 import { decodeConfiguration } from './config.js';
 import { newScheduler, numFeasibleNodesToFind, type SchedulerOptions } from './scheduler.js';
@@ -29,8 +30,8 @@ async function waitUntil(what: string, cond: () => boolean | Promise<boolean>): 
 function setup(nodes: Node[], extra: Partial<SchedulerOptions> = {}, seedPods: Pod[] = []) {
   const clock = new FakeClock();
   const client = new FakeClient({ clock });
-  client.seed(Resources.nodes, ...nodes);
-  if (seedPods.length) client.seed(Resources.pods, ...seedPods);
+  client.seed(Resources.nodes, ...(nodes as KObject[]));
+  if (seedPods.length) client.seed(Resources.pods, ...(seedPods as KObject[]));
   const informers = newInformerFactory({ client, clock });
   const events: RecordedEvent[] = [];
   const recorder = (component: string): EventRecorder => ({
@@ -65,7 +66,7 @@ function setup(nodes: Node[], extra: Partial<SchedulerOptions> = {}, seedPods: P
   };
 }
 
-const controlPlaneTaint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+const controlPlaneTaint: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 
 test('a pod requesting 10 CPUs skips the 4-CPU node and goes to the node with most CPU left', async () => {
   const h = setup([
@@ -126,7 +127,7 @@ test('an unschedulable pod is retried once a node that fits is added', async () 
   await h.pods.create(newPod('wants4', { requests: { cpu: '4' } }));
   await h.waitEvent('FailedScheduling', 'default/wants4');
   assert.equal(await h.nodeOf('wants4'), undefined);
-  await h.client.resource(Resources.nodes).create(newNode('large', { allocatable: { cpu: '8' } }));
+  await h.client.resource<Node>(Resources.nodes).create(newNode('large', { allocatable: { cpu: '8' } }));
   // The node event moves the pod out of unschedulablePods; its 1 s backoff still applies.
   await waitUntil('pod moved to backoffQ', () => h.sched.queue.lengths().backoff === 1);
   h.clock.step(1_000);

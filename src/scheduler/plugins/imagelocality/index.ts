@@ -5,7 +5,7 @@
 import type { Pod } from '../../../client/objects.js';
 import type { NodeInfo } from '../../framework/nodeinfo.js';
 import type { Handle, PluginFactory } from '../../framework/registry.js';
-import { MAX_NODE_SCORE, type ClusterEvent, type CycleState, type ScorePlugin } from '../../framework/types.js';
+import { MAX_NODE_SCORE, stateKey, SUCCESS, type ClusterEvent, type CycleState, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.js';
 
 export const NAME = 'ImageLocality';
 
@@ -27,7 +27,14 @@ function calculatePriority(sum: number, numContainers: number): number {
   return Math.trunc((MAX_NODE_SCORE * (s - MIN_THRESHOLD)) / (maxThreshold - MIN_THRESHOLD));
 }
 
-export class ImageLocality implements ScorePlugin {
+interface PreScoreState {
+  /** Normalised image name of every (init) container; '' for none. */
+  images: string[];
+  totalNodes: number;
+}
+const preScoreKey = stateKey<PreScoreState>(`PreScore${NAME}`);
+
+export class ImageLocality implements PreScorePlugin, ScorePlugin {
   readonly name = NAME;
 
   constructor(private readonly handle: Handle) {}
@@ -36,16 +43,26 @@ export class ImageLocality implements ScorePlugin {
     return [];
   }
 
-  score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
-    const total = this.handle.snapshot().list().length;
+  preScore(state: CycleState, pod: Pod): Status {
     const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-    if (containers.length === 0 || total === 0) return 0;
+    state.write(preScoreKey, {
+      images: containers.map((c) => (c.image ? normalizedImageName(c.image) : '')),
+      totalNodes: this.handle.snapshot().list().length,
+    });
+    return SUCCESS;
+  }
+
+  score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {
+    const s = state.read(preScoreKey);
+    if (!s || s.images.length === 0 || s.totalNodes === 0) return 0;
     let sum = 0;
-    for (const c of containers) {
-      const st = c.image ? nodeInfo.imageStates.get(normalizedImageName(c.image)) : undefined;
-      if (st) sum += Math.trunc((st.size * st.numNodes) / total);
+    if (nodeInfo.imageStates.size > 0) {
+      for (const img of s.images) {
+        const st = img ? nodeInfo.imageStates.get(img) : undefined;
+        if (st) sum += Math.trunc((st.size * st.numNodes) / s.totalNodes);
+      }
     }
-    return calculatePriority(sum, containers.length);
+    return calculatePriority(sum, s.images.length);
   }
 }
 
