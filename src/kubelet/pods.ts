@@ -16,7 +16,7 @@
  * status manager does, so `kubectl delete pod` returns.
  */
 import { isConflict, isNotFound } from '../apimachinery/errors.js';
-import { PatchType } from '../apimachinery/meta.js';
+import { PatchType, deepEqual } from '../apimachinery/meta.js';
 import { Resources, type Client, type EventRecorder, type EventType } from '../client/interface.js';
 import type { Container, Pod } from '../client/objects.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -150,10 +150,12 @@ export class PodWorkers {
     if (!w) {
       w = new PodWorker(this.#o, pod, () => this.#workers.delete(uid));
       this.#workers.set(uid, w);
-    } else {
-      w.setPod(pod);
+      w.requestSync();
+      return;
     }
-    w.requestSync();
+    // Status-only changes (our own writes among them) need no sync, as upstream's pod
+    // config source reconciles them without a SyncPod.
+    if (w.setPod(pod)) w.requestSync();
   }
 
   /** A pod was removed from the API server: stop and remove what runs for it. */
@@ -226,9 +228,17 @@ class PodWorker {
     return this.#running ?? Promise.resolve();
   }
 
-  setPod(pod: Pod): void {
+  /** Takes pod if newer than what we have; true when more than its status changed. */
+  setPod(pod: Pod): boolean {
     // Keep whichever is newer: our own status write may have returned a later version.
-    if (rvNumber(pod.metadata?.resourceVersion) >= rvNumber(this.#pod.metadata?.resourceVersion)) this.#pod = pod;
+    if (rvNumber(pod.metadata?.resourceVersion) < rvNumber(this.#pod.metadata?.resourceVersion)) return false;
+    const old = this.#pod;
+    this.#pod = pod;
+    return (
+      !deepEqual(old.spec, pod.spec) ||
+      old.metadata?.deletionTimestamp !== pod.metadata?.deletionTimestamp ||
+      old.metadata?.deletionGracePeriodSeconds !== pod.metadata?.deletionGracePeriodSeconds
+    );
   }
 
   markGone(): void {

@@ -239,8 +239,8 @@ export class SimulatedRuntime implements Runtime {
 
   #releaseIP(ip: string): void {
     if (!ip) return;
-    const { base } = parseCIDR(`${ip}/32`);
-    this.#usedIPs.delete(base - this.#base);
+    const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+    this.#usedIPs.delete(n - this.#base);
   }
 
   // ---- images -------------------------------------------------------------------------
