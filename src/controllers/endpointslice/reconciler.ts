@@ -411,6 +411,9 @@ export class Reconciler {
       // awaiting garbage collection) with the same (immutable) address type.
       if (old.addressType === slice.addressType && ownedBy(old, svc)) {
         slice.metadata!.name = old.metadata!.name;
+        // Upstream sends this update unconditionally; the slice's resourceVersion makes it
+        // a guarded one (a stale cache then conflicts and the Service is retried).
+        slice.metadata!.resourceVersion = old.metadata!.resourceVersion;
         delete slice.metadata!.generateName;
         create.pop();
         update.push(slice);

@@ -1,0 +1,135 @@
+/**
+ * The Endpoints and EndpointSlice controllers (and the garbage collector, which removes a
+ * deleted Service's slices) against a real Flotilla API server, read back with the real
+ * kubectl. No kubelet runs: the test writes the pods' status (IP, Ready) itself.
+ */
+import { setMaxListeners } from 'node:events';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KObject } from '../../src/apimachinery/meta.js';
+import { newEventRecorder } from '../../src/client/events.js';
+import { newInformerFactory } from '../../src/client/informer.js';
+import { Resources } from '../../src/client/interface.js';
+import type { Pod } from '../../src/client/objects.js';
+import { restClientFromKubeconfig } from '../../src/client/rest.js';
+import { EndpointsController } from '../../src/controllers/endpoints/index.js';
+import { EndpointSliceController } from '../../src/controllers/endpointslice/index.js';
+import { GarbageCollector } from '../../src/controllers/garbagecollector/index.js';
+import { realClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/log.js';
+import { startTestApiServer } from '../util/kubectl.js';
+
+async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      if (await cond()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+const serviceManifest = JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'default', labels: { tier: 'front' } },
+  spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+});
+
+function newPod(name: string): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: 'web' } },
+    spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'nginx', ports: [{ name: 'http', containerPort: 8080 }] }] },
+  };
+}
+
+test('endpoints and endpointslices for a service, read with kubectl', async (t) => {
+  const api = await startTestApiServer(t);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'endpoints-test/v0.0.0');
+  t.after(() => client.close());
+  const ac = new AbortController();
+  setMaxListeners(50, ac.signal);
+  t.after(() => ac.abort());
+  const informers = newInformerFactory({ client, clock: realClock });
+  const logger = silentLogger();
+  const recorder = newEventRecorder({ client, component: 'endpoint-controller', clock: realClock, logger });
+  const controllers = [
+    new EndpointsController({ client, informers, recorder, clock: realClock, logger, workers: 2 }),
+    new EndpointSliceController({ client, informers, clock: realClock, logger, workers: 2 }),
+    new GarbageCollector({ client, informers, clock: realClock, logger, workers: 2 }),
+  ];
+  informers.start(ac.signal);
+  const running = Promise.all(controllers.map((c) => c.run(ac.signal)));
+  t.after(() => running);
+
+  await api.ok(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'zone-a' } } }) });
+  await api.ok(['apply', '-f', '-'], { input: serviceManifest });
+  const pods = client.resource<Pod & KObject>(Resources.pods, 'default');
+  const setStatus = async (name: string, ip: string, ready: boolean) => {
+    const p = await pods.get(name);
+    p.status = {
+      ...p.status,
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
+    };
+    await pods.updateStatus(p);
+  };
+  for (const name of ['web-1', 'web-2', 'web-3']) await pods.create(newPod(name));
+  await setStatus('web-1', '10.244.0.11', true);
+  await setStatus('web-2', '10.244.0.12', true);
+  await setStatus('web-3', '10.244.0.13', false);
+
+  await t.test('kubectl get endpoints lists the ready pods’ IPs and target ports only', async () => {
+    await eventually('two ready endpoints', async () => /10\.244\.0\.11:8080,10\.244\.0\.12:8080/.test(await api.ok(['get', 'endpoints', 'web'])));
+    const out = await api.ok(['get', 'endpoints', 'web']);
+    assert.doesNotMatch(out, /10\.244\.0\.13/, 'the not-ready pod is not served');
+    const ep = JSON.parse(await api.ok(['get', 'endpoints', 'web', '-o', 'json'])) as KObject & { subsets: { notReadyAddresses?: { ip: string; targetRef: { name: string } }[] }[] };
+    assert.deepEqual(ep.subsets.flatMap((s) => s.notReadyAddresses ?? []).map((a) => [a.ip, a.targetRef.name]), [['10.244.0.13', 'web-3']]);
+    assert.equal(ep.metadata?.labels?.tier, 'front');
+    assert.ok(ep.metadata?.annotations?.['endpoints.kubernetes.io/last-change-trigger-time']);
+  });
+
+  await t.test('a pod turning ready joins; a deleted pod leaves', async () => {
+    await setStatus('web-3', '10.244.0.13', true);
+    await eventually('web-3 ready', async () => /10\.244\.0\.13:8080/.test(await api.ok(['get', 'endpoints', 'web'])));
+    await api.ok(['delete', 'pod', 'web-1', '--grace-period=0', '--force']);
+    await eventually('web-1 gone', async () => !/10\.244\.0\.11/.test(await api.ok(['get', 'endpoints', 'web'])));
+  });
+
+  await t.test('kubectl get endpointslices: one slice owned by the service, with zones and conditions', async () => {
+    let out = '';
+    await eventually('slice current', async () => {
+      out = await api.ok(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web']);
+      return /web-\S+\s+IPv4\s+8080\s+10\.244\.0\.12,10\.244\.0\.13/.test(out);
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${out}`);
+    });
+    const list = JSON.parse(await api.ok(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json'])) as { items: KObject[] };
+    assert.equal(list.items.length, 1);
+    const slice = list.items[0] as KObject & { endpoints: { zone?: string; conditions: { ready: boolean } }[] };
+    assert.equal(slice.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'], 'endpointslice-controller.k8s.io');
+    assert.equal(slice.metadata?.ownerReferences?.[0]?.kind, 'Service');
+    assert.ok(slice.endpoints.every((e) => e.zone === 'zone-a' && e.conditions.ready));
+  });
+
+  await t.test('the kubernetes service (no selector) gets nothing from the controllers', async () => {
+    // On loopback the API server publishes no kubernetes endpoints, so there must be none.
+    assert.notEqual((await api.kubectl(['get', 'endpoints', 'kubernetes'])).code, 0);
+    const slices = await api.ok(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=kubernetes', '-o', 'name']);
+    assert.equal(slices.trim(), '');
+  });
+
+  await t.test('deleting the service removes its endpoints and slices', async () => {
+    await api.ok(['delete', 'service', 'web']);
+    await eventually('endpoints gone', async () => (await api.kubectl(['get', 'endpoints', 'web'])).code !== 0);
+    await eventually('slices gone', async () => (await api.ok(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'name'])).trim() === '');
+  });
+});
