@@ -394,3 +394,14 @@ export function parseStandard(spec: string, defaultTimeZone = 'UTC'): CronSchedu
   const dow = getField(fields[4]!, DOW);
   return new SpecSchedule(minute, hour, dom, month, dow, timeZone);
 }
+
+/** Go's `t.In(loc).Format(time.RFC3339)`: `2026-01-01T09:00:00+09:00`, or `Z` for UTC. */
+export function formatRFC3339In(ms: number, timeZone: string): string {
+  const secs = Math.floor(ms / SECOND) * SECOND;
+  const offset = offsetAt(secs, timeZone);
+  const wall = new Date(secs + offset).toISOString().slice(0, 19);
+  if (offset === 0) return `${wall}Z`;
+  const abs = Math.abs(offset) / MINUTE;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${wall}${offset < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}

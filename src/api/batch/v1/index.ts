@@ -5,7 +5,7 @@ import { jobs } from './jobs.js';
 
 export { cronjobs, defaultCronJob } from './cronjobs.js';
 export { defaultJob, jobs } from './jobs.js';
-export { CronParseError, loadLocation, parseStandard, type CronSchedule } from './cron.js';
+export { CronParseError, formatRFC3339In, loadLocation, parseStandard, type CronSchedule } from './cron.js';
 export {
   CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL, isJobFinished,
 } from './validation.js';
