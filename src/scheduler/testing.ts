@@ -3,6 +3,11 @@
  * plugins read, in the shape the API server returns them.
  */
 import type { Container, Node, Pod, PodSpec, Taint, Toleration } from '../client/objects.js';
+import { NodeInfo, podInfoOf, staticLister, type NodeInfoLister } from './framework/nodeinfo.js';
+import type { Handle } from './framework/registry.js';
+import { CycleState, isFilterPlugin, isPreFilterPlugin, isPreScorePlugin, isScorePlugin, type NodeScore, type Plugin, type Status } from './framework/types.js';
+import { FakeClock } from '../util/clock.js';
+import { silentLogger } from '../util/log.js';
 
 export interface NewPodOptions {
   namespace?: string;
@@ -79,4 +84,57 @@ export function newNode(name: string, o: NewNodeOptions = {}): Node {
       ...(o.images ? { images: o.images } : {}),
     },
   };
+}
+
+
+/** A NodeInfo for node holding pods (their spec.nodeName need not be set). */
+export function nodeInfoOf(node: Node, pods: Pod[] = []): NodeInfo {
+  const ni = new NodeInfo(node);
+  for (const p of pods) ni.addPod(podInfoOf(p));
+  return ni;
+}
+
+/** A plugin handle over a fixed set of NodeInfos. */
+export function testHandle(nodes: NodeInfo[] = [], nsLabels: Record<string, Record<string, string>> = {}): Handle {
+  const lister: NodeInfoLister = staticLister(nodes);
+  return {
+    snapshot: () => lister,
+    namespaceLabels: (ns) => nsLabels[ns],
+    client: undefined,
+    clock: new FakeClock(),
+    logger: silentLogger(),
+    framework: () => {
+      throw new Error('testHandle has no framework');
+    },
+  };
+}
+
+/** Runs the plugin's PreFilter (when it has one; Skip counts as pass) then Filter for pod on ni. */
+export function runFilter(plugin: Plugin, pod: Pod, ni: NodeInfo, state = new CycleState()): Status | undefined {
+  if (isPreFilterPlugin(plugin)) {
+    const s = plugin.preFilter(state, pod, podInfoOf(pod));
+    if (s.isSkip()) return undefined;
+    if (!s.isSuccess()) return s;
+  }
+  if (!isFilterPlugin(plugin)) throw new Error(`${plugin.name} has no Filter`);
+  const s = plugin.filter(state, pod, ni);
+  return s.isSuccess() ? undefined : s;
+}
+
+/** PreScore, Score and NormalizeScore of plugin for pod over nodes: final score by node name. */
+export function runScore(plugin: Plugin, pod: Pod, nodes: NodeInfo[]): Record<string, number> {
+  if (!isScorePlugin(plugin)) throw new Error(`${plugin.name} has no Score`);
+  const state = new CycleState();
+  if (isPreScorePlugin(plugin)) {
+    const s = plugin.preScore(state, pod, nodes);
+    if (s.isSkip()) return Object.fromEntries(nodes.map((n) => [n.name, 0]));
+    if (!s.isSuccess()) throw new Error(s.message());
+  }
+  const scores: NodeScore[] = nodes.map((n) => {
+    const r = plugin.score(state, pod, n);
+    if (typeof r !== 'number') throw new Error(r.message());
+    return { name: n.name, score: r };
+  });
+  plugin.normalizeScore?.(state, pod, scores);
+  return Object.fromEntries(scores.map((s) => [s.name, s.score]));
 }
