@@ -40,7 +40,7 @@ const serviceManifest = JSON.stringify({
   spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
 });
 
-function newPod(name: string): KObject {
+function newPod(name: string): Pod & KObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',

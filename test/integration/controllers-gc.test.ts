@@ -114,6 +114,30 @@ test('garbage collector with kubectl delete rs: background, orphan, foreground',
     for (const p of pods) assert.equal(await exists(client, p), undefined, `${p} deleted`);
   });
 
+  await t.test('kubectl delete deploy: its ReplicaSet and that ReplicaSet’s pods are deleted', async () => {
+    await api.ok(['create', 'deployment', 'chain', '--image=nginx']);
+    const deploy = await client.resource(Resources.deployments, 'default').get('chain');
+    const rs = await client.resource(Resources.replicasets, 'default').create({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: 'chain-5644d7b6d9',
+        namespace: 'default',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'chain', uid: deploy.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'chain' } },
+        template: { metadata: { labels: { app: 'chain' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
+    });
+    const ref: OwnerReference = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true, blockOwnerDeletion: true };
+    await client.resource(Resources.pods, 'default').create(newPod('chain-5644d7b6d9-b4dz9', 'chain', ref));
+    await api.ok(['delete', 'deploy', 'chain']);
+    await eventually('replicaset gone', async () => (await api.kubectl(['get', 'rs', 'chain-5644d7b6d9'])).code !== 0);
+    await eventually('pod gone', async () => (await exists(client, 'chain-5644d7b6d9-b4dz9')) === undefined);
+  });
+
   await t.test('a pod whose owner has the same name but another uid is collected', async () => {
     await api.ok(['apply', '-f', '-'], { input: replicaSetManifest('reborn') });
     const stale: OwnerReference = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'reborn', uid: '00000000-0000-0000-0000-000000000001', controller: true };

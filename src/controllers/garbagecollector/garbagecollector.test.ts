@@ -161,15 +161,24 @@ test('foreground: non-blocking dependents do not hold the owner', async (t) => {
   await until('pod being deleted', async () => !!(await h.get(Resources.pods, 'web-1'))?.metadata?.deletionTimestamp);
 });
 
-test('a resource the server does not serve is skipped, then watched once it appears', async (t) => {
+test('a resource the server does not serve is skipped, then watched once it appears; its 404s prove nothing until then', async (t) => {
   let served = false;
-  const h = setup(t, [], (client) =>
+  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'ghost-job', namespace: 'default', uid: newUID() } };
+  const pod = newPod('job-pod', [ownerRef(job)]);
+  const h = setup(t, [[Resources.pods, [pod]]], (client) =>
     client.prependReactor('list', 'jobs', () => (served ? undefined : { error: newNotFound({ group: 'batch', resource: 'jobs' }, '') })),
   );
   await h.synced;
   assert.equal(h.gc.monitoredResources().includes('batch/jobs'), false);
   assert.ok(h.gc.monitoredResources().includes('apps/replicasets'));
+  await settle();
+  assert.ok(await h.get(Resources.pods, 'job-pod'), 'an owner of an unserved kind is not taken for absent');
+
   served = true;
   h.clock.step(RESOURCE_RESYNC_PERIOD_MS);
   await until('jobs watched', () => h.gc.monitoredResources().includes('batch/jobs'));
+  await until('job-pod collected once its owner is verifiably absent', async () => {
+    h.clock.step(1_000); // the owner's check is retried with backoff
+    return !(await h.get(Resources.pods, 'job-pod'));
+  });
 });

@@ -277,8 +277,7 @@ export class GarbageCollector implements Controller {
 
   /** Whether ref's owner is absent: not found, or found with another uid (upstream isDangling). */
   private async isDangling(ref: OwnerReference, item: GraphNode): Promise<{ isDangling: boolean; owner?: KObject }> {
-    const res = resourceForKind(ref.apiVersion, ref.kind);
-    if (!res) throw new RestMappingError(`unable to map ownerReference ${ref.apiVersion}/${ref.kind} to a resource`);
+    const res = this.resourceFor(ref);
     if (res.namespaced && item.identity.namespace === undefined) {
       throw new NamespacedOwnerOfClusterScopedObject(`cluster-scoped object ${item.toString()} has an ownerReference to the namespaced ${ref.kind} ${ref.name}`);
     }
@@ -346,9 +345,17 @@ export class GarbageCollector implements Controller {
   // -------------------------------------------------------------------------------------
   // API access
 
-  private resourceFor(id: ObjectIdentity): GCResource {
+  /**
+   * The resource to look id up in. A watched kind whose resource the server does not serve
+   * (yet) is a mapping error, retried, as upstream's restmapper would: its 404s say nothing
+   * about whether the object exists.
+   */
+  private resourceFor(id: { apiVersion: string; kind: string }): GCResource {
     const res = resourceForKind(id.apiVersion, id.kind);
     if (!res) throw new RestMappingError(`unable to map ${id.apiVersion}/${id.kind} to a resource`);
+    if (res.monitored && !this.monitored.has(`${res.gvr.group}/${res.gvr.resource}`)) {
+      throw new RestMappingError(`the server does not serve ${res.gvr.resource}.${res.gvr.group}`);
+    }
     return res;
   }
 
