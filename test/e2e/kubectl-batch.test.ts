@@ -84,6 +84,23 @@ describe('kubectl on jobs and cronjobs', { skip: !existsSync(KUBECTL) && 'kubect
     assert.match(out, /^\s+template\s+<PodTemplateSpec> -required-$/m);
   });
 
+  test('kubectl create job --from=cronjob, describe, delete', async () => {
+    assert.equal((await api.ok(['create', 'job', 'manual', '--from=cronjob/tick'])).trim(), 'job.batch/manual created');
+    const job = JSON.parse(await api.ok(['get', 'job', 'manual', '-o', 'json']));
+    assert.equal(job.metadata.annotations['cronjob.kubernetes.io/instantiate'], 'manual');
+    assert.equal(job.metadata.ownerReferences[0].kind, 'CronJob');
+    assert.equal(job.spec.template.spec.restartPolicy, 'OnFailure');
+    const described = await api.ok(['describe', 'job', 'pi']);
+    assert.match(described, /^Name:\s+pi$/m);
+    assert.match(described, /^Completions:\s+1$/m);
+    // No controller runs here: status.ready is unset, so kubectl leaves out "(N Ready)".
+    assert.match(described, /^Pods Statuses:\s+0 Active \/ 0 Succeeded \/ 0 Failed$/m);
+    const cj = await api.ok(['describe', 'cronjob', 'tick']);
+    assert.match(cj, /^Schedule:\s+\*\/1 \* \* \* \*$/m);
+    assert.match(cj, /^Concurrency Policy:\s+Allow$/m);
+    assert.equal((await api.ok(['delete', 'job', 'manual'])).trim(), 'job.batch "manual" deleted');
+  });
+
   test('invalid objects are refused in upstream words', async () => {
     const badRestart = await api.kubectl(['create', '-f', '-'], {
       input: JSON.stringify({
