@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Affinity } from '../../../client/objects.js';
+import type { Affinity, NodeSelectorRequirement } from '../../../client/objects.js';
 import { newNode, newPod, nodeInfoOf, runFilter, runScore } from '../../testing.js';
 import { ERR_REASON_ENFORCED, ERR_REASON_POD, NodeAffinity } from './index.js';
 
-const required = (expr: { key: string; operator: string; values?: string[] }[]): Affinity => ({
+const required = (expr: NodeSelectorRequirement[]): Affinity => ({
   nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: expr }] } },
 });
 

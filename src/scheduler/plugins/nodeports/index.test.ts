@@ -4,7 +4,7 @@ import type { Pod } from '../../../client/objects.js';
 import { newNode, newPod, nodeInfoOf, runFilter } from '../../testing.js';
 import { ERR_REASON, NodePorts } from './index.js';
 
-function withPort(name: string, port: number, hostIP?: string, protocol = 'TCP'): Pod {
+function withPort(name: string, port: number, hostIP?: string, protocol: 'TCP' | 'UDP' = 'TCP'): Pod {
   return newPod(name, { spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: port, hostPort: port, protocol, ...(hostIP ? { hostIP } : {}) }] }] } });
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Toleration } from '../../../client/objects.js';
 import { newNode, newPod, nodeInfoOf, runFilter } from '../../testing.js';
 import { ERR_REASON_UNSCHEDULABLE, NodeUnschedulable } from './index.js';
 
-const cases = [
+const cases: { name: string; unschedulable: boolean; tolerations: Toleration[] | undefined; want: string | undefined }[] = [
   { name: 'schedulable node', unschedulable: false, tolerations: undefined, want: undefined },
   { name: 'cordoned node', unschedulable: true, tolerations: undefined, want: ERR_REASON_UNSCHEDULABLE },
   {
