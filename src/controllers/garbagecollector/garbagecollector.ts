@@ -156,7 +156,13 @@ export class GarbageCollector implements Controller {
 
   private async processAttemptToDelete(uid: string): Promise<void> {
     try {
-      const requeue = await this.attemptToDeleteWorker(uid);
+      let requeue: boolean;
+      try {
+        requeue = await this.attemptToDeleteWorker(uid);
+      } catch (err) {
+        this.logger.error({ uid, err }, 'garbage collector: unexpected error; requeuing');
+        requeue = true;
+      }
       if (requeue) this.attemptToDelete.addRateLimited(uid);
       else this.attemptToDelete.forget(uid);
     } finally {
