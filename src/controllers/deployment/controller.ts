@@ -212,7 +212,7 @@ export class DeploymentController {
   }
 
   private async updateDeploymentStatus(d: Deployment): Promise<Deployment> {
-    const updated = await this.client.resource<Deployment>(Resources.deployments, d.metadata?.namespace).updateStatus(d);
+    const updated = await this.client.resource<Deployment>(Resources.deployments, d.metadata?.namespace).updateStatus(deepClone(d));
     // Later steps of the same sync build on what the server accepted.
     d.metadata = updated.metadata;
     return updated;
@@ -303,7 +303,11 @@ export class DeploymentController {
       const minReadyNeedsUpdate = (rsCopy.spec?.minReadySeconds ?? 0) !== (d.spec?.minReadySeconds ?? 0);
       if (annotationsUpdated || minReadyNeedsUpdate) {
         rsCopy.spec = { ...rsCopy.spec!, minReadySeconds: d.spec?.minReadySeconds ?? 0 };
-        return rsClient.update(rsCopy);
+        const updated = await rsClient.update(rsCopy);
+        // Later steps of this sync must not write from the stale copy (a certain Conflict).
+        const i = rsList.indexOf(existing);
+        if (i >= 0) rsList[i] = updated;
+        return updated;
       }
       let needsUpdate = u.setDeploymentRevision(d, rsCopy.metadata?.annotations?.[u.REVISION_ANNOTATION] ?? '');
       const cond = u.getDeploymentCondition(d.status, u.DEPLOYMENT_PROGRESSING);

@@ -75,7 +75,7 @@ class Harness {
   constructor(kind: ReplicaSetKind, owners: ReplicaSetLike[], pods: Pod[]) {
     this.rss = new TestInformer<ReplicaSetLike>(kind.gvr);
     this.client.seed(kind.gvr, ...owners);
-    this.client.seed(Resources.pods, ...pods);
+    this.client.seed(Resources.pods, ...(pods as KObject[]));
     this.ctrl = new ReplicaSetController({
       kind, client: this.client, podInformer: this.pods, rsInformer: this.rss, recorder: this.recorder,
       clock: this.clock, logger: silentLogger(), queue: newWorkQueue<string>({ name: 'test', clock: this.clock }),
@@ -92,8 +92,8 @@ class Harness {
     await this.refresh();
   }
 
-  async list<T extends KObject>(gvr: GroupVersionResource): Promise<T[]> {
-    return (await this.client.resource<T>(gvr, 'default').list()).items;
+  async list<T extends object>(gvr: GroupVersionResource): Promise<T[]> {
+    return (await this.client.resource<T>(gvr, 'default').list()).items as T[];
   }
 
   async get(gvr: GroupVersionResource, name: string): Promise<ReplicaSetLike> {
