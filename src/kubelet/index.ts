@@ -132,6 +132,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     update: (_o, p) => workers.updatePod(p),
     delete: (p) => {
       workers.deletePod(isTombstone(p) ? p.obj : p);
+      m?.pods.set(workers.size - 1);
     },
   });
   const running = informer.run(abort.signal).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'pod informer stopped'));

@@ -22,7 +22,6 @@ export const CreateContainerError = 'CreateContainerError';
 export const RunContainerError = 'RunContainerError';
 
 /** Condition reasons (pkg/kubelet/status/generate.go). */
-const UnknownContainerStatuses = 'UnknownContainerStatuses';
 const PodCompleted = 'PodCompleted';
 const PodFailed = 'PodFailed';
 const ContainersNotReady = 'ContainersNotReady';
