@@ -9,7 +9,7 @@ import type { Pod } from '../../client/objects.js';
 import { newWorkQueue } from '../../client/workqueue.js';
 import { FakeClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/log.js';
-import { JOB_TRACKING_FINALIZER, JobController, type JobObject } from './controller.js';
+import { JOB_TRACKING_FINALIZER, JobController, podGenerateNameWithIndex, type JobObject } from './controller.js';
 import { formatIndexes, parseIndexes } from './indexes.js';
 
 const NS = 'default';
@@ -262,6 +262,12 @@ test('job: the finalizer of an orphaned pod is removed', async (t) => {
   await env.caughtUp();
   await env.ctl.syncOrphanPod(`${NS}/left`);
   assert.deepEqual((await env.pods())[0]!.metadata?.finalizers ?? [], []);
+});
+
+test('job: Indexed pods are named <job>-<index>-, the job name cut to fit', () => {
+  assert.equal(podGenerateNameWithIndex('idx', 7), 'idx-7-');
+  const long = 'j'.repeat(60);
+  assert.equal(podGenerateNameWithIndex(long, 12), `${'j'.repeat(54)}-12-`);
 });
 
 test('indexes: interval form of completedIndexes', () => {

@@ -29,7 +29,7 @@ import {
 import type { Pod, PodTemplateSpec } from '../../client/objects.js';
 import { hasStatusCause, isNotFound } from '../../apimachinery/errors.js';
 import { labelSelectorAsSelector, type LabelSelector, type Selector } from '../../apimachinery/labels.js';
-import { deepEqual, formatRFC3339, PatchType, type KObject, type OwnerReference } from '../../apimachinery/meta.js';
+import { deepEqual, formatRFC3339, MAX_GENERATED_NAME_BASE_LENGTH, PatchType, type KObject, type OwnerReference } from '../../apimachinery/meta.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import {
@@ -159,6 +159,16 @@ function podFinishTime(pod: Pod, nowMs: number): number {
     if (t !== undefined && (latest === undefined || t > latest)) latest = t;
   }
   return latest ?? timeOf(pod.metadata?.deletionTimestamp) ?? nowMs;
+}
+
+/**
+ * podGenerateNameWithIndex: `<job>-<index>-`, the job name cut so the prefix fits the
+ * 58 characters a generated name's base may have.
+ */
+export function podGenerateNameWithIndex(jobName: string, index: number): string {
+  const suffix = `-${index}-`;
+  const prefix = jobName + suffix;
+  return prefix.length > MAX_GENERATED_NAME_BASE_LENGTH ? jobName.slice(0, MAX_GENERATED_NAME_BASE_LENGTH - suffix.length) + suffix : prefix;
 }
 
 /** Failures since the last success, per Job: the pod recreation backoff (upstream's backoffStore). */
@@ -750,7 +760,7 @@ export class JobController {
       const ix = indexes[next++];
       const t = ix === undefined ? template : indexedPodTemplate(template, name, ix);
       try {
-        await this.createPod(job, t, ix === undefined ? `${name}-` : `${name}-${ix}-`);
+        await this.createPod(job, t, ix === undefined ? `${name}-` : podGenerateNameWithIndex(name, ix));
       } catch (err) {
         if (hasStatusCause(err, NAMESPACE_TERMINATING_CAUSE)) return;
         throw err;
