@@ -8,7 +8,7 @@ import { Resources, type EventRecorder } from '../../client/interface.js';
 import type { Endpoints, Pod, Service } from '../../client/objects.js';
 import { FakeClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/log.js';
-import { computeSubsets, EndpointsController } from './endpoints.js';
+import { computeSubsets, EndpointsController, repackSubsets } from './endpoints.js';
 import { LAST_CHANGE_TRIGGER_TIME_ANNOTATION } from './util.js';
 
 interface PodOpts {
@@ -247,4 +247,23 @@ test('endpoints: a failed write is retried and reported as an event', async (t) 
   fail = false;
   h.clock.step(60_000);
   await until('created on retry', async () => !!(await h.get('web')));
+});
+
+test('repackSubsets: addresses grouped by the set of ports they serve, ready winning over not-ready', () => {
+  const a = { ip: '10.0.0.1' };
+  const b = { ip: '10.0.0.2' };
+  const p80 = { name: 'a', port: 80, protocol: 'TCP' as const };
+  const p443 = { name: 'b', port: 443, protocol: 'TCP' as const };
+  assert.deepEqual(
+    repackSubsets([
+      { addresses: [a], ports: [p80] },
+      { addresses: [a], ports: [p443] },
+      { notReadyAddresses: [b], ports: [p80] },
+      { addresses: [b], ports: [p80] },
+    ]),
+    [
+      { addresses: [a, b], ports: [p80] },
+      { addresses: [a], ports: [p443] },
+    ],
+  );
 });

@@ -155,3 +155,28 @@ test('endpointslice: selectorless services and `kubernetes` are left alone; a sl
   await h.client.resource(Resources.endpointslices, 'default').delete(name);
   await until('recreated', async () => (await h.slicesOf('web')).length === 1);
 });
+
+test('endpointslice: a service label change and a port change update the existing slice, never create+delete', async (t) => {
+  const h = setup(t, [newService('web')], [newPod('a', { ip: '10.0.0.1' })]);
+  await until('slice', async () => (await h.addresses('web')).length === 1);
+  const name = (await h.slicesOf('web'))[0]!.metadata!.name;
+  const services = h.client.resource<Service & KObject>(Resources.services, 'default');
+  const svc = await services.get('web');
+  await services.update({ ...svc, metadata: { ...svc.metadata, labels: { tier: 'back' } } });
+  await until('labels', async () => (await h.slicesOf('web'))[0]?.metadata?.labels?.tier === 'back');
+  const svc2 = await services.get('web');
+  await services.update({ ...svc2, spec: { ...svc2.spec, ports: [{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }] } });
+  await until('port', async () => (await h.slicesOf('web'))[0]?.ports?.[0]?.port === 9090);
+  assert.deepEqual((await h.slicesOf('web')).map((s) => s.metadata?.name), [name]);
+  assert.deepEqual(h.writes(), ['create', 'update', 'update']);
+});
+
+test('endpointslice: a dual-stack service gets a slice per address family', async (t) => {
+  const pod = newPod('a', { ip: '10.0.0.1' });
+  pod.status!.podIPs = [{ ip: '10.0.0.1' }, { ip: 'fd00::1' }];
+  const h = setup(t, [newService('web', { ipFamilies: ['IPv4', 'IPv6'] })], [pod]);
+  await until('two slices', async () => (await h.slicesOf('web')).length === 2);
+  await until('both addresses', async () => JSON.stringify(await h.addresses('web')) === '["10.0.0.1","fd00::1"]');
+  const byType = Object.fromEntries((await h.slicesOf('web')).map((s) => [s.addressType, s.endpoints?.[0]?.addresses]));
+  assert.deepEqual(byType, { IPv4: ['10.0.0.1'], IPv6: ['fd00::1'] });
+});
