@@ -197,3 +197,23 @@ test('NoSchedule taints follow node conditions and spec.unschedulable', async (t
   const after = ((await h.node('node-a')).spec?.taints ?? []).map((x) => `${x.key}:${x.effect}`);
   assert.deepEqual(after, ['node.kubernetes.io/memory-pressure:NoSchedule']);
 });
+
+test('a node that never posted status gets Unknown conditions after the startup grace period', async (t) => {
+  const h = new Harness();
+  t.after(() => h.stop());
+  const { nlc } = start(h, ['node-b'], []);
+  h.client.seed(Resources.nodes, ...asKObjects({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'silent' }, spec: {} }));
+  await h.start(nlc);
+  const keepB = async () => {
+    if (h.clock.now() % 10_000 === 0) await h.kubeletHeartbeat('node-b', true);
+  };
+  // Longer than the monitor grace period, shorter than the startup one (60 s).
+  await h.advance(55_000, { each: keepB });
+  assert.equal((await h.node('silent')).status?.conditions, undefined);
+  await h.advance(10_000, { each: keepB });
+  const conds = (await h.node('silent')).status?.conditions ?? [];
+  assert.deepEqual(
+    conds.map((c) => [c.type, c.status, c.reason, c.message]),
+    ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => [type, 'Unknown', 'NodeStatusNeverUpdated', 'Kubelet never posted node status.']),
+  );
+});

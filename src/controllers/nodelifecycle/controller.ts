@@ -354,6 +354,7 @@ export class NodeLifecycleController {
       this.logger.info({ node: name }, 'Controller observed a Node deletion');
       this.recorder.event(nodeRef(name, n.metadata?.uid), 'Normal', 'RemovingNode', `Removing Node ${name} from Controller`);
       this.knownNodes.delete(name);
+      this.nodeHealth.delete(name);
     }
 
     const zoneConditions = new Map<string, (NodeCondition | undefined)[]>();
