@@ -88,11 +88,16 @@ export class FakeClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortReason(signal));
-      const h = this.add(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         h.cancel();
-        reject(abortReason(signal));
-      }, { once: true });
+        reject(abortReason(signal!));
+      };
+      // The listener goes when the timer fires, so loops that sleep on one signal do not pile them up.
+      const h = this.add(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
