@@ -466,6 +466,10 @@ export class ResourceStore {
         if (dm.resourceVersion !== cm.resourceVersion) throw newConflict(this.gr, name, OPTIMISTIC_LOCK_ERROR_MSG);
       } else if (this.def.strategy.allowUnconditionalUpdate === false && sub === '') {
         throw this.#invalid(name, [fieldInvalid(newPath('metadata', 'resourceVersion'), dm.resourceVersion ?? '', 'must be specified for an update')]);
+      } else {
+        // An unconditional update writes over the latest state (upstream's Store.Update sets the
+        // stored resourceVersion on the object before ValidateObjectMetaUpdate runs).
+        dm.resourceVersion = cm.resourceVersion;
       }
       // System fields are the server's (upstream's BeforeUpdate + FillObjectMetaSystemFields).
       dm.uid = cm.uid;

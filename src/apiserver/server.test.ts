@@ -266,6 +266,16 @@ describe('apiserver over HTTPS', () => {
     assert.deepEqual((all.json().spec as { tolerations: unknown }).tolerations, [{ operator: 'Exists' }]);
   });
 
+  test('an update without metadata.resourceVersion writes over the latest state where the strategy allows it', async () => {
+    const created = await call('POST', '/api/v1/namespaces/default/configmaps', { body: cm('unconditional') });
+    assert.equal(created.status, 201, created.body);
+    const put = await call('PUT', '/api/v1/namespaces/default/configmaps/unconditional', { body: { ...cm('unconditional'), data: { a: '2' } } });
+    assert.equal(put.status, 200, put.body);
+    const got = put.json<{ data: Record<string, string>; metadata: { resourceVersion: string } }>();
+    assert.deepEqual(got.data, { a: '2' });
+    assert.notEqual(got.metadata.resourceVersion, (created.json().metadata as { resourceVersion: string }).resourceVersion);
+  });
+
   test('unknown paths and verbs', async () => {
     assert.equal((await call('GET', '/api/v1/nothings')).status, 404);
     assert.equal((await call('GET', '/apis/nogroup/v1')).status, 404);
