@@ -264,6 +264,42 @@ test('job: the finalizer of an orphaned pod is removed', async (t) => {
   assert.deepEqual((await env.pods())[0]!.metadata?.finalizers ?? [], []);
 });
 
+test('job: podFailurePolicy — FailJob fails at once, Ignore does not count', async (t) => {
+  const policy = {
+    rules: [
+      { action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ],
+  };
+  for (const tc of [
+    {
+      name: 'failjob', status: { containerStatuses: [{ name: 'c', image: 'busybox', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 42 } } }] },
+      conditions: ['FailureTarget=True', 'Failed=True'], failed: 1,
+    },
+    { name: 'ignored', status: { conditions: [{ type: 'DisruptionTarget', status: 'True' }] }, conditions: [], failed: undefined },
+  ]) {
+    const env = setup(t, newJob(tc.name, { podFailurePolicy: policy, podReplacementPolicy: 'Failed' }));
+    await env.sync(tc.name);
+    const [pod] = await env.pods();
+    await env.client.resource<Pod>(Resources.pods, NS).updateStatus({ ...pod!, status: { phase: 'Failed', ...tc.status } as Pod['status'] });
+    await env.sync(tc.name);
+    await env.sync(tc.name);
+    const job = await env.getJob(tc.name);
+    assert.deepEqual(types(job), tc.conditions, tc.name);
+    assert.equal(job.status?.failed, tc.failed, tc.name);
+    if (tc.name === 'failjob') {
+      assert.equal(job.status!.conditions![1]!.reason, 'PodFailurePolicy');
+      assert.equal(job.status!.conditions![1]!.message, `Container c for pod default/${pod!.metadata!.name} failed with exit code 42 matching FailJob rule at index 0`);
+    } else {
+      // Replaced after the usual pod failure backoff, without counting against backoffLimit.
+      env.clock.step(10_000);
+      await env.sync(tc.name);
+      assert.equal((await env.pods()).length, 2);
+      assert.equal((await env.getJob(tc.name)).status?.failed, undefined);
+    }
+  }
+});
+
 test('job: Indexed pods are named <job>-<index>-, the job name cut to fit', () => {
   assert.equal(podGenerateNameWithIndex('idx', 7), 'idx-7-');
   const long = 'j'.repeat(60);

@@ -19,7 +19,10 @@
  * JOB_COMPLETION_INDEX) and status.completedIndexes. spec.suspend deletes the active pods
  * and sets the Suspended condition; resuming resets startTime.
  *
- * Not implemented: podFailurePolicy rules, backoffLimitPerIndex/maxFailedIndexes,
+ * spec.podFailurePolicy is honoured (FailJob → Failed with reason PodFailurePolicy,
+ * Ignore → not counted against backoffLimit, Count).
+ *
+ * Not implemented: backoffLimitPerIndex/maxFailedIndexes (and so FailIndex rules),
  * successPolicy, and ttlSecondsAfterFinished (the TTL-after-finished controller).
  */
 import {
@@ -37,6 +40,7 @@ import {
   compareActivePodsWithRanks, controllerRefOf, filterActivePods, getPodFromTemplate, isPodReady, recheckDeletionTimestamp,
   runWorkers, slowStartBatch, timeOf, type PodControl,
 } from '../util/index.js';
+import { matchPodFailurePolicy, type PodFailurePolicy } from './podfailurepolicy.js';
 import { completionIndexOf, firstPendingIndexes, formatIndexes, indexedPodTemplate, parseIndexes } from './indexes.js';
 
 /** batch.kubernetes.io/job-tracking: held on every pod until the controller has counted it. */
@@ -57,6 +61,7 @@ export const REASON_BACKOFF_LIMIT_EXCEEDED = 'BackoffLimitExceeded';
 export const MESSAGE_BACKOFF_LIMIT_EXCEEDED = 'Job has reached the specified backoff limit';
 export const REASON_DEADLINE_EXCEEDED = 'DeadlineExceeded';
 export const MESSAGE_DEADLINE_EXCEEDED = 'Job was active longer than specified deadline';
+export const REASON_POD_FAILURE_POLICY = 'PodFailurePolicy';
 export const REASON_COMPLETIONS_REACHED = 'CompletionsReached';
 export const MESSAGE_COMPLETIONS_REACHED = 'Reached expected number of succeeded pods';
 
@@ -96,7 +101,7 @@ export interface JobObject extends KObject {
     completionMode?: string;
     suspend?: boolean;
     podReplacementPolicy?: string;
-    podFailurePolicy?: unknown;
+    podFailurePolicy?: PodFailurePolicy | null;
     managedBy?: string;
   };
   status?: JobStatus;
@@ -519,7 +524,8 @@ export class JobController {
     const newSucceeded = this.newFinishedPods(ctx, ctx.uncountedSucceeded, (p) => p.status?.phase === 'Succeeded');
     const newFailed = this.newFinishedPods(ctx, ctx.uncountedFailed, (p) => isPodFailed(p, job));
     ctx.succeeded = (job.status.succeeded ?? 0) + newSucceeded.length + ctx.uncountedSucceeded.size;
-    ctx.failed = (job.status.failed ?? 0) + newFailed.length + ctx.uncountedFailed.size;
+    const countedNewFailures = newFailed.filter((p) => matchPodFailurePolicy(job.spec?.podFailurePolicy, p).countFailed).length;
+    ctx.failed = (job.status.failed ?? 0) + countedNewFailures + ctx.uncountedFailed.size;
 
     const now = this.clock.now();
     if (!job.status.startTime && !suspended(job)) job.status.startTime = formatRFC3339(now);
@@ -536,6 +542,17 @@ export class JobController {
     else {
       const failureTarget = conditionTrue(job, 'FailureTarget');
       if (failureTarget) ctx.finishedCondition = this.newCondition('Failed', failureTarget.reason ?? '', failureTarget.message ?? '');
+      else if (job.spec?.podFailurePolicy) {
+        // A FailJob rule fails the Job at once; the FailureTarget keeps its message.
+        for (const p of pods) {
+          if (!isPodFailed(p, job)) continue;
+          const msg = matchPodFailurePolicy(job.spec.podFailurePolicy, p).failJobMessage;
+          if (msg !== undefined) {
+            ctx.finishedCondition = this.newCondition('FailureTarget', REASON_POD_FAILURE_POLICY, msg);
+            break;
+          }
+        }
+      }
     }
     if (!ctx.finishedCondition) {
       if (ctx.failed > (job.spec?.backoffLimit ?? 6) || this.pastBackoffLimitOnFailure(job, pods)) {
@@ -872,7 +889,9 @@ export class JobController {
       } else if (considerFailed || failing) {
         // Once the Job is failing, every unfinished pod counts as failed.
         const ix = completionIndexOf(pod);
-        if (!ctx.uncountedFailed.has(uid) && (!indexed || (ix !== undefined && ix < completions))) {
+        // Failures a pod failure policy ignores are not counted (their finalizer still goes).
+        if (!ctx.uncountedFailed.has(uid) && (!indexed || (ix !== undefined && ix < completions)) &&
+          matchPodFailurePolicy(job.spec?.podFailurePolicy, pod).countFailed) {
           needsFlush = true;
           (uncounted.failed ??= []).push(uid);
         }
