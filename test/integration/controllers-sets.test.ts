@@ -224,6 +224,20 @@ test('daemon sets and stateful sets with kubectl', async (t) => {
     assert.match(history, /^daemonset\.apps\/kube-proxy \nREVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n\n$/);
     const revs = (await client.resource<ControllerRevision & KObject>(Resources.controllerrevisions, 'kube-system').list()).items;
     for (const r of revs) assert.match(r.metadata?.name ?? '', /^kube-proxy-[bcdfghjklmnpqrstvwxz2456789]{1,10}$/);
+    const one = await api.ok(['rollout', 'history', 'ds/kube-proxy', '-n', 'kube-system', '--revision=1']);
+    assert.match(one, /^daemonset\.apps\/kube-proxy with revision #1\nPod Template:\n/);
+    assert.match(one, /Image:\s+kube-proxy:v1\.32\.0\n/);
+  });
+
+  await t.test('kubectl rollout undo ds goes back to the first template as revision 3', async () => {
+    assert.equal(await api.ok(['rollout', 'undo', 'ds/kube-proxy', '-n', 'kube-system']), 'daemonset.apps/kube-proxy rolled back\n');
+    await eventually('only v1.32.0 pods', async () => {
+      const pods = await livePods('kube-system', 'k8s-app=kube-proxy');
+      return pods.length === 3 && pods.every((p) => p.spec?.containers[0]?.image === 'kube-proxy:v1.32.0');
+    });
+    await api.ok(['rollout', 'status', 'ds/kube-proxy', '-n', 'kube-system', '--timeout=60s']);
+    const history = await api.ok(['rollout', 'history', 'ds/kube-proxy', '-n', 'kube-system']);
+    assert.match(history, /\n2\s+<none>\n3\s+<none>\n\n$/);
   });
 
   await t.test('a StatefulSet comes up in order: kubectl rollout status sts/web', async () => {
