@@ -5,7 +5,7 @@
 import type { Pod } from '../../../client/objects.js';
 import type { NodeInfo } from '../../framework/nodeinfo.js';
 import type { Handle, PluginFactory } from '../../framework/registry.js';
-import { MAX_NODE_SCORE, stateKey, SUCCESS, type ClusterEvent, type CycleState, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.js';
+import { MAX_NODE_SCORE, SKIP, stateKey, SUCCESS, type ClusterEvent, type CycleState, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.js';
 
 export const NAME = 'ImageLocality';
 
@@ -43,7 +43,9 @@ export class ImageLocality implements PreScorePlugin, ScorePlugin {
     return [];
   }
 
-  preScore(state: CycleState, pod: Pod): Status {
+  preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status {
+    // No candidate node has any image: every score would be 0.
+    if (!nodes.some((n) => n.imageStates.size > 0)) return SKIP;
     const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
     state.write(preScoreKey, {
       images: containers.map((c) => (c.image ? normalizedImageName(c.image) : '')),

@@ -202,6 +202,15 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   filter(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read(preFilterKey);
     if (!s) return asStatus(new Error(`reading "${preFilterKey.name}" from cycleState: not found`));
+    // Fast path for the common case (runs for every node of every pod): no allocation.
+    const r = s.request;
+    const alloc = nodeInfo.allocatable;
+    const used = nodeInfo.requested;
+    if (
+      !r.scalar && nodeInfo.pods.length + 1 <= alloc.allowedPodNumber
+      && r.milliCPU <= alloc.milliCPU - used.milliCPU && r.memory <= alloc.memory - used.memory
+      && r.ephemeralStorage <= alloc.ephemeralStorage - used.ephemeralStorage
+    ) return SUCCESS;
     const insufficient = fitsRequest(s.request, nodeInfo, this.ignored, this.ignoredGroups);
     if (insufficient.length === 0) return SUCCESS;
     return new Status(Code.Unschedulable, insufficient.map((r) => r.reason));
