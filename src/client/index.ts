@@ -16,3 +16,6 @@ export {
   type InformerFactoryOptions,
 } from './informer.js';
 export { deepFreeze } from './freeze.js';
+export { newEventRecorder, EVENT_AGGREGATION_WINDOW_MS, type EventRecorderOptions } from './events.js';
+export { loadKubeconfig, type KubeconfigCredentials } from './kubeconfig.js';
+export { newRestClient, restClientFromKubeconfig, RestClient, type RestClientOptions } from './rest.js';
