@@ -78,6 +78,12 @@ test('a pod requesting 10 CPUs skips the 4-CPU node and goes to the node with mo
   assert.equal(await h.waitBound('web'), 'big');
   const ev = await h.waitEvent('Scheduled', 'default/web');
   assert.deepEqual(ev, { component: 'default-scheduler', object: 'default/web', type: 'Normal', reason: 'Scheduled', message: 'Successfully assigned default/web to big' });
+  const attempts = await h.sched.metricsRegistry.getSingleMetricAsString('scheduler_schedule_attempts_total');
+  assert.match(attempts, /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1/);
+  const pending = await h.sched.metricsRegistry.getSingleMetricAsString('scheduler_pending_pods');
+  assert.match(pending, /scheduler_pending_pods\{queue="active"\} 0/);
+  const duration = await h.sched.metricsRegistry.getSingleMetricAsString('scheduler_scheduling_attempt_duration_seconds');
+  assert.match(duration, /scheduler_scheduling_attempt_duration_seconds_count\{result="scheduled",profile="default-scheduler"\} 1/);
   await h.stop();
 });
 
@@ -203,6 +209,18 @@ test('a higher-priority pod preempts a lower-priority one and takes its place', 
   await waitUntil('vip requeued', () => h.sched.queue.lengths().backoff === 1);
   h.clock.step(1_000);
   assert.equal(await h.waitBound('vip'), 'n');
+  await h.stop();
+});
+
+test('with no nodes at all the pod is unschedulable with upstream\'s message and retried after backoff', async () => {
+  const h = setup([]);
+  await h.pods.create(newPod('lonely'));
+  const ev = await h.waitEvent('FailedScheduling', 'default/lonely');
+  assert.equal(ev.message, 'no nodes available to schedule pods');
+  await waitUntil('pod in backoffQ', () => h.sched.queue.lengths().backoff === 1);
+  await h.client.resource<Node>(Resources.nodes).create(newNode('first'));
+  h.clock.step(1_000);
+  assert.equal(await h.waitBound('lonely'), 'first');
   await h.stop();
 });
 

@@ -92,6 +92,13 @@ export function numFeasibleNodesToFind(percentage: number, numAllNodes: number):
   return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
 }
 
+/** ErrNoNodesAvailable: handled as UnschedulableAndUnresolvable, not as an internal error. */
+class NoNodesAvailableError extends Error {
+  constructor() {
+    super('no nodes available to schedule pods');
+  }
+}
+
 function isAssigned(pod: Pod): boolean {
   return !!pod.spec?.nodeName;
 }
@@ -217,7 +224,7 @@ export class Scheduler {
           if (podIsTerminal(pod)) return;
           cache.addPod(pod);
           q.moveAllToActiveOrBackoffQueue('AssignedPodAdd');
-        } else if (this.responsibleFor(pod) && !pod.metadata?.deletionTimestamp) {
+        } else if (this.responsibleFor(pod) && !pod.metadata?.deletionTimestamp && !podIsTerminal(pod)) {
           q.add(pod);
         }
       },
@@ -236,7 +243,7 @@ export class Scheduler {
           return;
         }
         if (!this.responsibleFor(pod)) return;
-        if (pod.metadata?.deletionTimestamp) {
+        if (pod.metadata?.deletionTimestamp || podIsTerminal(pod)) {
           q.delete(pod);
           return;
         }
@@ -351,6 +358,12 @@ export class Scheduler {
       this.failed(fw, qpi, result.message, 'Unschedulable', cycle, start, undefined, nominated);
       return;
     }
+    if (result instanceof NoNodesAvailableError) {
+      qpi.unschedulablePlugins = new Set();
+      qpi.lastFailureWasError = false;
+      this.failed(fw, qpi, result.message, 'Unschedulable', cycle, start);
+      return;
+    }
     qpi.lastFailureWasError = true;
     this.failed(fw, qpi, result.message, 'SchedulerError', cycle, start);
   }
@@ -365,7 +378,7 @@ export class Scheduler {
   /** The scheduling algorithm: a node for pod, or why there is none. */
   schedulePod(fw: Framework, state: CycleState, pod: Pod): ScheduleSuccess | FitError {
     const nodes = this.cache.list();
-    if (nodes.length === 0) throw new Error('no nodes available to schedule pods');
+    if (nodes.length === 0) throw new NoNodesAvailableError();
     const pi = podInfoOf(pod);
     const podKey = pi.key;
     const d = newDiagnosis();
