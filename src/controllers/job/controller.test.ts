@@ -10,7 +10,7 @@ import { newWorkQueue } from '../../client/workqueue.js';
 import { FakeClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/log.js';
 import { JOB_TRACKING_FINALIZER, JobController, podGenerateNameWithIndex, type JobObject } from './controller.js';
-import { formatIndexes, parseIndexes } from './indexes.js';
+import { formatIndexes, matchSuccessPolicy, parseIndexes } from './indexes.js';
 
 const NS = 'default';
 
@@ -297,6 +297,39 @@ test('job: podFailurePolicy — FailJob fails at once, Ignore does not count', a
       assert.equal((await env.pods()).length, 2);
       assert.equal((await env.getJob(tc.name)).status?.failed, undefined);
     }
+  }
+});
+
+test('job: an Indexed Job\'s successPolicy completes it early and deletes the rest', async (t) => {
+  const env = setup(t, newJob('leader', {
+    completions: 3, parallelism: 3, completionMode: 'Indexed', successPolicy: { rules: [{ succeededIndexes: '0' }] },
+  }));
+  await env.sync('leader');
+  const pods = await env.pods();
+  assert.equal(pods.length, 3);
+  await env.setPhase(pods.find((p) => p.spec?.hostname === 'leader-0')!, 'Succeeded');
+  await env.sync('leader');
+  let job = await env.getJob('leader');
+  assert.deepEqual(types(job), ['SuccessCriteriaMet=True']);
+  assert.deepEqual([job.status!.conditions![0]!.reason, job.status!.conditions![0]!.message], ['SuccessPolicy', 'Matched rules at index 0']);
+  assert.equal((await env.pods()).length, 1, 'the other indexes were deleted (their finalizers removed)');
+  await env.sync('leader');
+  job = await env.getJob('leader');
+  assert.deepEqual(types(job), ['SuccessCriteriaMet=True', 'Complete=True']);
+  assert.equal(job.status?.failed, undefined, 'pods deleted after success are not failures');
+  assert.equal(job.status?.completedIndexes, '0');
+});
+
+test('indexes: successPolicy rules', () => {
+  const done = new Set([0, 2, 3]);
+  for (const tc of [
+    { rules: [{ succeededIndexes: '0' }], want: 'Matched rules at index 0' },
+    { rules: [{ succeededIndexes: '0-1' }], want: undefined },
+    { rules: [{ succeededIndexes: '0-1' }, { succeededIndexes: '1-3', succeededCount: 2 }], want: 'Matched rules at index 1' },
+    { rules: [{ succeededCount: 3 }], want: 'Matched rules at index 0' },
+    { rules: [{ succeededCount: 4 }], want: undefined },
+  ]) {
+    assert.equal(matchSuccessPolicy({ rules: tc.rules }, 5, done), tc.want, JSON.stringify(tc.rules));
   }
 });
 

@@ -22,8 +22,11 @@
  * spec.podFailurePolicy is honoured (FailJob → Failed with reason PodFailurePolicy,
  * Ignore → not counted against backoffLimit, Count).
  *
- * Not implemented: backoffLimitPerIndex/maxFailedIndexes (and so FailIndex rules),
- * successPolicy, and ttlSecondsAfterFinished (the TTL-after-finished controller).
+ * An Indexed Job's spec.successPolicy ends it early (SuccessCriteriaMet with reason
+ * SuccessPolicy, the remaining pods deleted, then Complete).
+ *
+ * Not implemented: backoffLimitPerIndex/maxFailedIndexes (and so FailIndex rules), and
+ * ttlSecondsAfterFinished (the TTL-after-finished controller).
  */
 import {
   Resources, isTombstone, keyOf, splitKey,
@@ -41,7 +44,9 @@ import {
   runWorkers, slowStartBatch, timeOf, type PodControl,
 } from '../util/index.js';
 import { matchPodFailurePolicy, type PodFailurePolicy } from './podfailurepolicy.js';
-import { completionIndexOf, firstPendingIndexes, formatIndexes, indexedPodTemplate, parseIndexes } from './indexes.js';
+import {
+  completionIndexOf, firstPendingIndexes, formatIndexes, indexedPodTemplate, matchSuccessPolicy, parseIndexes, type SuccessPolicy,
+} from './indexes.js';
 
 /** batch.kubernetes.io/job-tracking: held on every pod until the controller has counted it. */
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
@@ -62,6 +67,7 @@ export const MESSAGE_BACKOFF_LIMIT_EXCEEDED = 'Job has reached the specified bac
 export const REASON_DEADLINE_EXCEEDED = 'DeadlineExceeded';
 export const MESSAGE_DEADLINE_EXCEEDED = 'Job was active longer than specified deadline';
 export const REASON_POD_FAILURE_POLICY = 'PodFailurePolicy';
+export const REASON_SUCCESS_POLICY = 'SuccessPolicy';
 export const REASON_COMPLETIONS_REACHED = 'CompletionsReached';
 export const MESSAGE_COMPLETIONS_REACHED = 'Reached expected number of succeeded pods';
 
@@ -102,6 +108,7 @@ export interface JobObject extends KObject {
     suspend?: boolean;
     podReplacementPolicy?: string;
     podFailurePolicy?: PodFailurePolicy | null;
+    successPolicy?: SuccessPolicy | null;
     managedBy?: string;
   };
   status?: JobStatus;
@@ -574,6 +581,10 @@ export class JobController {
         if (p.status?.phase === 'Succeeded' && ix !== undefined && ix < completions && hasFinalizer(p)) ctx.succeededIndexes.add(ix);
       }
       ctx.succeeded = ctx.succeededIndexes.size;
+      if (!ctx.finishedCondition) {
+        const msg = matchSuccessPolicy(job.spec?.successPolicy, completions, ctx.succeededIndexes);
+        if (msg !== undefined) ctx.finishedCondition = this.newCondition('SuccessCriteriaMet', REASON_SUCCESS_POLICY, msg);
+      }
     }
 
     let manageErr: unknown;

@@ -8,7 +8,7 @@ import { JobController, type JobObject } from './controller.js';
 export {
   JobController, JOB_TRACKING_FINALIZER, JOB_CONTROLLER_NAME, isJobFinished,
   REASON_BACKOFF_LIMIT_EXCEEDED, MESSAGE_BACKOFF_LIMIT_EXCEEDED, REASON_DEADLINE_EXCEEDED, MESSAGE_DEADLINE_EXCEEDED,
-  REASON_COMPLETIONS_REACHED, MESSAGE_COMPLETIONS_REACHED,
+  REASON_COMPLETIONS_REACHED, MESSAGE_COMPLETIONS_REACHED, REASON_POD_FAILURE_POLICY, REASON_SUCCESS_POLICY,
 } from './controller.js';
 export type { JobObject, JobStatus, JobCondition, JobControllerOptions } from './controller.js';
 export { JOB_COMPLETION_INDEX_ANNOTATION } from './indexes.js';

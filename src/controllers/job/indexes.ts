@@ -84,3 +84,28 @@ export function indexedPodTemplate(template: PodTemplateSpec, jobName: string, i
   }
   return t;
 }
+
+/** batch/v1 SuccessPolicy, as the controller reads it. */
+export interface SuccessPolicy {
+  rules?: { succeededIndexes?: string | null; succeededCount?: number | null }[];
+}
+
+/**
+ * matchSuccessPolicy: the first rule the succeeded indexes satisfy — all of its
+ * succeededIndexes (or succeededCount of them), or succeededCount indexes overall.
+ * Returns upstream's condition message, `Matched rules at index <i>`.
+ */
+export function matchSuccessPolicy(policy: SuccessPolicy | null | undefined, completions: number, succeeded: ReadonlySet<number>): string | undefined {
+  if (!policy || succeeded.size === 0) return undefined;
+  for (const [index, rule] of (policy.rules ?? []).entries()) {
+    if (rule.succeededIndexes != null) {
+      const required = parseIndexes(rule.succeededIndexes, completions);
+      if (required.size === 0) continue;
+      const contained = [...required].filter((ix) => succeeded.has(ix)).length;
+      if (contained >= (rule.succeededCount ?? required.size)) return `Matched rules at index ${index}`;
+    } else if (rule.succeededCount != null && succeeded.size >= rule.succeededCount) {
+      return `Matched rules at index ${index}`;
+    }
+  }
+  return undefined;
+}
