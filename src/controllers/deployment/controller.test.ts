@@ -293,3 +293,45 @@ test('ProgressDeadlineExceeded once no progress is made for progressDeadlineSeco
   d = await c.deployment();
   assert.deepEqual(condition(d, 'Progressing'), ['False', 'ProgressDeadlineExceeded', `ReplicaSet "${rs.metadata!.name}" has timed out progressing.`]);
 });
+
+test('scaling mid-rollout spreads the new replicas proportionally over the active ReplicaSets', async () => {
+  const c = await Cluster.start(newDeployment({ replicas: 10 }));
+  await c.run(4);
+  await c.updateDeployment((d) => { d.spec!.template.spec!.containers[0]!.image = 'nginx:2'; });
+  // One sync: surge 3 (25% of 10 rounded up) and 2 old replicas fewer (25% rounded down).
+  await c.syncDeployment();
+  const sizes = async () => [(await c.rsByImage('nginx:1'))!.spec!.replicas, (await c.rsByImage('nginx:2'))!.spec!.replicas];
+  assert.deepEqual(await sizes(), [8, 3]);
+  await c.updateDeployment((d) => { d.spec!.replicas = 20; });
+  c.recorder.clear();
+  await c.syncDeployment();
+  // 20 + 5 surge = 25 allowed; 8·25/13 ≈ 15 and 3·25/13 ≈ 6 (max-replicas was 13), the
+  // leftover 4 to the largest.
+  assert.deepEqual(await sizes(), [19, 6]);
+  const v1 = (await c.rsByImage('nginx:1'))!.metadata!.name;
+  const v2 = (await c.rsByImage('nginx:2'))!.metadata!.name;
+  assert.deepEqual(c.recorder.lines(), [
+    `Normal ScalingReplicaSet Scaled up replica set ${v1} to 19 from 8`,
+    `Normal ScalingReplicaSet Scaled up replica set ${v2} to 6 from 3`,
+  ]);
+  await c.run(20);
+  assert.deepEqual(await sizes(), [0, 20]);
+});
+
+test('adopts an orphaned ReplicaSet whose template matches as the new one', async () => {
+  const d = newDeployment({ replicas: 2 });
+  const c = new Cluster(d);
+  c.client.seed(Resources.replicasets, {
+    apiVersion: 'apps/v1', kind: 'ReplicaSet',
+    metadata: { name: 'web-orphan', namespace: 'default', labels: { app: 'web' }, generation: 1 },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: deepClone(d.spec!.template) },
+    status: { replicas: 0 },
+  } as KObject);
+  await c.refresh();
+  await c.syncDeployment();
+  const rss = await c.rsList();
+  assert.deepEqual(rss.map((rs) => rs.metadata!.name), ['web-orphan']);
+  const patch = c.client.actions().find((a) => a.verb === 'patch' && a.name === 'web-orphan');
+  assert.deepEqual(patch?.object, { metadata: { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true, blockOwnerDeletion: true }], uid: rss[0]!.metadata!.uid } });
+  assert.equal(rss[0]!.metadata!.annotations?.['deployment.kubernetes.io/revision'], '1');
+});

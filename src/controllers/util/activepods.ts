@@ -121,6 +121,11 @@ export function sortActivePodsWithRanks(pods: readonly Pod[], ranks: readonly nu
   return ranked.map((r) => r.pod);
 }
 
+/** controller.ActivePods order without ranks: the pods to delete first come first. */
+export function sortActivePods(pods: readonly Pod[], nowMs: number | undefined): Pod[] {
+  return sortActivePodsWithRanks(pods, undefined, nowMs);
+}
+
 /**
  * getPodsRankedByRelatedPodsOnSameNode: each pod's rank is the number of active related
  * pods (this controller's and its siblings') on the pod's node, so scale-down first

@@ -27,15 +27,15 @@ export function timeOf(ts: string | null | undefined): number | undefined {
 }
 
 /**
- * podutil.IsPodAvailable: Ready, and (with minReadySeconds > 0) Ready since at least
- * minReadySeconds before `nowMs`.
+ * podutil.IsPodAvailable: Ready, and (with minReadySeconds > 0) Ready since more than
+ * minReadySeconds before `nowMs` (strictly, as upstream's Time.Before).
  */
 export function isPodAvailable(pod: Pod, minReadySeconds: number, nowMs: number): boolean {
   const c = getPodCondition(pod, 'Ready');
   if (c?.status !== 'True') return false;
   if (minReadySeconds <= 0) return true;
   const since = timeOf(c.lastTransitionTime);
-  return since !== undefined && since + minReadySeconds * 1000 <= nowMs;
+  return since !== undefined && since + minReadySeconds * 1000 < nowMs;
 }
 
 /** The lastTransitionTime of the True Ready condition (ms), or undefined. */

@@ -81,8 +81,11 @@ export interface ControllerRefManagerOptions<T extends Ownable> {
   selector: Selector;
   /** Called once before the first adoption; rejects to forbid adopting. */
   canAdopt: () => Promise<void>;
-  /** Patches obj (by namespace/name) with a strategic merge patch. */
-  patch: (obj: T, patch: unknown) => Promise<unknown>;
+  /**
+   * Patches obj (by namespace/name) with a strategic merge patch; resolves with the patched
+   * object when the transport returns it, so callers go on from the fresh copy.
+   */
+  patch: (obj: T, patch: unknown) => Promise<T | unknown>;
   /** Extra conditions an object must meet to be claimed (all must hold). */
   filters?: ((obj: T) => boolean)[];
 }
@@ -108,13 +111,17 @@ export class ControllerRefManager<T extends Ownable> {
     return this.opts.selector.matches(obj.metadata?.labels) && (this.opts.filters ?? []).every((f) => f(obj));
   }
 
-  /** ClaimPods/ClaimReplicaSets: the objects this controller owns after adopting and releasing. */
+  /**
+   * ClaimPods/ClaimReplicaSets: the objects this controller owns after adopting and
+   * releasing (adopted ones as the patch returned them).
+   */
   async claim(objs: readonly T[]): Promise<T[]> {
     const claimed: T[] = [];
     const errors: unknown[] = [];
     for (const obj of objs) {
       try {
-        if (await this.claimObject(obj)) claimed.push(obj);
+        const mine = await this.claimObject(obj);
+        if (mine) claimed.push(mine);
       } catch (err) {
         errors.push(err);
       }
@@ -126,42 +133,38 @@ export class ControllerRefManager<T extends Ownable> {
     return claimed;
   }
 
-  /** ClaimObject: true when obj is (now) ours. */
-  async claimObject(obj: T): Promise<boolean> {
+  /** ClaimObject: the object when it is (now) ours, undefined otherwise. */
+  async claimObject(obj: T): Promise<T | undefined> {
     const ctrl = this.opts.controller;
     const ref = controllerRefOf(obj);
     if (ref) {
-      if (ref.uid !== ctrl.metadata?.uid) return false;
-      if (this.matches(obj)) return true;
-      if (ctrl.metadata?.deletionTimestamp) return false;
-      try {
-        await this.release(obj);
-      } catch (err) {
-        if (isNotFound(err)) return false;
-        throw err;
-      }
-      return false;
+      if (ref.uid !== ctrl.metadata?.uid) return undefined;
+      if (this.matches(obj)) return obj;
+      if (ctrl.metadata?.deletionTimestamp) return undefined;
+      await this.release(obj);
+      return undefined;
     }
-    if (ctrl.metadata?.deletionTimestamp || !this.matches(obj)) return false;
-    if (obj.metadata?.deletionTimestamp) return false;
+    if (ctrl.metadata?.deletionTimestamp || !this.matches(obj)) return undefined;
+    if (obj.metadata?.deletionTimestamp) return undefined;
     const ns = ctrl.metadata?.namespace;
-    if (ns && ns !== obj.metadata?.namespace) return false;
+    if (ns && ns !== obj.metadata?.namespace) return undefined;
     try {
-      await this.adopt(obj);
+      return await this.adopt(obj);
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
-    return true;
   }
 
-  private async adopt(obj: T): Promise<void> {
+  private async adopt(obj: T): Promise<T> {
     try {
       await this.canAdoptOnce();
     } catch (err) {
       throw new Error(`can't adopt ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    await this.opts.patch(obj, ownerRefPatch(this.opts.controllerRef, obj.metadata?.uid ?? ''));
+    const patched = await this.opts.patch(obj, ownerRefPatch(this.opts.controllerRef, obj.metadata?.uid ?? ''));
+    const fresh = patched as T | undefined;
+    return fresh && typeof fresh === 'object' && fresh.metadata?.uid === obj.metadata?.uid ? fresh : obj;
   }
 
   private async release(obj: T): Promise<void> {

@@ -6,7 +6,9 @@
  */
 import type { EventHandlers, EventRecorder, EventType, GroupVersionResource, IndexFunc, Informer, Lister, Client } from '../../client/interface.js';
 import { keyOf } from '../../client/interface.js';
-import type { KObject } from '../../apimachinery/meta.js';
+import type { KObject, OwnerReference } from '../../apimachinery/meta.js';
+import type { Pod, PodTemplateSpec } from '../../client/objects.js';
+import { getPodFromTemplate, type PodControl } from './podcontrol.js';
 
 /** An Informer over a map that {@link TestInformer.refresh} brings in line with a client. */
 export class TestInformer<T extends object> implements Informer<T> {
@@ -72,5 +74,38 @@ export class RecordingEventRecorder implements EventRecorder {
 
   clear(): void {
     this.events.length = 0;
+  }
+}
+
+/**
+ * A PodControl that records instead of writing (upstream's FakePodControl), for
+ * controllers whose tests assert on intent rather than on a FakeClient's contents.
+ * Set `createError`/`deleteError` to make calls fail.
+ */
+export class FakePodControl implements PodControl {
+  readonly created: { namespace: string; template: PodTemplateSpec; owner: KObject; controllerRef: OwnerReference }[] = [];
+  readonly deleted: { namespace: string; name: string }[] = [];
+  readonly patches: { namespace: string; name: string; patch: unknown }[] = [];
+  createError: unknown;
+  deleteError: unknown;
+  private seq = 0;
+
+  async createPods(namespace: string, template: PodTemplateSpec, owner: KObject, controllerRef: OwnerReference): Promise<Pod> {
+    if (this.createError !== undefined) throw this.createError;
+    this.created.push({ namespace, template, owner, controllerRef });
+    const pod = getPodFromTemplate(template, owner, controllerRef);
+    pod.metadata!.namespace = namespace;
+    pod.metadata!.name = `${pod.metadata!.generateName ?? ''}${this.seq++}`;
+    return pod;
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    if (this.deleteError !== undefined) throw this.deleteError;
+    this.deleted.push({ namespace, name });
+  }
+
+  async patchPod(namespace: string, name: string, patch: unknown): Promise<Pod> {
+    this.patches.push({ namespace, name, patch });
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { namespace, name } };
   }
 }

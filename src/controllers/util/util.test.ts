@@ -118,8 +118,8 @@ test('getPodsToDelete: doubled-up nodes first', () => {
 test('isPodAvailable honours minReadySeconds', () => {
   const p = newPod('a', { readyAgoS: 5 });
   assert.equal(isPodAvailable(p, 0, NOW), true);
-  assert.equal(isPodAvailable(p, 5, NOW), true);
-  assert.equal(isPodAvailable(p, 6, NOW), false);
+  assert.equal(isPodAvailable(p, 4, NOW), true);
+  assert.equal(isPodAvailable(p, 5, NOW), false, 'ready for exactly minReadySeconds is not yet available');
 });
 
 test('getPodFromTemplate: generateName, labels, annotations, controllerRef', () => {
