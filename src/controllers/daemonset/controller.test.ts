@@ -181,7 +181,6 @@ test('a pod is added when a node appears and removed when the node goes', async 
   await h.create(Resources.nodes, newNode('n1'));
   await h.create(Resources.daemonsets, newDaemonSet(), NS);
   await h.sync();
-  await h.runPods();
   assert.deepEqual(nodesOf(await h.pods()), ['n1']);
 
   await h.create(Resources.nodes, newNode('n2'));
@@ -190,12 +189,21 @@ test('a pod is added when a node appears and removed when the node goes', async 
   await h.sync();
   assert.deepEqual(nodesOf(await h.pods()), ['n1', 'n2']);
 
-  await h.runPods();
+  // n1's pod was never bound (no scheduler here): the DaemonSet deletes it with the node.
+  await h.runPods(true, (p) => getTargetNodeName(p) === 'n2');
   await h.client.resource(Resources.nodes).delete('n1');
   await h.sync();
   assert.deepEqual(nodesOf(await h.pods()), ['n2']);
   assert.ok(h.recorder.lines().some((l) => /^Normal SuccessfulDelete Deleted pod: kube-proxy-/.test(l)));
   assert.equal((await h.ds()).status?.desiredNumberScheduled, 1);
+
+  // A bound pod on a vanished node is left to the pod garbage collector, and not counted.
+  await h.client.resource(Resources.nodes).delete('n2');
+  await h.sync();
+  assert.deepEqual(nodesOf(await h.pods()), ['n2']);
+  const status = (await h.ds()).status;
+  assert.equal(status?.desiredNumberScheduled ?? 0, 0);
+  assert.equal(status?.currentNumberScheduled ?? 0, 0);
 });
 
 test('a NoSchedule taint added later keeps the running pod and counts it misscheduled; NoExecute removes it', async () => {

@@ -12,9 +12,8 @@
  * trims history to revisionHistoryLimit, and writes status. Creations and deletions in
  * flight are tracked with expectations so a stale cache never doubles them.
  *
- * Departure from upstream: a daemon pod whose node no longer exists is deleted here even
- * when it was already bound (upstream deletes only unbound ones and leaves bound ones to
- * the pod garbage collector's orphan sweep).
+ * When a node goes away, its unbound daemon pods are deleted here; pods already bound to
+ * it are the pod garbage collector's (its orphan sweep), as upstream.
  */
 import {
   Resources, isTombstone, keyOf,
@@ -291,6 +290,12 @@ export class DaemonSetsController implements Controller {
 
   private updatePod(oldPod: Pod, curPod: Pod): void {
     if (curPod.metadata?.resourceVersion === oldPod.metadata?.resourceVersion) return;
+    if (curPod.metadata?.deletionTimestamp) {
+      // A graceful deletion shows first as deletionTimestamp; count it as observed now
+      // rather than after the kubelet's grace period (upstream does the same).
+      this.deletePod(curPod);
+      return;
+    }
     const curRef = controllerRefOf(curPod);
     const oldRef = controllerRefOf(oldPod);
     const refChanged = !deepEqual(curRef, oldRef);
@@ -474,15 +479,17 @@ export class DaemonSetsController implements Controller {
   }
 
   /**
-   * getUnscheduledPodsWithoutNode, widened: pods pinned to or running on a node that no
-   * longer exists (see the module comment).
+   * getUnscheduledPodsWithoutNode: unbound pods pinned to a node that no longer exists
+   * (never bound, so nothing else would clean them up).
    */
   private podsWithoutNode(nodes: Node[], nodeToDaemonPods: Map<string, Pod[]>): string[] {
     const names = new Set(nodes.map((n) => n.metadata?.name ?? ''));
     const out: string[] = [];
     for (const [nodeName, pods] of nodeToDaemonPods) {
       if (names.has(nodeName)) continue;
-      for (const pod of pods) if (!pod.metadata?.deletionTimestamp) out.push(pod.metadata?.name ?? '');
+      for (const pod of pods) {
+        if (!pod.spec?.nodeName && !pod.metadata?.deletionTimestamp) out.push(pod.metadata?.name ?? '');
+      }
     }
     return out;
   }
