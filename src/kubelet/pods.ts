@@ -443,7 +443,8 @@ class PodWorker {
       namespace: m.namespace!,
       uid: this.#uid,
       attempt,
-      hostname: this.#pod.spec?.hostname ?? m.name,
+      // Host-network pods keep the node's hostname (upstream generatePodSandboxConfig).
+      hostname: this.#pod.spec?.hostNetwork ? undefined : (this.#pod.spec?.hostname ?? m.name),
       logDirectory: `/var/log/pods/${m.namespace}_${m.name}_${this.#uid}`,
       labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid },
       annotations: { ...(m.annotations ?? {}) },

@@ -1,0 +1,292 @@
+/**
+ * {@link Runtime} over the CRI (runtime.v1 RuntimeService + ImageService) on a unix
+ * socket: containerd's CRI plugin, or any CRI runtime. The messages are our own subset of
+ * the published API (api.proto beside this file, copied next to the compiled JavaScript).
+ *
+ * Times arrive as int64 nanoseconds and leave as milliseconds; gRPC errors become
+ * {@link RuntimeError}s whose message is the status details, as the kubelet shows them.
+ * The CRI's container list carries no exit codes, so listContainers asks ContainerStatus
+ * for each container (upstream getPodContainerStatuses does the same).
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials, loadPackageDefinition, status as grpcStatus, type Client as GrpcClient, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import {
+  RuntimeError,
+  type ContainerConfig,
+  type ContainerFilter,
+  type ContainerState,
+  type ContainerStatus,
+  type ImageInfo,
+  type PodSandboxConfig,
+  type PodSandboxState,
+  type PodSandboxStatus,
+  type Runtime,
+  type RuntimeErrorCode,
+  type RuntimeVersion,
+} from '../runtime.js';
+
+const protoPath = join(dirname(fileURLToPath(import.meta.url)), 'api.proto');
+
+type Call = (req: unknown, opts: { deadline: number }, cb: (err: ServiceError | null, res: unknown) => void) => void;
+
+export interface CriRuntimeOptions {
+  /** "unix:///run/containerd/containerd.sock" or a bare socket path. */
+  endpoint: string;
+  /** Per-call timeout (default 2 min; image pulls take up to 10 min). */
+  timeoutMs?: number;
+}
+
+// ---- wire shapes (keepCase, longs as strings, enums as names) ----
+
+interface PbMetadata {
+  name: string;
+  uid?: string;
+  namespace?: string;
+  attempt: number;
+}
+interface PbSandboxStatus {
+  id: string;
+  metadata: PbMetadata | null;
+  state: 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
+  created_at: string;
+  network: { ip: string; additional_ips: Array<{ ip: string }> } | null;
+  labels: Record<string, string>;
+}
+interface PbContainerStatus {
+  id: string;
+  metadata: PbMetadata | null;
+  state: 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN';
+  created_at: string;
+  started_at: string;
+  finished_at: string;
+  exit_code: number;
+  image: { image: string } | null;
+  image_ref: string;
+  reason: string;
+  message: string;
+  labels: Record<string, string>;
+}
+interface PbImage {
+  id: string;
+  repo_tags: string[];
+  repo_digests: string[];
+  size: string;
+}
+
+function nsToMs(ns: string | number | undefined): number {
+  if (ns === undefined || ns === '' || ns === '0' || ns === 0) return 0;
+  return Number(BigInt(ns) / 1_000_000n);
+}
+
+const containerStates: Record<PbContainerStatus['state'], ContainerState> = {
+  CONTAINER_CREATED: 'created',
+  CONTAINER_RUNNING: 'running',
+  CONTAINER_EXITED: 'exited',
+  CONTAINER_UNKNOWN: 'unknown',
+};
+const containerStateNames: Record<ContainerState, PbContainerStatus['state']> = {
+  created: 'CONTAINER_CREATED',
+  running: 'CONTAINER_RUNNING',
+  exited: 'CONTAINER_EXITED',
+  unknown: 'CONTAINER_UNKNOWN',
+};
+
+function toRuntimeError(err: ServiceError): RuntimeError {
+  const codes: Partial<Record<number, RuntimeErrorCode>> = {
+    [grpcStatus.NOT_FOUND]: 'NotFound',
+    [grpcStatus.INVALID_ARGUMENT]: 'InvalidArgument',
+    [grpcStatus.UNAVAILABLE]: 'Unavailable',
+    [grpcStatus.FAILED_PRECONDITION]: 'FailedPrecondition',
+  };
+  return new RuntimeError(codes[err.code] ?? 'Unknown', err.details || err.message);
+}
+
+/** See the module comment. */
+export class CriRuntime implements Runtime {
+  readonly #runtime: GrpcClient;
+  readonly #images: GrpcClient;
+  readonly #timeoutMs: number;
+
+  constructor(opts: CriRuntimeOptions) {
+    const def = loadSync(protoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+    const pkg = (loadPackageDefinition(def).runtime as GrpcObject).v1 as GrpcObject;
+    const target = opts.endpoint.startsWith('unix:') ? opts.endpoint : `unix://${opts.endpoint}`;
+    const Runtime = pkg.RuntimeService as ServiceClientConstructor;
+    const Images = pkg.ImageService as ServiceClientConstructor;
+    this.#runtime = new Runtime(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20 });
+    this.#images = new Images(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20 });
+    this.#timeoutMs = opts.timeoutMs ?? 120_000;
+  }
+
+  close(): void {
+    this.#runtime.close();
+    this.#images.close();
+  }
+
+  #call<T>(client: GrpcClient, method: string, req: unknown, timeoutMs = this.#timeoutMs): Promise<T> {
+    const fn = (client as unknown as Record<string, Call>)[method]!.bind(client);
+    return new Promise((resolve, reject) => {
+      fn(req, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err) reject(toRuntimeError(err));
+        else resolve(res as T);
+      });
+    });
+  }
+
+  async version(): Promise<RuntimeVersion> {
+    const r = await this.#call<{ runtime_name: string; runtime_version: string; runtime_api_version: string }>(this.#runtime, 'Version', { version: 'v1' });
+    return { runtimeName: r.runtime_name, runtimeVersion: r.runtime_version, runtimeApiVersion: r.runtime_api_version };
+  }
+
+  #sandboxConfig(c: PodSandboxConfig): unknown {
+    return {
+      metadata: { name: c.name, uid: c.uid, namespace: c.namespace, attempt: c.attempt },
+      hostname: c.hostname ?? '',
+      log_directory: c.logDirectory ?? '',
+      labels: c.labels,
+      annotations: c.annotations ?? {},
+      linux: {
+        security_context: {
+          namespace_options: { network: c.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' },
+        },
+      },
+    };
+  }
+
+  async runPodSandbox(config: PodSandboxConfig): Promise<string> {
+    const r = await this.#call<{ pod_sandbox_id: string }>(this.#runtime, 'RunPodSandbox', { config: this.#sandboxConfig(config) });
+    return r.pod_sandbox_id;
+  }
+
+  async stopPodSandbox(id: string): Promise<void> {
+    await this.#call(this.#runtime, 'StopPodSandbox', { pod_sandbox_id: id });
+  }
+
+  async removePodSandbox(id: string): Promise<void> {
+    await this.#call(this.#runtime, 'RemovePodSandbox', { pod_sandbox_id: id });
+  }
+
+  async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
+    const r = await this.#call<{ status: PbSandboxStatus }>(this.#runtime, 'PodSandboxStatus', { pod_sandbox_id: id });
+    const s = r.status;
+    return {
+      id: s.id,
+      name: s.metadata?.name ?? '',
+      namespace: s.metadata?.namespace ?? '',
+      uid: s.metadata?.uid ?? '',
+      attempt: s.metadata?.attempt ?? 0,
+      state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
+      createdAt: nsToMs(s.created_at),
+      ip: s.network?.ip ?? '',
+      additionalIPs: (s.network?.additional_ips ?? []).map((x) => x.ip),
+      labels: s.labels ?? {},
+    };
+  }
+
+  async listPodSandbox(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState } = {}): Promise<PodSandboxStatus[]> {
+    const f: Record<string, unknown> = {};
+    if (filter.labelSelector) f.label_selector = filter.labelSelector;
+    if (filter.state) f.state = { state: filter.state === 'ready' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY' };
+    const r = await this.#call<{ items: Array<{ id: string }> }>(this.#runtime, 'ListPodSandbox', { filter: f });
+    const out: PodSandboxStatus[] = [];
+    for (const item of r.items ?? []) {
+      try {
+        out.push(await this.podSandboxStatus(item.id));
+      } catch (err) {
+        if (!(err instanceof RuntimeError && err.code === 'NotFound')) throw err;
+      }
+    }
+    return out;
+  }
+
+  async pullImage(image: string): Promise<string> {
+    const r = await this.#call<{ image_ref: string }>(this.#images, 'PullImage', { image: { image } }, 10 * 60_000);
+    return r.image_ref;
+  }
+
+  async imageStatus(image: string): Promise<ImageInfo | undefined> {
+    const r = await this.#call<{ image: PbImage | null }>(this.#images, 'ImageStatus', { image: { image } });
+    return r.image ? toImageInfo(r.image) : undefined;
+  }
+
+  async listImages(): Promise<ImageInfo[]> {
+    const r = await this.#call<{ images: PbImage[] }>(this.#images, 'ListImages', {});
+    return (r.images ?? []).map(toImageInfo);
+  }
+
+  async createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string> {
+    const r = await this.#call<{ container_id: string }>(this.#runtime, 'CreateContainer', {
+      pod_sandbox_id: podSandboxId,
+      config: {
+        metadata: { name: config.name, attempt: config.attempt },
+        image: { image: config.image, user_specified_image: config.userImage },
+        command: config.command,
+        args: config.args,
+        working_dir: config.workingDir ?? '',
+        envs: config.env,
+        labels: config.labels,
+        annotations: config.annotations ?? {},
+        log_path: config.logPath ?? '',
+      },
+      sandbox_config: this.#sandboxConfig(sandboxConfig),
+    });
+    return r.container_id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.#call(this.#runtime, 'StartContainer', { container_id: id });
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    await this.#call(this.#runtime, 'StopContainer', { container_id: id, timeout: String(timeoutSeconds) }, this.#timeoutMs + timeoutSeconds * 1000);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.#call(this.#runtime, 'RemoveContainer', { container_id: id });
+  }
+
+  async listContainers(filter: ContainerFilter = {}): Promise<ContainerStatus[]> {
+    const f: Record<string, unknown> = {};
+    if (filter.podSandboxId) f.pod_sandbox_id = filter.podSandboxId;
+    if (filter.labelSelector) f.label_selector = filter.labelSelector;
+    if (filter.state) f.state = { state: containerStateNames[filter.state] };
+    const r = await this.#call<{ containers: Array<{ id: string; pod_sandbox_id: string }> }>(this.#runtime, 'ListContainers', { filter: f });
+    const out: ContainerStatus[] = [];
+    for (const c of r.containers ?? []) {
+      try {
+        out.push({ ...(await this.containerStatus(c.id)), podSandboxId: c.pod_sandbox_id });
+      } catch (err) {
+        // Removed between the list and the status: as if the list had not seen it.
+        if (!(err instanceof RuntimeError && err.code === 'NotFound')) throw err;
+      }
+    }
+    return out;
+  }
+
+  async containerStatus(id: string): Promise<ContainerStatus> {
+    const r = await this.#call<{ status: PbContainerStatus }>(this.#runtime, 'ContainerStatus', { container_id: id });
+    const s = r.status;
+    return {
+      id: s.id,
+      podSandboxId: '',
+      name: s.metadata?.name ?? '',
+      attempt: s.metadata?.attempt ?? 0,
+      state: containerStates[s.state] ?? 'unknown',
+      createdAt: nsToMs(s.created_at),
+      startedAt: nsToMs(s.started_at),
+      finishedAt: nsToMs(s.finished_at),
+      exitCode: s.exit_code,
+      reason: s.reason,
+      message: s.message,
+      image: s.image?.image ?? '',
+      imageRef: s.image_ref,
+      labels: s.labels ?? {},
+    };
+  }
+}
+
+function toImageInfo(i: PbImage): ImageInfo {
+  return { id: i.id, repoTags: i.repo_tags ?? [], repoDigests: i.repo_digests ?? [], size: Number(i.size) };
+}
