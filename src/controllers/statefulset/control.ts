@@ -411,12 +411,10 @@ export class StatefulSetControl {
     // A finished pod (failed, or succeeded — e.g. evicted or stopped on node reboot) is
     // deleted; it is created anew once the deletion is observed.
     if (isFailed(pod) || isSucceeded(pod)) {
-      if (isFailed(pod)) {
-        this.recorder.event(owner, 'Warning', 'RecreatingFailedPod', `StatefulSet ${ns}/${set.metadata?.name ?? ''} is recreating failed Pod ${pod.metadata?.name ?? ''}`);
-      } else {
-        this.recorder.event(owner, 'Normal', 'RecreatingTerminatedPod', `StatefulSet ${ns}/${set.metadata?.name ?? ''} is recreating terminated Pod ${pod.metadata?.name ?? ''}`);
-      }
       if (!isTerminating(pod)) {
+        const what = `StatefulSet ${ns}/${set.metadata?.name ?? ''} is recreating ${isFailed(pod) ? 'failed' : 'terminated'} Pod ${pod.metadata?.name ?? ''}`;
+        if (isFailed(pod)) this.recorder.event(owner, 'Warning', 'RecreatingFailedPod', what);
+        else this.recorder.event(owner, 'Normal', 'RecreatingTerminatedPod', what);
         try {
           await this.podControl.deleteStatefulPod(set, pod);
         } catch (err) {
