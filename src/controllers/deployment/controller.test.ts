@@ -151,7 +151,7 @@ test('a new Deployment gets a ReplicaSet <name>-<pod-template-hash> and rolls ou
   d = await c.deployment();
   assert.deepEqual(
     { ...d.status, conditions: undefined },
-    { observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, unavailableReplicas: 0, conditions: undefined },
+    { observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, conditions: undefined },
   );
   assert.deepEqual(condition(d, 'Available'), ['True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.']);
   assert.deepEqual(condition(d, 'Progressing'), ['True', 'NewReplicaSetAvailable', `ReplicaSet "web-${hash}" has successfully progressed.`]);

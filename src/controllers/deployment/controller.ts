@@ -621,15 +621,18 @@ export class DeploymentController {
   private calculateStatus(allRSs: (ReplicaSet | undefined)[], newRS: ReplicaSet | undefined, d: Deployment): DeploymentStatus {
     const available = u.availableReplicaCount(allRSs);
     const total = u.specReplicaCount(allRSs);
-    const status: DeploymentStatus = {
-      observedGeneration: d.metadata?.generation ?? 0,
-      replicas: u.actualReplicaCount(allRSs),
-      updatedReplicas: u.actualReplicaCount([newRS]),
-      readyReplicas: u.readyReplicaCount(allRSs),
-      availableReplicas: available,
-      unavailableReplicas: Math.max(0, total - available),
-    };
-    if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
+    // Zero counts are left out, as the Go type's omitempty does on a real cluster.
+    const counts: [keyof DeploymentStatus, number][] = [
+      ['observedGeneration', d.metadata?.generation ?? 0],
+      ['replicas', u.actualReplicaCount(allRSs)],
+      ['updatedReplicas', u.actualReplicaCount([newRS])],
+      ['readyReplicas', u.readyReplicaCount(allRSs)],
+      ['availableReplicas', available],
+      ['unavailableReplicas', Math.max(0, total - available)],
+    ];
+    const status: DeploymentStatus = {};
+    for (const [k, v] of counts) if (v !== 0) (status as Record<string, number>)[k] = v;
+    if (d.status?.collisionCount !== undefined && d.status.collisionCount !== null) status.collisionCount = d.status.collisionCount;
     let conditions = [...(d.status?.conditions ?? [])];
     const now = this.clock.now();
     if (available >= u.replicasOf(d) - u.maxUnavailable(d)) {

@@ -390,13 +390,12 @@ export class ReplicaSetController {
     } else if (manageErr === undefined && failure) {
       conditions = removeCondition(conditions, REPLICA_FAILURE);
     }
-    const status: ReplicaSetStatus = {
-      replicas: filteredPods.length,
-      fullyLabeledReplicas: fullyLabeled,
-      readyReplicas: ready,
-      availableReplicas: available,
-    };
-    if (rs.status?.observedGeneration !== undefined) status.observedGeneration = rs.status.observedGeneration;
+    // Zero counts are left out, as the Go types' omitempty does on a real cluster.
+    const status: ReplicaSetStatus = { replicas: filteredPods.length };
+    if (fullyLabeled > 0) status.fullyLabeledReplicas = fullyLabeled;
+    if (ready > 0) status.readyReplicas = ready;
+    if (available > 0) status.availableReplicas = available;
+    if (rs.status?.observedGeneration) status.observedGeneration = rs.status.observedGeneration;
     if (conditions && conditions.length > 0) status.conditions = conditions;
     return status;
   }
@@ -406,9 +405,9 @@ export class ReplicaSetController {
     const cur = rs.status;
     const generation = rs.metadata?.generation ?? 0;
     if ((cur?.replicas ?? 0) === newStatus.replicas &&
-      (cur?.fullyLabeledReplicas ?? 0) === newStatus.fullyLabeledReplicas &&
-      (cur?.readyReplicas ?? 0) === newStatus.readyReplicas &&
-      (cur?.availableReplicas ?? 0) === newStatus.availableReplicas &&
+      (cur?.fullyLabeledReplicas ?? 0) === (newStatus.fullyLabeledReplicas ?? 0) &&
+      (cur?.readyReplicas ?? 0) === (newStatus.readyReplicas ?? 0) &&
+      (cur?.availableReplicas ?? 0) === (newStatus.availableReplicas ?? 0) &&
       generation === (cur?.observedGeneration ?? 0) &&
       deepEqual(cur?.conditions ?? [], newStatus.conditions ?? [])) {
       return rs;
@@ -416,7 +415,7 @@ export class ReplicaSetController {
     const client = this.client.resource<ReplicaSetLike>(this.kind.gvr, rs.metadata?.namespace);
     let target: ReplicaSetLike = rs;
     for (let i = 0; ; i++) {
-      const status = { ...newStatus, observedGeneration: generation };
+      const status = { ...newStatus, ...(generation !== 0 ? { observedGeneration: generation } : {}) };
       try {
         return await client.updateStatus({ ...target, status });
       } catch (err) {
