@@ -196,11 +196,13 @@ test('daemon sets and stateful sets with kubectl', async (t) => {
     assert.equal(await api.ok(['apply', '-f', '-'], { input: daemonSetYAML('kube-proxy:v1.32.0') }), 'daemonset.apps/kube-proxy created\n');
     const status = await api.ok(['rollout', 'status', 'ds/kube-proxy', '-n', 'kube-system', '--timeout=60s']);
     assert.match(status, /daemon set "kube-proxy" successfully rolled out\n$/);
-    const pods = await livePods('kube-system', 'k8s-app=kube-proxy');
-    assert.deepEqual(pods.map((p) => p.spec?.nodeName).sort(), ['worker-1', 'worker-2']);
-    const get = await api.ok(['get', 'ds', '-n', 'kube-system', '--no-headers']);
+    // The node informer may trail the DaemonSet's by a moment: wait for both workers.
+    await eventually('pods bound to both workers', async () => {
+      const pods = await livePods('kube-system', 'k8s-app=kube-proxy');
+      return pods.map((p) => p.spec?.nodeName).sort().join() === 'worker-1,worker-2';
+    });
     // NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR AGE
-    assert.match(get, /^kube-proxy\s+2\s+2\s+2\s+2\s+2\s+<none>\s+\S+\n$/);
+    await eventually('kubectl get ds shows 2 everywhere', async () => /^kube-proxy\s+2\s+2\s+2\s+2\s+2\s+<none>\s+\S+\n$/.test(await api.ok(['get', 'ds', '-n', 'kube-system', '--no-headers'])));
     const describe = await api.ok(['describe', 'ds', 'kube-proxy', '-n', 'kube-system']);
     assert.match(describe, /Normal\s+SuccessfulCreate\s+.*daemonset-controller\s+Created pod: kube-proxy-/);
   });
@@ -209,7 +211,7 @@ test('daemon sets and stateful sets with kubectl', async (t) => {
     await nodes.create(newNode('worker-3'));
     await eventually('a pod on worker-3', async () => (await livePods('kube-system', 'k8s-app=kube-proxy')).some((p) => p.spec?.nodeName === 'worker-3'));
     await api.ok(['rollout', 'status', 'ds/kube-proxy', '-n', 'kube-system', '--timeout=60s']);
-    assert.match(await api.ok(['get', 'ds', 'kube-proxy', '-n', 'kube-system', '--no-headers']), /^kube-proxy\s+3\s+3\s+3\s+3\s+3\s/);
+    await eventually('kubectl get ds shows 3 everywhere', async () => /^kube-proxy\s+3\s+3\s+3\s+3\s+3\s/.test(await api.ok(['get', 'ds', 'kube-proxy', '-n', 'kube-system', '--no-headers'])));
   });
 
   await t.test('kubectl set image rolls the DaemonSet; rollout history lists both revisions', async () => {
