@@ -174,6 +174,35 @@ test('deployments, replica sets and replication controllers with kubectl', async
     assert.match(events, /SuccessfulCreate:replicaset-controller/);
   });
 
+  await t.test('a ReplicaSet adopts a matching bare pod, releases it when relabelled; kubectl scale rs', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace: 'default', labels: { tier: 'frontend' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    await api.ok(['create', '-f', '-'], { input: JSON.stringify(pod) });
+    const rs = {
+      apiVersion: 'apps/v1', kind: 'ReplicaSet',
+      metadata: { name: 'frontend', namespace: 'default' },
+      spec: { replicas: 3, selector: { matchLabels: { tier: 'frontend' } }, template: { metadata: { labels: { tier: 'frontend' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+    };
+    await api.ok(['create', '-f', '-'], { input: JSON.stringify(rs) });
+    await eventually('3 ready replicas', async () => {
+      const got = await rss.get('frontend');
+      return got.status?.readyReplicas === 3;
+    });
+    const pods = await podsOf('tier=frontend');
+    assert.equal(pods.length, 3, 'the bare pod counts as one of 3');
+    const bare = pods.find((p) => p.metadata?.name === 'bare');
+    assert.equal(bare?.metadata?.ownerReferences?.[0]?.name, 'frontend');
+    assert.equal(bare?.metadata?.ownerReferences?.[0]?.controller, true);
+    // Relabelled out of the selector: released (ownerReference removed) and replaced.
+    await api.ok(['label', 'pod', 'bare', 'tier=backend', '--overwrite']);
+    await eventually('bare released and replaced', async () => {
+      const released = await client.resource<Pod & KObject>(Resources.pods, 'default').get('bare');
+      return (released.metadata?.ownerReferences ?? []).length === 0 && (await podsOf('tier=frontend')).length === 3;
+    });
+    assert.equal(await api.ok(['scale', 'rs', 'frontend', '--replicas=1']), 'replicaset.apps/frontend scaled\n');
+    await eventually('1 pod', async () => (await podsOf('tier=frontend')).length === 1);
+    assert.match(await api.ok(['get', 'rs', 'frontend', '--no-headers']), /^frontend\s+1\s+1\s+1\s+/);
+  });
+
   await t.test('kubectl scale rc', async () => {
     const rc = {
       apiVersion: 'v1', kind: 'ReplicationController',
