@@ -19,3 +19,4 @@ export { deepFreeze } from './freeze.js';
 export { newEventRecorder, EVENT_AGGREGATION_WINDOW_MS, type EventRecorderOptions } from './events.js';
 export { loadKubeconfig, type KubeconfigCredentials } from './kubeconfig.js';
 export { newRestClient, restClientFromKubeconfig, RestClient, type RestClientOptions } from './rest.js';
+export { newLeaderElector, type LeaderElector, type LeaderElectorOptions } from './leaderelection.js';
