@@ -16,7 +16,8 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { PatchType } from '../apimachinery/meta.js';
 import { newEventRecorder } from '../client/events.js';
 import { isTombstone, Resources, type Client, type DeletedFinalStateUnknown, type EventRecorder, type InformerFactory, type Lister } from '../client/interface.js';
-import type { Namespace, Node, Pod, PodCondition } from '../client/objects.js';
+import { labelSelectorAsSelector, selectorFromSet, type LabelSelector, type Selector } from '../apimachinery/labels.js';
+import type { Namespace, Node, Pod, PodCondition, ReplicaSet, ReplicationController, Service, StatefulSet } from '../client/objects.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { podIsTerminal, SchedulerCache } from './cache.js';
@@ -153,6 +154,9 @@ export class Scheduler {
     const nsInformer = this.informers.forResource<Namespace>(Resources.namespaces);
     this.podLister = podInformer.lister;
     this.namespaceLister = nsInformer.lister;
+    // PodTopologySpread's system defaults count the pods of the pod's Services and controller.
+    const wantsSpreadDefaults = this.config.profiles.some((p) => JSON.stringify(p.plugins).includes('"PodTopologySpread"'));
+    const defaultSpreadSelector = wantsSpreadDefaults ? this.newDefaultSelector() : undefined;
     const recorderFor = opts.recorder ?? ((component: string) => newEventRecorder({ client: this.client, component, clock: this.clock, logger: this.logger }));
     const pluginEvents = new Map<string, readonly ClusterEvent[] | undefined>();
     let gates = false;
@@ -166,6 +170,7 @@ export class Scheduler {
         clock: this.clock,
         logger: this.logger,
         framework: () => fw!,
+        defaultSpreadSelector,
       };
       try {
         fw = new Framework({ profile, registry, handle });
@@ -193,6 +198,43 @@ export class Scheduler {
       },
     });
     this.addEventHandlers(podInformer, nodeInformer, nsInformer);
+  }
+
+  /** helper.DefaultSelector over informers for Services, RCs, ReplicaSets and StatefulSets. */
+  private newDefaultSelector(): (pod: Pod) => Selector | undefined {
+    const services = this.informers.forResource<Service>(Resources.services).lister;
+    const rcs = this.informers.forResource<ReplicationController>(Resources.replicationcontrollers).lister;
+    const rss = this.informers.forResource<ReplicaSet>(Resources.replicasets).lister;
+    const sss = this.informers.forResource<StatefulSet>(Resources.statefulsets).lister;
+    return (pod) => {
+      const ns = pod.metadata?.namespace ?? 'default';
+      const podLabels = pod.metadata?.labels ?? {};
+      let set: Record<string, string> = {};
+      for (const svc of services.list(ns)) {
+        const sel = svc.spec?.selector;
+        if (!sel || Object.keys(sel).length === 0) continue;
+        if (selectorFromSet(sel).matches(podLabels)) set = { ...set, ...sel };
+      }
+      let selector = selectorFromSet(set);
+      const owner = pod.metadata?.ownerReferences?.find((o) => o.controller);
+      if (!owner) return selector;
+      try {
+        if (owner.kind === 'ReplicationController' && owner.apiVersion === 'v1') {
+          const rc = rcs.get(`${ns}/${owner.name}`);
+          if (rc?.spec?.selector) selector = selectorFromSet({ ...set, ...rc.spec.selector });
+        } else if ((owner.kind === 'ReplicaSet' || owner.kind === 'StatefulSet') && owner.apiVersion === 'apps/v1') {
+          const obj = owner.kind === 'ReplicaSet' ? rss.get(`${ns}/${owner.name}`) : sss.get(`${ns}/${owner.name}`);
+          if (obj?.spec?.selector) {
+            const other = labelSelectorAsSelector(obj.spec.selector as LabelSelector);
+            const r = other.requirements();
+            if (r.selectable) selector = selector.add(...r.requirements);
+          }
+        }
+      } catch {
+        // An invalid controller selector contributes nothing, as upstream.
+      }
+      return selector;
+    };
   }
 
   private responsibleFor(pod: Pod): boolean {

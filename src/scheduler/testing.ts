@@ -2,6 +2,7 @@
  * Builders for scheduler tests and benchmarks: newPod()/newNode() with the fields the
  * plugins read, in the shape the API server returns them.
  */
+import type { Selector } from '../apimachinery/labels.js';
 import type { Container, Node, Pod, PodSpec, Taint, Toleration } from '../client/objects.js';
 import { NodeInfo, podInfoOf, staticLister, type NodeInfoLister } from './framework/nodeinfo.js';
 import type { Handle } from './framework/registry.js';
@@ -95,9 +96,10 @@ export function nodeInfoOf(node: Node, pods: Pod[] = []): NodeInfo {
 }
 
 /** A plugin handle over a fixed set of NodeInfos. */
-export function testHandle(nodes: NodeInfo[] = [], nsLabels: Record<string, Record<string, string>> = {}): Handle {
+export function testHandle(nodes: NodeInfo[] = [], nsLabels: Record<string, Record<string, string>> = {}, defaultSpreadSelector?: (pod: Pod) => Selector | undefined): Handle {
   const lister: NodeInfoLister = staticLister(nodes);
   return {
+    defaultSpreadSelector,
     snapshot: () => lister,
     namespaceLabels: (ns) => nsLabels[ns],
     client: undefined,

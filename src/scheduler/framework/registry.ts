@@ -2,7 +2,9 @@
  * Plugin registry and profile plugin sets (upstream framework/runtime/registry.go and the
  * kubescheduler.config.k8s.io/v1 Plugins type).
  */
+import type { Selector } from '../../apimachinery/labels.js';
 import type { Client } from '../../client/interface.js';
+import type { Pod } from '../../client/objects.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import type { NodeInfoLister } from './nodeinfo.js';
@@ -23,6 +25,11 @@ export interface Handle {
   readonly logger: Logger;
   /** The profile's framework (set once the framework is built; used by preemption). */
   framework(): Framework;
+  /**
+   * helper.DefaultSelector: the labels of the Services, ReplicationController, ReplicaSet
+   * and StatefulSet selecting pod, as one selector (PodTopologySpread's system defaults).
+   */
+  defaultSpreadSelector?(pod: Pod): Selector | undefined;
 }
 
 /** Builds a plugin from its (already defaulted and validated) args. */

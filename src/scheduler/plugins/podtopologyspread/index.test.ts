@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod, TopologySpreadConstraint } from '../../../client/objects.js';
+import { selectorFromSet } from '../../../apimachinery/labels.js';
 import { CycleState } from '../../framework/types.js';
 import { newNode, newPod, nodeInfoOf, runFilter, runScore, testHandle } from '../../testing.js';
 import { ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread } from './index.js';
@@ -59,6 +60,23 @@ test('PodTopologySpread score: ScheduleAnyway prefers the emptier domain; unlabe
   assert.ok(got.n3! > got.n1!, `zone b (${got.n3}) should outrank zone a (${got.n1})`);
   assert.equal(got.n1, got.n2);
   assert.equal(got.n3, 100);
+});
+
+test('PodTopologySpread system defaults: spread the pods of the same Service/controller across hosts and zones', () => {
+  const nodes = [
+    nodeInfoOf(newNode('a1', { labels: { 'topology.kubernetes.io/zone': 'a' } }), [app('w1'), app('w2')]),
+    nodeInfoOf(newNode('a2', { labels: { 'topology.kubernetes.io/zone': 'a' } }), [app('w3')]),
+    nodeInfoOf(newNode('b1', { labels: { 'topology.kubernetes.io/zone': 'b' } })),
+    nodeInfoOf(newNode('nozone')),
+  ];
+  const pl = new PodTopologySpread(testHandle(nodes, {}, () => selectorFromSet({ app: 'web' })));
+  const got = runScore(pl, app('new'), nodes);
+  assert.ok(got.b1! > got.a2! && got.a2! > got.a1!, JSON.stringify(got));
+  // Unlike explicit constraints, a node without the zone label is still scored (on hostname).
+  assert.ok(got.nozone! > 0, JSON.stringify(got));
+  // No Service or controller selects the pod: nothing to spread.
+  const none = new PodTopologySpread(testHandle(nodes, {}, () => selectorFromSet({})));
+  assert.deepEqual(runScore(none, app('new'), nodes), { a1: 0, a2: 0, b1: 0, nozone: 0 });
 });
 
 test('PodTopologySpread: no constraints → skipped (filter and score)', () => {

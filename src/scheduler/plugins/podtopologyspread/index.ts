@@ -5,8 +5,10 @@
  * minimum) ≤ maxSkew. ScheduleAnyway constraints score: fewer matching pods in the
  * node's domains ranks higher.
  *
- * Known gap: the cluster-level default constraints (derived from the Services and
- * ReplicaSets selecting the pod) are not applied; a pod without constraints is skipped.
+ * A pod without constraints of its own gets the system defaults for scoring (upstream
+ * defaultingType System): ScheduleAnyway on kubernetes.io/hostname (maxSkew 3) and
+ * topology.kubernetes.io/zone (maxSkew 5), counting the pods selected by the Services,
+ * ReplicationController, ReplicaSet or StatefulSet that select it (handle.defaultSpreadSelector).
  */
 import { labelSelectorAsSelector, newRequirement, type LabelSelector, type Selector } from '../../../apimachinery/labels.js';
 import type { Node, NodeSelectorTerm, Pod, TopologySpreadConstraint } from '../../../client/objects.js';
@@ -22,6 +24,14 @@ export const NAME = 'PodTopologySpread';
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";
 export const ERR_REASON_NODE_LABEL_NOT_MATCH = `${ERR_REASON_CONSTRAINTS_NOT_MATCH} (missing required label)`;
 const HOSTNAME = 'kubernetes.io/hostname';
+const ZONE = 'topology.kubernetes.io/zone';
+
+/** PodTopologySpreadArgs. */
+export interface PodTopologySpreadArgs {
+  /** System (default): the built-in soft constraints; List: defaultConstraints. */
+  defaultingType?: 'System' | 'List';
+  defaultConstraints?: TopologySpreadConstraint[];
+}
 
 interface Constraint {
   maxSkew: number;
@@ -129,14 +139,36 @@ function requiredAffinityOf(pod: Pod): RequiredAffinity {
 export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin {
   readonly name = NAME;
 
-  constructor(private readonly handle: Handle) {}
+  private readonly systemDefaulted: boolean;
+  private readonly defaults: readonly { maxSkew: number; topologyKey: string; whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway' }[];
+
+  constructor(private readonly handle: Handle, args: PodTopologySpreadArgs = {}) {
+    this.systemDefaulted = (args.defaultingType ?? 'System') === 'System';
+    this.defaults = this.systemDefaulted
+      ? [{ maxSkew: 3, topologyKey: HOSTNAME, whenUnsatisfiable: 'ScheduleAnyway' }, { maxSkew: 5, topologyKey: ZONE, whenUnsatisfiable: 'ScheduleAnyway' }]
+      : (args.defaultConstraints ?? []).map((c) => ({ maxSkew: c.maxSkew, topologyKey: c.topologyKey, whenUnsatisfiable: c.whenUnsatisfiable as 'DoNotSchedule' | 'ScheduleAnyway' }));
+  }
+
+  /** The pod's constraints for action, or the defaults when it has none (upstream getConstraints). */
+  private constraintsFor(pod: Pod, action: 'DoNotSchedule' | 'ScheduleAnyway'): { constraints: Constraint[]; defaulted: boolean } {
+    const own = pod.spec?.topologySpreadConstraints ?? [];
+    if (own.length > 0) return { constraints: buildConstraints(pod, own, action), defaulted: false };
+    const defaults = this.defaults.filter((d) => d.whenUnsatisfiable === action);
+    if (defaults.length === 0) return { constraints: [], defaulted: true };
+    const selector = this.handle.defaultSpreadSelector?.(pod);
+    if (!selector || selector.empty()) return { constraints: [], defaulted: true };
+    return {
+      constraints: defaults.map((d) => ({ maxSkew: d.maxSkew, topologyKey: d.topologyKey, selector, minDomains: 1, honorNodeAffinity: true, honorTaints: false })),
+      defaulted: true,
+    };
+  }
 
   eventsToRegister(): readonly ClusterEvent[] {
     return ['AssignedPodAdd', 'AssignedPodUpdate', 'AssignedPodDelete', 'NodeAdd', 'NodeUpdate', 'NodeDelete'];
   }
 
   preFilter(state: CycleState, pod: Pod): Status {
-    const constraints = buildConstraints(pod, pod.spec?.topologySpreadConstraints ?? [], 'DoNotSchedule');
+    const { constraints } = this.constraintsFor(pod, 'DoNotSchedule');
     if (constraints.length === 0) return SKIP;
     const required = requiredAffinityOf(pod);
     const ns = pod.metadata?.namespace ?? 'default';
@@ -199,15 +231,17 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
   }
 
   preScore(state: CycleState, pod: Pod, filtered: readonly NodeInfo[]): Status {
-    const constraints = buildConstraints(pod, pod.spec?.topologySpreadConstraints ?? [], 'ScheduleAnyway');
+    const { constraints, defaulted } = this.constraintsFor(pod, 'ScheduleAnyway');
     if (constraints.length === 0) return SKIP;
+    // System-defaulted constraints do not require every topology label on a node.
+    const requireAll = !(defaulted && this.systemDefaulted);
     const required = requiredAffinityOf(pod);
     const ns = pod.metadata?.namespace ?? 'default';
     const ignored = new Set<string>();
     const valueCounts = constraints.map(() => new Map<string, number>());
     const sizes = constraints.map(() => 0);
     for (const n of filtered) {
-      if (!hasAllKeys(n.node, constraints)) {
+      if (requireAll && !hasAllKeys(n.node, constraints)) {
         ignored.add(n.name);
         continue;
       }
@@ -217,7 +251,8 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
           sizes[i]!++;
           continue;
         }
-        const v = n.node.metadata!.labels![c.topologyKey]!;
+        const v = n.node.metadata?.labels?.[c.topologyKey];
+        if (v === undefined) continue;
         if (!valueCounts[i]!.has(v)) {
           valueCounts[i]!.set(v, 0);
           sizes[i]!++;
@@ -225,11 +260,12 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
       }
     }
     for (const n of this.handle.snapshot().list()) {
-      if (!hasAllKeys(n.node, constraints)) continue;
+      if (requireAll && !hasAllKeys(n.node, constraints)) continue;
       for (let i = 0; i < constraints.length; i++) {
         const c = constraints[i]!;
         if (c.topologyKey === HOSTNAME) continue;
-        const v = n.node.metadata!.labels![c.topologyKey]!;
+        const v = n.node.metadata?.labels?.[c.topologyKey];
+        if (v === undefined) continue;
         const m = valueCounts[i]!;
         const cur = m.get(v);
         if (cur === undefined || !inclusion(c, pod, n.node, required)) continue;
@@ -278,4 +314,4 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
   }
 }
 
-export const factory: PluginFactory = (_args, handle) => new PodTopologySpread(handle);
+export const factory: PluginFactory = (args, handle) => new PodTopologySpread(handle, (args ?? {}) as PodTopologySpreadArgs);
