@@ -1,7 +1,8 @@
 /**
  * `flotilla kubelet`: the node agent on its own, talking to an API server from a
  * kubeconfig. Registers the node, heartbeats (Node status + Lease), runs the pods bound to
- * it. `--runtime simulated` runs pods without containers (kwok-style); with
+ * it. `--runtime simulated` runs pods without containers (kwok-style), `--runtime remote`
+ * through a CRI runtime (containerd) at --container-runtime-endpoint; with
  * `--simulated-nodes N` one process hosts N simulated nodes named NAME-0 … NAME-(N-1) for
  * scale tests. /healthz and /metrics are served on --healthz-bind-address:--healthz-port.
  */
@@ -9,18 +10,20 @@ import { parseFlags, type Command } from './command.js';
 import { restClientFromKubeconfig } from '../client/rest.js';
 import { SimulatedRuntime, startKubelet, startSimulatedNodes, hostMachineInfo, simulatedPodCIDR } from '../kubelet/index.js';
 import type { ResourceList } from '../kubelet/node.js';
+import { CriRuntime } from '../kubelet/cri/runtime.js';
 import { realClock } from '../util/clock.js';
 import { newRegistry, serveHealthAndMetrics } from '../util/health.js';
 import { newLogger } from '../util/log.js';
 
 export const command: Command = {
   name: 'kubelet',
-  summary: 'Run the node agent: register a node, heartbeat, and run the pods bound to it (simulated runtime for now).',
+  summary: 'Run the node agent: register a node, heartbeat, and run the pods bound to it (simulated runtime, or a CRI runtime such as containerd).',
   usage: '--kubeconfig FILE --node-name NAME [flags]',
   flags: {
     kubeconfig: { type: 'string', default: '', help: 'Kubeconfig with the API server and credentials.' },
     'node-name': { type: 'string', default: '', help: 'Name of the node to register (default: the host name); with --simulated-nodes, the name prefix.' },
-    runtime: { type: 'string', default: 'simulated', help: 'Container runtime: simulated (pods run without containers).' },
+    runtime: { type: 'string', default: 'simulated', help: 'Container runtime: simulated (pods run without containers) or remote (a CRI runtime such as containerd at --container-runtime-endpoint).' },
+    'container-runtime-endpoint': { type: 'string', default: 'unix:///run/containerd/containerd.sock', help: 'The CRI socket for --runtime remote.' },
     'pod-cidr': { type: 'string', default: '', help: 'spec.podCIDR of the node; pod IPs come from it (default 10.244.1.0/24 for the simulated runtime).' },
     'simulated-nodes': { type: 'string', default: '0', help: 'Host this many simulated nodes in this process instead of one node.' },
     'container-start-delay': { type: 'string', default: '0', help: 'Simulated runtime: time from StartContainer until a container runs (Go duration).' },
@@ -56,7 +59,7 @@ async function run(argv: string[]): Promise<number> {
   const kubeconfig = String(values.kubeconfig ?? '');
   if (!kubeconfig) throw new Error('--kubeconfig is required');
   const runtimeName = String(values.runtime);
-  if (runtimeName !== 'simulated') throw new Error(`unsupported --runtime ${JSON.stringify(runtimeName)}: only "simulated" is available so far`);
+  if (runtimeName !== 'simulated' && runtimeName !== 'remote') throw new Error(`unsupported --runtime ${JSON.stringify(runtimeName)}: want simulated or remote`);
   const simulatedNodes = Number(values['simulated-nodes']);
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`invalid --simulated-nodes ${JSON.stringify(values['simulated-nodes'])}`);
   const port = Number(values['healthz-port']);
@@ -69,6 +72,7 @@ async function run(argv: string[]): Promise<number> {
   const clock = realClock;
   let stop: () => Promise<void>;
   let ready: () => boolean;
+  if (simulatedNodes > 0 && runtimeName !== 'simulated') throw new Error('--simulated-nodes needs --runtime simulated');
   if (simulatedNodes > 0) {
     const prefix = String(values['node-name'] || 'sim-node');
     const sim = await startSimulatedNodes({ client, count: simulatedNodes, namePrefix: `${prefix}-`, clock, logger: log, registry, capacity, startDelayMs });
@@ -79,10 +83,15 @@ async function run(argv: string[]): Promise<number> {
     const machine = hostMachineInfo();
     const nodeName = String(values['node-name'] || machine.hostname).toLowerCase();
     const podCIDR = String(values['pod-cidr'] || simulatedPodCIDR(1));
-    const runtime = new SimulatedRuntime({ clock, podCIDR, startDelayMs });
+    const cri = runtimeName === 'remote' ? new CriRuntime({ endpoint: String(values['container-runtime-endpoint']) }) : undefined;
+    const runtime = cri ?? new SimulatedRuntime({ clock, podCIDR, startDelayMs });
     const kubelet = await startKubelet({ client, nodeName, runtime, clock, logger: log, registry, podCIDR, capacity, machine });
-    process.stdout.write(`kubelet: node ${nodeName} registered (runtime simulated, pod CIDR ${podCIDR})\n`);
-    stop = () => kubelet.stop();
+    const v = await runtime.version();
+    process.stdout.write(`kubelet: node ${nodeName} registered (runtime ${v.runtimeName}://${v.runtimeVersion}, pod CIDR ${podCIDR})\n`);
+    stop = async () => {
+      await kubelet.stop();
+      cri?.close();
+    };
     ready = () => kubelet.ready();
   }
   const health = await serveHealthAndMetrics({

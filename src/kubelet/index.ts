@@ -95,9 +95,11 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   let machine = opts.machine ?? hostMachineInfo();
   if (opts.capacity) machine = { ...machine, capacity: opts.capacity, allocatable: opts.capacity };
   const v = await opts.runtime.version();
+  const recorder = opts.recorder ?? newEventRecorder({ client: opts.client, component: KUBELET_COMPONENT, host: opts.nodeName, clock, logger });
   const node = new NodeStatusManager({
     client: opts.client,
     nodeName: opts.nodeName,
+    recorder,
     machine,
     runtime: opts.runtime,
     clock,
@@ -107,7 +109,6 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     labels: opts.labels,
     onWrite: (w) => m?.writes.inc({ kind: w === 'lease' ? 'lease' : 'node_status' }),
   });
-  const recorder = opts.recorder ?? newEventRecorder({ client: opts.client, component: KUBELET_COMPONENT, host: opts.nodeName, clock, logger });
   const workers = new PodWorkers({
     client: opts.client,
     nodeName: opts.nodeName,

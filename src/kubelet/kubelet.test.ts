@@ -46,6 +46,7 @@ interface Env {
   runtime: SimulatedRuntime;
   kubelet: RunningKubelet;
   events: Recorded[];
+  nodeEvents: Recorded[];
   step(ms: number): Promise<void>;
   pod(name: string): Promise<Pod>;
 }
@@ -55,7 +56,10 @@ async function setup(t: { after(fn: () => unknown): void }, opts: { startDelayMs
   const fake = new FakeClient({ clock });
   const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.1.0/24', startDelayMs: opts.startDelayMs, preloadedImages: opts.preloaded, newID: counter() });
   const events: Recorded[] = [];
-  const recorder: EventRecorder = { event: (_o, type, reason, message) => events.push({ type, reason, message }) };
+  const nodeEvents: Recorded[] = [];
+  const recorder: EventRecorder = {
+    event: (o, type, reason, message) => ((o as { kind?: string }).kind === 'Node' ? nodeEvents : events).push({ type, reason, message }),
+  };
   const kubelet = await startKubelet({
     client: fake,
     nodeName: NODE,
@@ -74,6 +78,7 @@ async function setup(t: { after(fn: () => unknown): void }, opts: { startDelayMs
     runtime,
     kubelet,
     events,
+    nodeEvents,
     async step(ms) {
       // Step in small increments so work a timer starts can settle before the next fires.
       const chunk = 100;
@@ -125,6 +130,18 @@ test('the node registers with upstream labels, conditions, capacity and nodeInfo
     ],
   );
   assert.equal(st.conditions![3]!.lastHeartbeatTime, formatRFC3339(env.clock.now()));
+  assert.deepEqual(
+    env.nodeEvents.map((e) => `${e.reason}: ${e.message}`),
+    [
+      'Starting: Starting kubelet.',
+      `NodeHasSufficientMemory: Node ${NODE} status is now: NodeHasSufficientMemory`,
+      `NodeHasNoDiskPressure: Node ${NODE} status is now: NodeHasNoDiskPressure`,
+      `NodeHasSufficientPID: Node ${NODE} status is now: NodeHasSufficientPID`,
+      'NodeAllocatableEnforced: Updated Node Allocatable limit across pods',
+    ],
+  );
+  await env.step(20_000);
+  assert.equal(env.nodeEvents.length, 5, 'no repeats while nothing changes');
 });
 
 test('the Lease is renewed every 10 s with a 40 s duration and the Node as owner', async (t) => {

@@ -13,7 +13,7 @@ import { readFileSync, statfsSync } from 'node:fs';
 import { arch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
 import { isAlreadyExists, isConflict, isNotFound } from '../apimachinery/errors.js';
 import { deepEqual, formatRFC3339, formatRFC3339Micro, PatchType } from '../apimachinery/meta.js';
-import type { Client, ResourceClient } from '../client/interface.js';
+import type { Client, EventRecorder, ResourceClient } from '../client/interface.js';
 import { Resources } from '../client/interface.js';
 import type { Lease, Node, NodeCondition, NodeStatus } from '../client/objects.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -166,6 +166,8 @@ export interface NodeStatusManagerOptions {
   statusReportFrequencyMs?: number;
   /** Called with each successful write (for metrics). */
   onWrite?: (what: 'lease' | 'status') => void;
+  /** Node events (Starting, NodeHasSufficientMemory, NodeReady …); none when unset. */
+  recorder?: EventRecorder;
 }
 
 /** Registers one node and keeps its status and Lease fresh (see module comment). */
@@ -210,7 +212,9 @@ export class NodeStatusManager {
     const v = await this.#o.runtime.version();
     this.#runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`;
     await this.register();
+    this.#event('Starting', 'Starting kubelet.');
     await this.syncNodeStatus(true);
+    this.#event('NodeAllocatableEnforced', 'Updated Node Allocatable limit across pods');
     await this.renewLease();
     if (this.#stopped) return;
     const period = this.#o.statusUpdateFrequencyMs ?? NODE_STATUS_UPDATE_FREQUENCY_MS;
@@ -222,6 +226,16 @@ export class NodeStatusManager {
     this.#stopped = true;
     for (const t of this.#timers) t.cancel();
     this.#timers = [];
+  }
+
+  /** Upstream's node reference for events: the UID is the node name. */
+  #event(reason: string, message: string): void {
+    this.#o.recorder?.event({ apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, uid: this.nodeName } }, 'Normal', reason, message);
+  }
+
+  /** Upstream recordNodeStatusEvent. */
+  #statusEvent(event: string): void {
+    this.#event(event, `Node ${this.nodeName} status is now: ${event}`);
   }
 
   /** The Node object the kubelet creates (upstream initialNode). */
@@ -276,6 +290,13 @@ export class NodeStatusManager {
     const prev = new Map((this.#node?.status?.conditions ?? []).map((c) => [c.type, c]));
     const cond = (type: string, status: string, reason: string, message: string): NodeCondition => {
       const old = prev.get(type);
+      // Upstream's setters: a pressure condition records its reason when it appears or
+      // changes; Ready records NodeReady/NodeNotReady only on a change.
+      if (type === 'Ready') {
+        if (old && old.status !== status) this.#statusEvent(status === 'True' ? 'NodeReady' : 'NodeNotReady');
+      } else if (!old || old.status !== status) {
+        this.#statusEvent(status === 'False' ? reason.replace(/^Kubelet/, 'Node') : reason);
+      }
       return {
         lastHeartbeatTime: t,
         lastTransitionTime: old && old.status === status ? old.lastTransitionTime! : t,
