@@ -201,14 +201,17 @@ export function isCreated(pod: Pod): boolean {
   return (pod.status?.phase ?? '') !== '' || (pod.metadata?.uid ?? '') !== '';
 }
 
+/** isPending: phase Pending. */
 export function isPending(pod: Pod): boolean {
   return pod.status?.phase === 'Pending';
 }
 
+/** isFailed: phase Failed. */
 export function isFailed(pod: Pod): boolean {
   return pod.status?.phase === 'Failed';
 }
 
+/** isSucceeded: phase Succeeded. */
 export function isSucceeded(pod: Pod): boolean {
   return pod.status?.phase === 'Succeeded';
 }
