@@ -370,6 +370,23 @@ test('graceful delete stops the containers, then deletes the pod with grace peri
   void created;
 });
 
+test('a changed container image replaces the running container', async (t) => {
+  const env = await setup(t);
+  await createPod(env, newPod('img', [{ name: 'nginx', image: 'nginx:1.25' }]));
+  const pods = env.fake.resource<Pod>(Resources.pods, 'default');
+  const cur = await pods.get('img');
+  cur.spec!.containers[0]!.image = 'nginx:1.27';
+  await pods.update(cur);
+  await env.step(100);
+  const cs = (await env.pod('img')).status!.containerStatuses![0]!;
+  assert.equal(cs.image, 'docker.io/library/nginx:1.27');
+  assert.equal(cs.restartCount, 1);
+  assert.ok(cs.state!.running);
+  assert.equal(cs.lastState!.terminated!.reason, 'Completed');
+  assert.ok(env.events.some((e) => e.reason === 'Killing' && e.message === 'Container nginx definition changed, will be restarted'));
+  assert.equal((await env.runtime.listContainers()).filter((c) => c.state === 'running').length, 1);
+});
+
 test('a pod removed from the API server has its containers removed', async (t) => {
   const env = await setup(t);
   await createPod(env, newPod('gone', [{ name: 'nginx' }]));

@@ -15,6 +15,7 @@
  * final status written, and is then deleted with gracePeriodSeconds=0, as the kubelet's
  * status manager does, so `kubectl delete pod` returns.
  */
+import { createHash } from 'node:crypto';
 import { isConflict, isNotFound } from '../apimachinery/errors.js';
 import { PatchType, deepEqual } from '../apimachinery/meta.js';
 import { Resources, type Client, type EventRecorder, type EventType } from '../client/interface.js';
@@ -86,6 +87,15 @@ function podRef(pod: Pod): object {
 function rvNumber(rv: string | undefined): number {
   const n = Number(rv);
   return Number.isFinite(n) ? n : -1;
+}
+
+/** Label carrying a hash of the container's spec, to notice changes (upstream's io.kubernetes.container.hash). */
+export const LabelContainerHash = 'io.kubernetes.container.hash';
+
+/** A hash of what a running container was made from; a change means replace it. */
+export function containerHash(c: Container): string {
+  const basis = JSON.stringify([c.name, c.image, c.command ?? [], c.args ?? [], c.workingDir ?? '', c.env ?? [], c.ports ?? []]);
+  return createHash('sha256').update(basis).digest('hex').slice(0, 8);
 }
 
 /** Upstream's default pull policy when the API server did not default it. */
@@ -483,7 +493,13 @@ class PodWorker {
     for (const c of pod.spec?.containers ?? []) {
       const l = latest(c.name);
       if (!l) await this.#startContainer(st, c, 0);
-      else if (l.state === 'exited' && shouldRestart(l, restartPolicy)) await this.#restartWithBackoff(st, c, l);
+      else if ((l.state === 'running' || l.state === 'created') && l.labels[LabelContainerHash] !== undefined && l.labels[LabelContainerHash] !== containerHash(c)) {
+        // The spec changed (e.g. a new image): replace the container, as upstream
+        // computePodActions does when the container hash differs.
+        this.#event('Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
+        await this.#o.runtime.stopContainer(l.id, this.#pod.spec?.terminationGracePeriodSeconds ?? 30);
+        await this.#startContainer(st, c, l.attempt + 1);
+      } else if (l.state === 'exited' && shouldRestart(l, restartPolicy)) await this.#restartWithBackoff(st, c, l);
     }
   }
 
@@ -572,7 +588,13 @@ class PodWorker {
           args: c.args ?? [],
           env,
           workingDir: c.workingDir,
-          labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid, [LabelContainerName]: c.name },
+          labels: {
+            [LabelPodName]: m.name!,
+            [LabelPodNamespace]: m.namespace!,
+            [LabelPodUID]: this.#uid,
+            [LabelContainerName]: c.name,
+            [LabelContainerHash]: containerHash(c),
+          },
           logPath: `${c.name}/${attempt}.log`,
         },
         sandboxConfig,
