@@ -333,6 +333,40 @@ test('indexes: successPolicy rules', () => {
   }
 });
 
+test('job: backoffLimitPerIndex retries each index on its own and fails the Job with FailedIndexes', async (t) => {
+  const env = setup(t, newJob('per', {
+    completions: 2, parallelism: 2, completionMode: 'Indexed', backoffLimitPerIndex: 1, backoffLimit: 2147483647,
+  }));
+  const podOf = async (ix: number, phase?: string) => (await env.pods()).find((p) =>
+    p.spec?.hostname === `per-${ix}` && (phase === undefined ? p.status?.phase !== 'Failed' : p.status?.phase === phase));
+  await env.sync('per');
+  assert.deepEqual((await env.pods()).map((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-index-failure-count']), ['0', '0']);
+  const first = (await podOf(0))!;
+  await env.setPhase(first, 'Failed');
+  await env.sync('per');
+  // The index waits out its backoff; its failed pod keeps the finalizer meanwhile.
+  assert.equal((await env.pods()).length, 2);
+  assert.deepEqual((await env.client.resource<Pod>(Resources.pods, NS).get(first.metadata!.name!)).metadata?.finalizers, [JOB_TRACKING_FINALIZER]);
+  env.clock.step(10_000);
+  await env.sync('per');
+  const retry = (await podOf(0))!;
+  assert.equal(retry.metadata?.annotations?.['batch.kubernetes.io/job-index-failure-count'], '1');
+  await env.sync('per');
+  assert.deepEqual((await env.client.resource<Pod>(Resources.pods, NS).get(first.metadata!.name!)).metadata?.finalizers ?? [], []);
+  await env.setPhase(retry, 'Failed');
+  await env.sync('per');
+  let job = await env.getJob('per');
+  assert.equal(job.status?.failedIndexes, '0');
+  assert.deepEqual(types(job), [], 'index 1 still runs');
+  await env.setPhase((await podOf(1))!, 'Succeeded');
+  await env.sync('per');
+  await env.sync('per');
+  job = await env.getJob('per');
+  assert.deepEqual(types(job), ['FailureTarget=True', 'Failed=True']);
+  assert.deepEqual([job.status!.conditions![1]!.reason, job.status!.conditions![1]!.message], ['FailedIndexes', 'Job has failed indexes']);
+  assert.deepEqual([job.status?.completedIndexes, job.status?.failedIndexes, job.status?.failed, job.status?.succeeded], ['1', '0', 2, 1]);
+});
+
 test('job: Indexed pods are named <job>-<index>-, the job name cut to fit', () => {
   assert.equal(podGenerateNameWithIndex('idx', 7), 'idx-7-');
   const long = 'j'.repeat(60);

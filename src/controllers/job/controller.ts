@@ -25,8 +25,14 @@
  * An Indexed Job's spec.successPolicy ends it early (SuccessCriteriaMet with reason
  * SuccessPolicy, the remaining pods deleted, then Complete).
  *
- * Not implemented: backoffLimitPerIndex/maxFailedIndexes (and so FailIndex rules), and
- * ttlSecondsAfterFinished (the TTL-after-finished controller).
+ * spec.backoffLimitPerIndex gives each index of an Indexed Job its own retries: the
+ * failure count travels on the pods (annotation batch.kubernetes.io/job-index-failure-count,
+ * the last failed pod of an index keeps its finalizer until its replacement exists), an
+ * index that exhausts them (or matches a FailIndex rule) goes to status.failedIndexes and is
+ * not retried, and the Job fails with MaxFailedIndexesExceeded or, once every index is
+ * done, FailedIndexes.
+ *
+ * Not implemented: ttlSecondsAfterFinished (the TTL-after-finished controller).
  */
 import {
   Resources, isTombstone, keyOf, splitKey,
@@ -68,6 +74,14 @@ export const REASON_DEADLINE_EXCEEDED = 'DeadlineExceeded';
 export const MESSAGE_DEADLINE_EXCEEDED = 'Job was active longer than specified deadline';
 export const REASON_POD_FAILURE_POLICY = 'PodFailurePolicy';
 export const REASON_SUCCESS_POLICY = 'SuccessPolicy';
+export const REASON_MAX_FAILED_INDEXES_EXCEEDED = 'MaxFailedIndexesExceeded';
+export const MESSAGE_MAX_FAILED_INDEXES_EXCEEDED = 'Job has exceeded the specified maximal number of failed indexes';
+export const REASON_FAILED_INDEXES = 'FailedIndexes';
+export const MESSAGE_FAILED_INDEXES = 'Job has failed indexes';
+
+/** The per-index failure counters on an Indexed Job's pods (backoffLimitPerIndex). */
+export const JOB_INDEX_FAILURE_COUNT_ANNOTATION = 'batch.kubernetes.io/job-index-failure-count';
+export const JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION = 'batch.kubernetes.io/job-index-ignored-failure-count';
 export const REASON_COMPLETIONS_REACHED = 'CompletionsReached';
 export const MESSAGE_COMPLETIONS_REACHED = 'Reached expected number of succeeded pods';
 
@@ -109,6 +123,8 @@ export interface JobObject extends KObject {
     podReplacementPolicy?: string;
     podFailurePolicy?: PodFailurePolicy | null;
     successPolicy?: SuccessPolicy | null;
+    backoffLimitPerIndex?: number | null;
+    maxFailedIndexes?: number | null;
     managedBy?: string;
   };
   status?: JobStatus;
@@ -125,6 +141,23 @@ export function isJobFinished(job: JobObject): boolean {
 
 function hasFinalizer(pod: Pod): boolean {
   return pod.metadata?.finalizers?.includes(JOB_TRACKING_FINALIZER) ?? false;
+}
+
+function hasBackoffLimitPerIndex(job: JobObject): boolean {
+  return isIndexed(job) && job.spec?.backoffLimitPerIndex != null;
+}
+
+/** A non-negative int32 annotation, 0 when absent or malformed. */
+function countAnnotation(pod: Pod, key: string): number {
+  const v = pod.metadata?.annotations?.[key];
+  if (v === undefined || !/^\d+$/.test(v)) return 0;
+  const n = Number(v);
+  return n <= 2147483647 ? n : 0;
+}
+
+/** getIndexAbsoluteFailureCount: counted plus ignored failures of the pod's index so far. */
+function absoluteFailureCount(pod: Pod): number {
+  return countAnnotation(pod, JOB_INDEX_FAILURE_COUNT_ANNOTATION) + countAnnotation(pod, JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION);
 }
 
 function isIndexed(job: JobObject): boolean {
@@ -163,14 +196,19 @@ function removeFinalizerPatch(pod: Pod): unknown[] | undefined {
   ];
 }
 
-/** The time a pod failed, for the recreation backoff (container finish, else deletion, else now). */
-function podFinishTime(pod: Pod, nowMs: number): number {
+/**
+ * getFinishedTime: when a pod failed, for the recreation backoff — its containers' last
+ * finish, else its Ready=False transition, else its deletion, else its creation.
+ */
+function podFinishTime(pod: Pod): number {
   let latest: number | undefined;
   for (const cs of [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])]) {
     const t = timeOf(cs.state?.terminated?.finishedAt as string | undefined);
     if (t !== undefined && (latest === undefined || t > latest)) latest = t;
   }
-  return latest ?? timeOf(pod.metadata?.deletionTimestamp) ?? nowMs;
+  if (latest !== undefined) return latest;
+  const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False');
+  return timeOf(ready?.lastTransitionTime) ?? timeOf(pod.metadata?.deletionTimestamp) ?? timeOf(pod.metadata?.creationTimestamp) ?? 0;
 }
 
 /**
@@ -221,6 +259,10 @@ interface SyncCtx {
   failed: number;
   prevSucceededIndexes: Set<number>;
   succeededIndexes: Set<number>;
+  /** Indexes out of retries (backoffLimitPerIndex only). */
+  failedIndexes?: Set<number>;
+  /** Per index, the last failed pod whose finalizer waits for its replacement (backoffLimitPerIndex). */
+  delayedDeletion: Map<number, Pod>;
   uncountedSucceeded: Set<string>;
   uncountedFailed: Set<string>;
   expectedRmFinalizers: ReadonlySet<string>;
@@ -520,6 +562,7 @@ export class JobController {
       failed: 0,
       prevSucceededIndexes: new Set(),
       succeededIndexes: new Set(),
+      delayedDeletion: new Map(),
       uncountedSucceeded: new Set(uncounted.succeeded ?? []),
       uncountedFailed: new Set(uncounted.failed ?? []),
       expectedRmFinalizers: new Set(this.finalizerExpectations.get(key) ?? []),
@@ -540,7 +583,7 @@ export class JobController {
     if (newFailed.length > 0) {
       ctx.newBackoff = {
         failuresAfterLastSuccess: ctx.newBackoff.failuresAfterLastSuccess + newFailed.length,
-        lastFailureTime: Math.max(ctx.newBackoff.lastFailureTime ?? 0, ...newFailed.map((p) => podFinishTime(p, now))),
+        lastFailureTime: Math.max(ctx.newBackoff.lastFailureTime ?? 0, ...newFailed.map((p) => podFinishTime(p))),
       };
     }
 
@@ -581,6 +624,18 @@ export class JobController {
         if (p.status?.phase === 'Succeeded' && ix !== undefined && ix < completions && hasFinalizer(p)) ctx.succeededIndexes.add(ix);
       }
       ctx.succeeded = ctx.succeededIndexes.size;
+      if (hasBackoffLimitPerIndex(job)) {
+        ctx.failedIndexes = this.calculateFailedIndexes(job, pods, completions);
+        if (!ctx.finishedCondition) {
+          const maxFailed = job.spec?.maxFailedIndexes;
+          if (maxFailed != null && ctx.failedIndexes.size > maxFailed) {
+            ctx.finishedCondition = this.newCondition('FailureTarget', REASON_MAX_FAILED_INDEXES_EXCEEDED, MESSAGE_MAX_FAILED_INDEXES_EXCEEDED);
+          } else if (ctx.failedIndexes.size > 0 && ctx.failedIndexes.size + ctx.succeededIndexes.size >= completions) {
+            ctx.finishedCondition = this.newCondition('FailureTarget', REASON_FAILED_INDEXES, MESSAGE_FAILED_INDEXES);
+          }
+        }
+        ctx.delayedDeletion = this.podsWithDelayedDeletion(ctx, completions);
+      }
       if (!ctx.finishedCondition) {
         const msg = matchSuccessPolicy(job.spec?.successPolicy, completions, ctx.succeededIndexes);
         if (msg !== undefined) ctx.finishedCondition = this.newCondition('SuccessCriteriaMet', REASON_SUCCESS_POLICY, msg);
@@ -763,7 +818,8 @@ export class JobController {
     const terminating = onlyReplaceFailedPods(job) ? ctx.terminating : 0;
     let diff = wantActive - terminating - active;
     if (diff <= 0) return active;
-    const remaining = this.remainingBackoff(ctx.newBackoff);
+    // The global backoff; with backoffLimitPerIndex each index has its own.
+    const remaining = hasBackoffLimitPerIndex(job) ? 0 : this.remainingBackoff(ctx.newBackoff);
     if (remaining > 0) {
       this.queue.addAfter(key, Math.max(remaining, this.batchMs));
       return active;
@@ -771,7 +827,17 @@ export class JobController {
     diff = Math.min(diff, MAX_POD_CREATE_DELETE_PER_SYNC);
     let indexes: number[] = [];
     if (isIndexed(job)) {
-      indexes = firstPendingIndexes(ctx.succeededIndexes, ctx.activePods, diff, completions ?? 0);
+      const done = new Set([...ctx.succeededIndexes, ...(ctx.failedIndexes ?? [])]);
+      indexes = firstPendingIndexes(done, ctx.activePods, diff, completions ?? 0);
+      if (hasBackoffLimitPerIndex(job)) {
+        const waits = indexes.map((ix) => this.remainingIndexBackoff(ctx.delayedDeletion.get(ix)));
+        const ready = indexes.filter((_, i) => waits[i] === 0);
+        if (ready.length === 0 && indexes.length > 0) {
+          this.queue.addAfter(key, Math.max(Math.min(...waits), this.batchMs));
+          return active;
+        }
+        indexes = ready;
+      }
       diff = indexes.length;
     }
     if (diff === 0) return active;
@@ -787,6 +853,7 @@ export class JobController {
     const { successes, error } = await slowStartBatch(diff, SLOW_START_INITIAL_BATCH_SIZE, async () => {
       const ix = indexes[next++];
       const t = ix === undefined ? template : indexedPodTemplate(template, name, ix);
+      if (ix !== undefined && hasBackoffLimitPerIndex(job)) this.addIndexFailureCounts(t, job, ctx.delayedDeletion.get(ix));
       try {
         await this.createPod(job, t, ix === undefined ? `${name}-` : podGenerateNameWithIndex(name, ix));
       } catch (err) {
@@ -848,6 +915,59 @@ export class JobController {
     return rm;
   }
 
+  /** calculateFailedIndexes: status.failedIndexes plus indexes whose pod failed for the last time. */
+  private calculateFailedIndexes(job: JobObject, pods: readonly Pod[], completions: number): Set<number> {
+    const failed = parseIndexes(job.status?.failedIndexes, completions);
+    const limit = job.spec?.backoffLimitPerIndex ?? 0;
+    for (const p of pods) {
+      if (!isPodFailed(p, job)) continue;
+      const ix = completionIndexOf(p);
+      if (ix === undefined || ix >= completions) continue;
+      const match = matchPodFailurePolicy(job.spec?.podFailurePolicy, p);
+      if (match.action === 'FailIndex' || (match.countFailed && countAnnotation(p, JOB_INDEX_FAILURE_COUNT_ANNOTATION) >= limit)) failed.add(ix);
+    }
+    return failed;
+  }
+
+  /**
+   * getPodsWithDelayedDeletionPerIndex: per index still to run (not succeeded, failed or
+   * active), its latest failed pod: it keeps the finalizer until the replacement carries
+   * its failure count.
+   */
+  private podsWithDelayedDeletion(ctx: SyncCtx, completions: number): Map<number, Pod> {
+    const active = new Set(ctx.activePods.map(completionIndexOf).filter((ix): ix is number => ix !== undefined));
+    const out = new Map<number, Pod>();
+    for (const p of ctx.pods) {
+      if (!hasFinalizer(p) || ctx.expectedRmFinalizers.has(p.metadata?.uid ?? '') || !isPodFailed(p, ctx.job)) continue;
+      const ix = completionIndexOf(p);
+      if (ix === undefined || ix >= completions || ctx.succeededIndexes.has(ix) || ctx.failedIndexes?.has(ix) || active.has(ix)) continue;
+      const last = out.get(ix);
+      if (!last || (absoluteFailureCount(last) <= absoluteFailureCount(p) && podFinishTime(p) >= podFinishTime(last))) out.set(ix, p);
+    }
+    return out;
+  }
+
+  /** getRemainingTimePerIndex: the backoff after the index's last failed pod. */
+  private remainingIndexBackoff(lastFailed: Pod | undefined): number {
+    if (!lastFailed) return 0;
+    return this.remainingBackoff({ failuresAfterLastSuccess: absoluteFailureCount(lastFailed) + 1, lastFailureTime: podFinishTime(lastFailed) });
+  }
+
+  /** addIndexFailureCountAnnotation: the replaced pod's counts, plus its own failure. */
+  private addIndexFailureCounts(template: PodTemplateSpec, job: JobObject, replaced: Pod | undefined): void {
+    let failures = 0;
+    let ignored = 0;
+    if (replaced) {
+      failures = countAnnotation(replaced, JOB_INDEX_FAILURE_COUNT_ANNOTATION);
+      ignored = countAnnotation(replaced, JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION);
+      if (matchPodFailurePolicy(job.spec?.podFailurePolicy, replaced).countFailed) failures++;
+      else ignored++;
+    }
+    template.metadata ??= {};
+    template.metadata.annotations = { ...(template.metadata.annotations ?? {}), [JOB_INDEX_FAILURE_COUNT_ANNOTATION]: String(failures) };
+    if (ignored > 0) template.metadata.annotations[JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION] = String(ignored);
+  }
+
   /** How long pod creation must still wait after failures (10 s × 2^(n-1), at most 10 min). */
   private remainingBackoff(rec: BackoffRecord): number {
     if (rec.failuresAfterLastSuccess === 0 || rec.lastFailureTime === undefined) return 0;
@@ -885,6 +1005,10 @@ export class JobController {
       const canRemove = Boolean(job.metadata?.deletionTimestamp) || ctx.finishedCondition !== undefined ||
         pod.status?.phase === 'Succeeded' || considerFailed;
       if (!canRemove) continue;
+      // The last failed pod of an index waits for its replacement (which copies its count).
+      const ix0 = completionIndexOf(pod);
+      if (!job.metadata?.deletionTimestamp && ctx.finishedCondition === undefined && pod.status?.phase !== 'Succeeded' &&
+        ix0 !== undefined && ctx.delayedDeletion.get(ix0)?.metadata?.uid === uid) continue;
       podsToRemoveFinalizer.push(pod);
       if (pod.status?.phase === 'Succeeded' && !ctx.uncountedFailed.has(uid)) {
         if (indexed) {
@@ -918,6 +1042,13 @@ export class JobController {
       if (s !== (status.completedIndexes ?? '')) needsFlush = true;
       status.succeeded = ctx.succeededIndexes.size;
       status.completedIndexes = s;
+      if (ctx.failedIndexes) {
+        const f = formatIndexes(ctx.failedIndexes);
+        if (f !== status.failedIndexes) {
+          status.failedIndexes = f;
+          needsFlush = true;
+        }
+      }
     }
     let finished = ctx.finishedCondition;
     if (finished?.type === 'FailureTarget') {
