@@ -116,4 +116,11 @@ test('many simulated nodes in one process register and are Ready', async (t) => 
   const out = await api.ok(['get', 'nodes', '--no-headers']);
   const ready = out.split('\n').filter((l) => /^kwok-\d+\s+Ready\s/.test(l));
   assert.equal(ready.length, 20);
+  // One pod watch (spec.nodeName!=) serves every node: a pod bound to kwok-5 runs there.
+  await api.ok(['run', 'p5', '--image', 'nginx', '--overrides', JSON.stringify({ spec: { nodeName: 'kwok-5' } })]);
+  const line = await eventually('pod on kwok-5 Running', async () => {
+    const l = (await api.ok(['get', 'pod', 'p5', '-o', 'wide', '--no-headers'])).trim();
+    return /\sRunning\s/.test(l) ? l : undefined;
+  });
+  assert.match(line, /\s10\.244\.5\.\d+\s+kwok-5\s/);
 });
