@@ -254,3 +254,15 @@ test('actions record verb, resource, namespace and name; reactors inject errors'
   c.clearActions();
   assert.deepEqual(c.actions(), []);
 });
+
+test('strategic merge patch merges lists by their patch merge keys', async () => {
+  const c = new FakeClient();
+  const pods = c.resource<Pod>(Resources.pods, 'default');
+  const base = newPod('a');
+  const p = await pods.create({ ...base, spec: { containers: [{ name: 'c', image: 'nginx' }, { name: 'd', image: 'busybox' }] } } as Pod);
+  await pods.updateStatus({ ...p, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False' }] } } as Pod);
+  const out = await pods.patch('a', PatchType.StrategicMergePatch, { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, { subresource: 'status' });
+  assert.deepEqual(out.status?.conditions?.map((x) => `${x.type}=${x.status}`), ['PodScheduled=True', 'Ready=True']);
+  const spec = await pods.patch('a', PatchType.StrategicMergePatch, { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } });
+  assert.deepEqual(spec.spec?.containers.map((x) => `${x.name}:${x.image}`), ['c:nginx:2', 'd:busybox']);
+});

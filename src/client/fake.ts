@@ -7,9 +7,9 @@
  * JSON / merge / strategic merge patch, pods/binding and pods/eviction.
  *
  * Not modelled: defaulting, validation, admission, garbage collection (propagationPolicy
- * is recorded in {@link FakeAction} only), graceful pod deletion, server-side apply, and
- * strategic merge patch list merging (patches merge like JSON merge patch plus `$patch`
- * directives, because the fake has no OpenAPI schema).
+ * is recorded in {@link FakeAction} only), graceful pod deletion and server-side apply.
+ * Strategic merge patches use the served OpenAPI schema of src/api (loaded on the first
+ * such patch), so lists such as status.conditions merge by their keys as upstream.
  *
  * Objects the fake stores are frozen and shared with watch events; get/list/create/update
  * return private copies the caller may change.
@@ -49,6 +49,7 @@ import {
 import { applyMergePatch } from '../apimachinery/mergepatch.js';
 import { applyJSONPatch, decodeJSONPatch } from '../apimachinery/jsonpatch.js';
 import { strategicMergePatch } from '../apimachinery/strategicpatch.js';
+import type { SchemaNode } from '../apimachinery/schema.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { deepFreeze } from './freeze.js';
 import {
@@ -113,6 +114,31 @@ const kinds: Record<string, string> = {
   persistentvolumes: 'PersistentVolume', persistentvolumeclaims: 'PersistentVolumeClaim',
   poddisruptionbudgets: 'PodDisruptionBudget', resourcequotas: 'ResourceQuota', limitranges: 'LimitRange',
 };
+
+let schemaLookup: Promise<(gvr: GroupVersionResource) => SchemaNode | undefined> | undefined;
+
+/**
+ * The strategic-merge schema of a resource, from the API definitions the API server
+ * serves; undefined (plain merge semantics) for unknown resources or when the generated
+ * definitions are unavailable. Loaded once, lazily: it is large.
+ */
+async function strategicSchema(gvr: GroupVersionResource): Promise<SchemaNode | undefined> {
+  schemaLookup ??= (async () => {
+    try {
+      const [{ schemaResolver }, { allResources }] = await Promise.all([import('../api/openapi/index.js'), import('../api/registry.js')]);
+      const resolver = schemaResolver(allResources);
+      return (g: GroupVersionResource) => {
+        const def = allResources.find((d) => d.group === g.group && d.resource === g.resource);
+        if (!def || !resolver.has(def.openAPIDefinition)) return undefined;
+        const node = resolver.root(def.openAPIDefinition);
+        return node.kind === 'untyped' ? undefined : node;
+      };
+    } catch {
+      return () => undefined;
+    }
+  })();
+  return (await schemaLookup)(gvr);
+}
 
 function grKey(gvr: GroupVersionResource): string {
   return gvr.group === '' ? gvr.resource : `${gvr.resource}.${gvr.group}`;
@@ -568,6 +594,7 @@ class FakeResourceClient<T extends object> implements ResourceClient<T> {
   async patch(name: string, type: PatchType, patch: unknown, opts?: PatchOptions): Promise<T> {
     const r = this.action('patch', { name, subresource: opts?.subresource, object: patch });
     if (r) return r.result as T;
+    const schema = type === 'application/strategic-merge-patch+json' ? await strategicSchema(this.gvr) : undefined;
     const cur = this.current(name);
     const body = typeof patch === 'string' ? parseJSONBody(patch) : patch;
     let patched: KObject;
@@ -581,7 +608,7 @@ class FakeResourceClient<T extends object> implements ResourceClient<T> {
           break;
         case 'application/strategic-merge-patch+json':
           if (typeof body !== 'object' || body === null || Array.isArray(body)) throw newBadRequest('unable to unmarshal patch: expected an object');
-          patched = strategicMergePatch(deepClone(cur) as never, body as never, undefined) as KObject;
+          patched = strategicMergePatch(deepClone(cur) as never, body as never, schema) as KObject;
           break;
         default:
           throw newBadRequest(`patch type ${type} is not supported by the fake client`);
