@@ -4,16 +4,15 @@
  * schedules only while holding the Lease kube-system/kube-scheduler, so several can run
  * for high availability. /healthz and /metrics are served on --secure-port.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseFlags, type Command } from './command.js';
 import { restClientFromKubeconfig } from '../client/rest.js';
-import { defaultConfiguration, loadConfigFile, startScheduler, type LeaderElect, type SchedulerConfiguration } from '../scheduler/index.js';
-import type { Client } from '../client/interface.js';
-import type { Clock } from '../util/clock.js';
+import { defaultConfiguration, leaseLeaderElect, loadConfigFile, startScheduler } from '../scheduler/index.js';
 import { realClock } from '../util/clock.js';
 import { newRegistry, serveHealthAndMetrics } from '../util/health.js';
-import { newLogger, type Logger } from '../util/log.js';
+import { newLogger } from '../util/log.js';
 
 export const command: Command = {
   name: 'scheduler',
@@ -38,37 +37,6 @@ function boolFlag(name: string, v: string): boolean | undefined {
   throw new Error(`invalid argument ${JSON.stringify(v)} for "--${name}" flag: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
 }
 
-interface LeaderElectionModule {
-  leaderElect?: (opts: Record<string, unknown>) => LeaderElect;
-  runLeaderElection?: (opts: Record<string, unknown>, signal: AbortSignal) => Promise<void>;
-}
-
-/**
- * Leader election on the Lease from src/client/leaderelection.ts. Loaded lazily: it is
- * another engineer's module and its exports are adapted here.
- */
-async function leaderElector(client: Client, cfg: SchedulerConfiguration, clock: Clock, logger: Logger): Promise<LeaderElect> {
-  const le = cfg.leaderElection;
-  const identity = `${hostname()}_${process.pid}`;
-  let mod: LeaderElectionModule;
-  try {
-    mod = (await import(String('../client/leaderelection.js'))) as LeaderElectionModule;
-  } catch (e) {
-    throw new Error(`leader election is not available (${(e as Error).message}); run with --leader-elect=false`);
-  }
-  const opts = {
-    client, clock, logger, identity,
-    namespace: le.resourceNamespace, name: le.resourceName,
-    leaseDurationMs: le.leaseDurationMs, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs,
-  };
-  if (typeof mod.leaderElect === 'function') return mod.leaderElect(opts);
-  const run = mod.runLeaderElection;
-  if (typeof run === 'function') {
-    return (signal, lead) => run({ ...opts, onStartedLeading: lead }, signal);
-  }
-  throw new Error('leader election module has no known entry point; run with --leader-elect=false');
-}
-
 async function run(argv: string[]): Promise<number> {
   // pflag accepts a bare boolean flag; parseArgs takes it as a string flag, so spell it out.
   const args = argv.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
@@ -86,7 +54,9 @@ async function run(argv: string[]): Promise<number> {
   const logger = newLogger('scheduler');
   const client = await restClientFromKubeconfig(resolve(kubeconfig), 'flotilla-scheduler');
   const registry = newRegistry();
-  const elector = leaderElect ? await leaderElector(client, cfg, realClock, logger) : undefined;
+  const elector = leaderElect
+    ? leaseLeaderElect({ client, clock: realClock, logger, identity: `${hostname()}_${randomUUID()}`, config: cfg.leaderElection })
+    : undefined;
   const running = startScheduler({ client, config: cfg, logger, registry, leaderElect: elector });
   let health: Awaited<ReturnType<typeof serveHealthAndMetrics>> | undefined;
   if (port !== 0) {

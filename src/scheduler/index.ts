@@ -5,10 +5,11 @@
  */
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { newInformerFactory } from '../client/informer.js';
+import { newLeaderElector } from '../client/leaderelection.js';
 import type { Client, EventRecorder, InformerFactory } from '../client/interface.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { newLogger, type Logger } from '../util/log.js';
-import { defaultConfiguration, type SchedulerConfiguration } from './config.js';
+import { defaultConfiguration, type LeaderElectionConfiguration, type SchedulerConfiguration } from './config.js';
 import type { Registry } from './framework/registry.js';
 import { newScheduler, type Scheduler } from './scheduler.js';
 
@@ -21,6 +22,52 @@ export { inTreeRegistry } from './plugins/registry.js';
  * lease is lost; resolves when `signal` aborts (client-go leaderelection.RunOrDie).
  */
 export type LeaderElect = (signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>) => Promise<void>;
+
+export interface LeaseLeaderElectOptions {
+  client: Client;
+  clock?: Clock;
+  logger?: Logger;
+  /** This candidate's identity (upstream: hostname + "_" + a UUID). */
+  identity: string;
+  /** Lease name/namespace and timings (default kube-system/kube-scheduler, 15 s / 10 s / 2 s). */
+  config?: LeaderElectionConfiguration;
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease (client-go leaderelection): `lead`
+ * runs while this candidate holds the Lease; the returned promise settles when signal
+ * aborts (the Lease is released) or leadership is lost — upstream's kube-scheduler exits
+ * then ("leaderelection lost"), and so does `flotilla scheduler`.
+ */
+export function leaseLeaderElect(opts: LeaseLeaderElectOptions): LeaderElect {
+  const cfg = opts.config ?? defaultConfiguration().leaderElection;
+  const logger = opts.logger ?? newLogger('scheduler');
+  return async (signal, lead) => {
+    let leading: Promise<void> | undefined;
+    const elector = newLeaderElector({
+      client: opts.client,
+      namespace: cfg.resourceNamespace,
+      name: cfg.resourceName,
+      identity: opts.identity,
+      clock: opts.clock ?? realClock,
+      leaseDurationMs: cfg.leaseDurationMs,
+      renewDeadlineMs: cfg.renewDeadlineMs,
+      retryPeriodMs: cfg.retryPeriodMs,
+      releaseOnCancel: true,
+      logger,
+      onStartedLeading: (leadSignal) => {
+        leading = lead(leadSignal);
+        return leading;
+      },
+      onStoppedLeading: () => {
+        if (!signal.aborted) logger.error('leaderelection lost');
+      },
+      onNewLeader: (id) => logger.info({ leader: id }, 'new leader elected'),
+    });
+    await elector.run(signal);
+    await leading?.catch(() => undefined);
+  };
+}
 
 export interface StartSchedulerOptions {
   client: Client;
