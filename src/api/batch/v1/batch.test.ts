@@ -287,6 +287,23 @@ test('cronjobs: validation in upstream words', () => {
   assert.deepEqual(update(cronjobs, old, (c) => { c.spec.suspend = true; }).errs, []);
 });
 
+test('warnings: names that are not DNS labels, very large Indexed Jobs, TZ in a schedule', () => {
+  const job = create(jobs, newJob((j) => {
+    j.metadata.name = 'pi.v2';
+    j.spec.completionMode = 'Indexed';
+    j.spec.completions = 200_000;
+    j.spec.parallelism = 20_000;
+  })).obj;
+  assert.deepEqual(jobs.strategy.warnings!(job), [
+    'metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]',
+    'spec: In Indexed Jobs with a number of completions higher than 10^5 and a parallelism higher than 10^4, Kubernetes might not be able to track completedIndexes when a big number of indexes fail',
+  ]);
+  const old = newCronJob((c) => { c.spec.schedule = 'TZ=UTC 0 * * * *'; });
+  cronjobs.strategy.default!(old);
+  const next = deepClone(old);
+  assert.deepEqual(cronjobs.strategy.warnings!(next, old), ['cannot use TZ or CRON_TZ in schedule, use timeZone field instead']);
+});
+
 test('cronjobs: table cells', () => {
   const { obj } = create(cronjobs, newCronJob());
   assert.deepEqual(cronjobs.table.columns.map((c) => c.name), ['Name', 'Schedule', 'Timezone', 'Suspend', 'Active', 'Last Schedule', 'Age', 'Containers', 'Images', 'Selector']);

@@ -4,6 +4,7 @@
  * subresource, and the server-side table (NAME SCHEDULE TIMEZONE SUSPEND ACTIVE
  * LAST SCHEDULE AGE, wide CONTAINERS IMAGES SELECTOR). Short name `cj`.
  */
+import { newPath } from '../../../apimachinery/errors.js';
 import { formatLabelSelector, type LabelSelector } from '../../../apimachinery/labels.js';
 import type { KObject } from '../../../apimachinery/meta.js';
 import { isDNS1123Label } from '../../../apimachinery/validation.js';
@@ -14,7 +15,7 @@ import {
   resetStatusForCreate, semanticEqual, standardVerbs, type Obj,
 } from '../../apps/v1/helpers.js';
 import { defaultPodTemplateSpec } from '../../apps/v1/podtemplate.js';
-import { defaultPodFailurePolicy } from './jobs.js';
+import { defaultPodFailurePolicy, jobSpecWarnings } from './jobs.js';
 import { validateCronJobCreate, validateCronJobSpec } from './validation.js';
 
 function specOf(obj: KObject): Obj {
@@ -59,11 +60,17 @@ export const cronjobs: ResourceDef = {
     // No 52-character name check on update: older CronJobs with longer names stay editable.
     validateUpdate: (obj, old) => validateCronJobSpec(specOf(obj), specOf(old)),
     warnings(obj, old) {
-      if (old !== undefined) return [];
       const out: string[] = [];
-      const msgs = isDNS1123Label(obj.metadata?.name ?? '');
-      if (msgs.length > 0) {
-        out.push(`metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [${msgs.join(' ')}]`);
+      const jobSpecPath = newPath('spec', 'jobTemplate', 'spec');
+      const jobSpec = asObj(asObj(specOf(obj).jobTemplate)?.spec) ?? {};
+      if (old === undefined) {
+        const msgs = isDNS1123Label(obj.metadata?.name ?? '');
+        if (msgs.length > 0) {
+          out.push(`metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [${msgs.join(' ')}]`);
+        }
+        out.push(...jobSpecWarnings(jobSpec, jobSpecPath));
+      } else if (obj.metadata?.generation !== old.metadata?.generation) {
+        out.push(...jobSpecWarnings(jobSpec, jobSpecPath, asObj(asObj(specOf(old).jobTemplate)?.spec) ?? {}));
       }
       if (asStr(specOf(obj).schedule).includes('TZ')) out.push('cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
       return out;

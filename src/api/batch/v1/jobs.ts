@@ -5,7 +5,7 @@
  * (NAME STATUS COMPLETIONS DURATION AGE, wide CONTAINERS IMAGES SELECTOR).
  * `status.successful` is selectable, as upstream.
  */
-import { newPath } from '../../../apimachinery/errors.js';
+import { newPath, type FieldPath } from '../../../apimachinery/errors.js';
 import { formatLabelSelector, type LabelSelector } from '../../../apimachinery/labels.js';
 import type { KObject } from '../../../apimachinery/meta.js';
 import {
@@ -90,6 +90,20 @@ function validationOptions(old: KObject | undefined): JobValidationOptions {
   };
 }
 
+/**
+ * WarningsForJobSpec: a very large Indexed Job may not track completedIndexes well, plus
+ * the pod template's warnings.
+ */
+export function jobSpecWarnings(spec: Obj, fldPath: FieldPath, oldSpec?: Obj): string[] {
+  const out: string[] = [];
+  if (spec.completionMode === 'Indexed' && isSet(spec.completions) && isSet(spec.parallelism) &&
+    asNum(spec.completions) > 100_000 && asNum(spec.parallelism) > 10_000) {
+    out.push(`${fldPath.toString()}: In Indexed Jobs with a number of completions higher than 10^5 and a parallelism higher than 10^4, Kubernetes might not be able to track completedIndexes when a big number of indexes fail`);
+  }
+  out.push(...podTemplateWarnings(asObj(spec.template), fldPath.child('template'), oldSpec ? asObj(oldSpec.template) : undefined));
+  return out;
+}
+
 /** The job's STATUS cell (printJob). */
 export function jobStatusCell(obj: KObject): string {
   const status = asObj(obj.status);
@@ -144,10 +158,9 @@ export const jobs: ResourceDef = {
       return [...validateJob(obj as Obj, opts), ...validateJobSpecUpdate(specOf(obj), specOf(old), opts)];
     },
     warnings(obj, old) {
-      const path = newPath('spec', 'template');
-      if (old === undefined) return [...podNameWarnings(obj), ...podTemplateWarnings(asObj(specOf(obj).template), path)];
+      if (old === undefined) return [...podNameWarnings(obj), ...jobSpecWarnings(specOf(obj), newPath('spec'))];
       if (obj.metadata?.generation === old.metadata?.generation) return [];
-      return podTemplateWarnings(asObj(specOf(obj).template), path, asObj(specOf(old).template));
+      return jobSpecWarnings(specOf(obj), newPath('spec'), specOf(old));
     },
     allowCreateOnUpdate: false,
     allowUnconditionalUpdate: true,
