@@ -200,6 +200,27 @@ test('cronjob: spec.timeZone runs the schedule on that zone\'s clock', async (t)
   assert.equal(job!.metadata?.annotations?.[CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION], '2026-01-02T09:00:00+09:00');
 });
 
+test('cronjob: an active Job gone missing is dropped (MissingJob); an unknown running child is reported (UnexpectedJob)', async (t) => {
+  const cj = newCronJob('odd', { suspend: true });
+  const stranger = childJob(cj, 'odd-manual', { startTime: '2026-01-01T00:00:00Z' });
+  cj.status = { active: [{ kind: 'Job', apiVersion: 'batch/v1', namespace: NS, name: 'odd-gone', uid: newUID() }] };
+  const env = setup(t, [cj], [stranger]);
+  await env.sync('odd');
+  assert.deepEqual(env.events, [
+    { type: 'Warning', reason: 'UnexpectedJob', message: 'Saw a job that the controller did not create or forgot: odd-manual' },
+    { type: 'Normal', reason: 'MissingJob', message: 'Active job went missing: odd-gone' },
+  ]);
+  assert.equal((await env.getCJ('odd')).status?.active, undefined);
+});
+
+test('cronjob: an invalid time zone stops scheduling with UnknownTimeZone', async (t) => {
+  const env = setup(t, [newCronJob('tz', { timeZone: 'Mars/Olympus' })]);
+  env.clock.step(120_000);
+  assert.equal(await env.sync('tz'), undefined);
+  assert.equal((await env.jobs()).length, 0);
+  assert.deepEqual(env.events, [{ type: 'Warning', reason: 'UnknownTimeZone', message: 'invalid timeZone: "Mars/Olympus": unknown time zone Mars/Olympus' }]);
+});
+
 test('cronjob: suspended CronJobs start nothing', async (t) => {
   const env = setup(t, [newCronJob('off', { suspend: true })]);
   env.clock.step(10 * 60_000);
