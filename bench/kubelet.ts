@@ -1,23 +1,26 @@
 /**
  * `npm run bench -- kubelet`: what heartbeats of many simulated nodes cost one process.
  *
- * A real API server runs in this process (temp data dir, embedded store, HTTPS + HTTP/2);
- * `startSimulatedNodes` registers N nodes through the REST client (one HTTP/2 session),
- * each renewing its Lease every 10 s and checking its Node status every 10 s (written
- * only on change or every 5 min), all on one timer wheel. Measured:
- *  - registration: nodes/s from start until every Node and Lease exists;
+ * A real API server (`flotilla apiserver` on a temp data dir, embedded store, HTTPS +
+ * HTTP/2) runs as its own process, so this process holds only the kubelets: one
+ * `startSimulatedNodes` registering N nodes through the REST client (one HTTP/2 session),
+ * each renewing its Lease every 10 s and checking its Node status every 10 s (written only
+ * on change or every 5 min), all on one timer wheel. Measured:
+ *  - registration: nodes/s until every Node and Lease exists;
  *  - steady state over a window after the first renewals: Lease renewals/s (should be
- *    N/10), CPU used by the process (process.cpuUsage ÷ window, in cores), CPU per node,
+ *    N/10, upstream's one PUT per node per 10 s), CPU of this process
+ *    (process.cpuUsage ÷ window, in cores) and per node, the API server's CPU (from /proc),
  *    and memory (RSS and heap growth per node).
  *
- * Because the API server shares the process, its cost of serving the renewals is in the
- * CPU figure. The anchor, measured in the same run against the same server: the same
- * number of Lease PUTs per second sent by a bare loop (prepared objects, no kubelet),
- * so kubelet overhead = heartbeat CPU ÷ bare-PUT CPU. kwok publishes no per-node CPU or
- * memory figures; its README claims "can reliably maintain 1k nodes and 100k pods" and
- * "can create 20 nodes or pods per second", printed next to ours for reference.
+ * Anchor, measured in the same run against the same server: the same Lease PUT rate sent
+ * by a bare loop (prepared objects, no kubelet), so kubelet overhead = heartbeat CPU ÷
+ * bare-PUT CPU of this process. kwok publishes no per-node CPU or memory figures; its
+ * README claims "can reliably maintain 1k nodes and 100k pods" and "can create 20 nodes or
+ * pods per second", printed next to ours.
  *
- * Flags: --quick (500 nodes, 20 s window), --nodes N, --window SECONDS.
+ * Flags: --quick (500 nodes, 20 s window), --nodes N, --window SECONDS, --in-process (API
+ * server in this process: the CPU figures then include serving the requests; a single
+ * event loop tops out at a few hundred PUTs/s, so keep N small).
  */
 import { restClientFromKubeconfig } from '../src/client/rest.js';
 import { Resources, type Client } from '../src/client/interface.js';
@@ -27,13 +30,51 @@ import { startSimulatedNodes } from '../src/kubelet/index.js';
 import { realClock } from '../src/util/clock.js';
 import { newRegistry } from '../src/util/health.js';
 import { silentLogger } from '../src/util/log.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestApiServer } from '../test/util/kubectl.js';
+import { spawnFlotilla } from '../test/util/flotilla.js';
+import { freePort } from '../test/util/net.js';
 import { fmt, nowMs, printTable, progress } from './util.js';
 
 interface Window {
   seconds: number;
   cpuSeconds: number;
+  /** CPU seconds of the API server process (NaN in-process). */
+  serverCpuSeconds: number;
   writes: number;
+}
+
+/** Seconds of CPU (user + system) a process has used, from /proc; NaN when unreadable. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** `flotilla apiserver` on a temp dir as a child process; resolves with its kubeconfig. */
+async function spawnApiServer(cleanups: Array<() => unknown>): Promise<{ kubeconfig: string; pid: number | undefined }> {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-kubelet-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const proc = spawnFlotilla(['apiserver', '--data-dir', dir, '--secure-port', String(port)], { FLOTILLA_LOG_LEVEL: 'warn' });
+  const killOnExit = () => { if (proc.proc.exitCode === null && proc.proc.signalCode === null) proc.proc.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
+  cleanups.push(() => proc.kill('SIGTERM'));
+  const deadline = Date.now() + 60_000;
+  while (!proc.stdout().includes('kubeconfig: ')) {
+    if (proc.proc.exitCode !== null || proc.proc.signalCode !== null) throw new Error(`flotilla apiserver exited during startup:\n${proc.stderr().slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`flotilla apiserver not serving after 60 s:\n${proc.stderr().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { kubeconfig: join(dir, 'admin.conf'), pid: proc.proc.pid };
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -49,18 +90,20 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-async function measure(seconds: number, writes: () => number): Promise<Window> {
+async function measure(seconds: number, writes: () => number, serverPid: number | undefined): Promise<Window> {
   const w0 = writes();
+  const s0 = await cpuSeconds(serverPid);
   const c0 = process.cpuUsage();
   const t0 = nowMs();
   await sleep(seconds * 1000);
   const c = process.cpuUsage(c0);
   const elapsed = (nowMs() - t0) / 1000;
-  return { seconds: elapsed, cpuSeconds: (c.user + c.system) / 1e6, writes: writes() - w0 };
+  const s1 = await cpuSeconds(serverPid);
+  return { seconds: elapsed, cpuSeconds: (c.user + c.system) / 1e6, serverCpuSeconds: s1 - s0, writes: writes() - w0 };
 }
 
 /** The anchor: `rate` Lease PUTs per second for `seconds`, paced every 100 ms, no kubelet logic. */
-async function bareLeasePuts(client: Client, names: string[], rate: number, seconds: number): Promise<Window> {
+async function bareLeasePuts(client: Client, names: string[], rate: number, seconds: number, serverPid: number | undefined): Promise<Window> {
   const leases = client.resource<Lease>(Resources.leases, 'kube-node-lease');
   const current = new Map<string, Lease>();
   for (const n of names) current.set(n, await leases.get(n));
@@ -86,7 +129,7 @@ async function bareLeasePuts(client: Client, names: string[], rate: number, seco
     }
   };
   const timer = setInterval(tick, 100);
-  const w = await measure(seconds, () => sent);
+  const w = await measure(seconds, () => sent, serverPid);
   clearInterval(timer);
   await Promise.all(inflight);
   return w;
@@ -98,9 +141,16 @@ export async function run(args: string[]): Promise<void> {
   const windowS = Number(flag(args, 'window') ?? (quick ? 20 : 60));
   const cleanups: Array<() => unknown> = [];
   try {
-    progress(`kubelet: starting an in-process API server`);
-    const api = await startTestApiServer({ after: (fn) => cleanups.push(fn) });
-    const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet-bench');
+    const inProcess = args.includes('--in-process');
+    progress(`kubelet: starting ${inProcess ? 'an in-process' : 'a separate'} API server`);
+    let kubeconfig: string;
+    let serverPid: number | undefined;
+    if (inProcess) {
+      kubeconfig = (await startTestApiServer({ after: (fn) => cleanups.push(fn) })).kubeconfigPath;
+    } else {
+      ({ kubeconfig, pid: serverPid } = await spawnApiServer(cleanups));
+    }
+    const client = await restClientFromKubeconfig(kubeconfig, 'kubelet-bench');
     cleanups.push(() => client.close());
     gc();
     const rss0 = process.memoryUsage().rss;
@@ -123,7 +173,7 @@ export async function run(args: string[]): Promise<void> {
     await sleep(20_000);
     gc();
     progress(`kubelet: measuring ${windowS} s of heartbeats`);
-    const hb = await measure(windowS, () => leaseCount);
+    const hb = await measure(windowS, () => leaseCount, serverPid);
     gc();
     const mem = process.memoryUsage();
     clearInterval(poll);
@@ -131,21 +181,23 @@ export async function run(args: string[]): Promise<void> {
 
     progress(`kubelet: anchor — the same Lease PUT rate from a bare loop for ${windowS} s`);
     const rate = count / 10;
-    const bare = await bareLeasePuts(client, sim.names, rate, windowS);
+    const bare = await bareLeasePuts(client, sim.names, rate, windowS, serverPid);
 
     const cores = (w: Window) => w.cpuSeconds / w.seconds;
     const rssMiB = (mem.rss - rss0) / 1024 / 1024;
     const heapMiB = (mem.heapUsed - heap0) / 1024 / 1024;
-    console.log(`\n## kubelet: ${count} simulated nodes in one process (in-process API server, embedded store)\n`);
+    const where = inProcess ? 'API server in this process: CPU includes serving the requests' : 'API server in its own process, embedded store';
+    const server = (w: Window) => (Number.isNaN(w.serverCpuSeconds) ? '-' : `API server ${fmt(w.serverCpuSeconds / w.seconds, 3)} cores`);
+    console.log(`\n## kubelet: ${count} simulated nodes in one process (${where})\n`);
     printTable(
       ['measure', 'value', 'note'],
       [
         ['registration', `${fmt(count / registerS, 0)} nodes/s`, `${fmt(registerS, 1)} s for ${count} Nodes + Leases; kwok README: 20 nodes/s`],
         ['lease renewals', `${fmt(hb.writes / hb.seconds, 0)}/s`, `expected N/10 = ${fmt(rate, 0)}/s (upstream: one PUT per node per 10 s)`],
-        ['CPU, heartbeats', `${fmt(cores(hb), 3)} cores`, `kubelet + API server serving it; ${fmt((hb.cpuSeconds / hb.seconds / count) * 1e6, 1)} µs CPU per node per second`],
-        ['CPU, bare PUTs (anchor)', `${fmt(cores(bare), 3)} cores`, `${fmt(bare.writes / bare.seconds, 0)} Lease PUTs/s, no kubelet logic`],
+        ['CPU, heartbeats', `${fmt(cores(hb), 3)} cores`, `${fmt((hb.cpuSeconds / hb.seconds / count) * 1e6, 1)} µs CPU per node per second; ${server(hb)}`],
+        ['CPU, bare PUTs (anchor)', `${fmt(cores(bare), 3)} cores`, `${fmt(bare.writes / bare.seconds, 0)} Lease PUTs/s, no kubelet logic; ${server(bare)}`],
         ['kubelet overhead', `${fmt(cores(hb) / cores(bare), 2)}×`, 'heartbeat CPU ÷ bare-PUT CPU (1.00× = the kubelet costs nothing beyond its requests)'],
-        ['memory (RSS growth)', `${fmt(rssMiB, 0)} MiB`, `${fmt((rssMiB * 1024) / count, 1)} KiB per node (includes the API server's share)`],
+        ['memory (RSS growth)', `${fmt(rssMiB, 0)} MiB`, `${fmt((rssMiB * 1024) / count, 1)} KiB per node${inProcess ? " (includes the API server's share)" : ''}`],
         ['memory (heap growth)', `${fmt(heapMiB, 0)} MiB`, `${fmt((heapMiB * 1024) / count, 1)} KiB per node`],
       ],
     );
