@@ -35,6 +35,9 @@ export { SimulatedRuntime, type SimulatedRuntimeOptions } from './simulated.js';
 export type { Runtime } from './runtime.js';
 export { TimerWheel } from './wheel.js';
 
+/** Upstream housekeepingPeriod. */
+export const HOUSEKEEPING_PERIOD_MS = 2000;
+
 /** The kubelet's event source component. */
 export const KUBELET_COMPONENT = 'kubelet';
 
@@ -72,6 +75,8 @@ export interface StartKubeletOptions {
   recorder?: EventRecorder;
   /** Extra node labels. */
   labels?: Record<string, string>;
+  /** Aborting stops the kubelet, as stop() does. */
+  signal?: AbortSignal;
 }
 
 export interface RunningKubelet {
@@ -137,20 +142,37 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     },
   });
   const running = informer.run(abort.signal).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'pod informer stopped'));
-  return {
+  // Housekeeping (upstream every 2 s): orphaned sandboxes go once the informer has synced.
+  let cleaning = false;
+  const housekeeping = wheel.every(HOUSEKEEPING_PERIOD_MS, () => {
+    if (cleaning || !informer.hasSynced()) return;
+    cleaning = true;
+    workers
+      .cleanupOrphans()
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Failed cleaning up orphaned pods'))
+      .finally(() => { cleaning = false; });
+  });
+  let stopped: Promise<void> | undefined;
+  const kubelet: RunningKubelet = {
     nodeName: opts.nodeName,
     node,
     workers,
     ready: () => node.node !== undefined && informer.hasSynced(),
-    async stop() {
-      abort.abort();
-      node.stop();
-      workers.stop();
-      wheel.stop();
-      m?.nodes.dec();
-      await running;
+    stop() {
+      stopped ??= (async () => {
+        abort.abort();
+        housekeeping.cancel();
+        node.stop();
+        workers.stop();
+        wheel.stop();
+        m?.nodes.dec();
+        await running;
+      })();
+      return stopped;
     },
   };
+  opts.signal?.addEventListener('abort', () => void kubelet.stop(), { once: true });
+  return kubelet;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -188,6 +210,8 @@ export interface StartSimulatedNodesOptions {
   concurrency?: number;
   /** Write no Events (large scale runs). */
   noEvents?: boolean;
+  /** Aborting stops every node, as stop() does. */
+  signal?: AbortSignal;
 }
 
 export interface SimulatedNodes {
@@ -299,20 +323,26 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
     },
   });
   const running = informer.run(abort.signal).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'pod informer stopped'));
-  return {
+  let stopped: Promise<void> | undefined;
+  const sim: SimulatedNodes = {
     names,
     nodes,
     wheel,
     ready: () => informer.hasSynced(),
-    async stop() {
-      abort.abort();
-      for (const n of nodes.values()) {
-        n.node.stop();
-        n.workers.stop();
-      }
-      wheel.stop();
-      m?.nodes.dec(nodes.size);
-      await running;
+    stop() {
+      stopped ??= (async () => {
+        abort.abort();
+        for (const n of nodes.values()) {
+          n.node.stop();
+          n.workers.stop();
+        }
+        wheel.stop();
+        m?.nodes.dec(nodes.size);
+        await running;
+      })();
+      return stopped;
     },
   };
+  opts.signal?.addEventListener('abort', () => void sim.stop(), { once: true });
+  return sim;
 }

@@ -51,10 +51,14 @@ interface Env {
   pod(name: string): Promise<Pod>;
 }
 
-async function setup(t: { after(fn: () => unknown): void }, opts: { startDelayMs?: number; preloaded?: string[] } = {}): Promise<Env> {
+async function setup(
+  t: { after(fn: () => unknown): void },
+  opts: { startDelayMs?: number; preloaded?: string[]; prepare?: (rt: SimulatedRuntime) => Promise<void> } = {},
+): Promise<Env> {
   const clock = new FakeClock();
   const fake = new FakeClient({ clock });
   const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.1.0/24', startDelayMs: opts.startDelayMs, preloadedImages: opts.preloaded, newID: counter() });
+  await opts.prepare?.(runtime);
   const events: Recorded[] = [];
   const nodeEvents: Recorded[] = [];
   const recorder: EventRecorder = {
@@ -394,6 +398,20 @@ test('a pod removed from the API server has its containers removed', async (t) =
   await env.step(100);
   assert.equal((await env.runtime.listContainers()).length, 0);
   assert.equal((await env.runtime.listPodSandbox()).length, 0);
+});
+
+test('sandboxes of pods the node no longer has are removed by housekeeping', async (t) => {
+  const env = await setup(t, {
+    prepare: async (rt) => {
+      await rt.runPodSandbox({ name: 'ghost', namespace: 'default', uid: 'ghost-uid', attempt: 0, labels: { 'io.kubernetes.pod.uid': 'ghost-uid' } });
+    },
+  });
+  await createPod(env, newPod('live', [{ name: 'nginx' }]));
+  assert.equal((await env.runtime.listPodSandbox()).length, 2);
+  await env.step(2000);
+  const left = await env.runtime.listPodSandbox();
+  assert.deepEqual(left.map((s) => s.name), ['live']);
+  assert.equal(env.runtime.allocatedIPs(), 1);
 });
 
 test('pods bound to other nodes are ignored', async (t) => {

@@ -178,6 +178,25 @@ export class PodWorkers {
     w.requestSync();
   }
 
+  /**
+   * Stops and removes sandboxes (and their containers) of pods this node no longer has,
+   * e.g. pods deleted while the kubelet was down (upstream HandlePodCleanups). Call only
+   * once the pod informer has synced, or pods not yet delivered would be killed.
+   */
+  async cleanupOrphans(): Promise<number> {
+    const rt = this.#o.runtime;
+    let removed = 0;
+    for (const sb of await rt.listPodSandbox()) {
+      const uid = sb.labels[LabelPodUID];
+      if (uid === undefined || this.#workers.has(uid)) continue;
+      this.#o.logger.info({ pod: `${sb.namespace}/${sb.name}`, uid }, 'Removing orphaned pod sandbox');
+      await rt.stopPodSandbox(sb.id);
+      await rt.removePodSandbox(sb.id);
+      removed++;
+    }
+    return removed;
+  }
+
   /** Resolves once no worker has a sync running or requested (tests). */
   async idle(): Promise<void> {
     for (;;) {
