@@ -212,6 +212,21 @@ test('a higher-priority pod preempts a lower-priority one and takes its place', 
   await h.stop();
 });
 
+test('the room preemption made is kept for the nominated pod', async () => {
+  const h = setup([newNode('n', { allocatable: { cpu: '2' } })], {}, [newPod('victim', { requests: { cpu: '2' }, priority: 0, nodeName: 'n' })]);
+  await h.pods.create(newPod('vip', { requests: { cpu: '2' }, priority: 1000 }));
+  await h.waitEvent('Preempted', 'default/victim');
+  await waitUntil('victim gone from the cache', () => h.sched.cache.get('n')!.pods.length === 0);
+  // A lower-priority pod arriving while vip backs off must not take vip's place.
+  await h.pods.create(newPod('sneaky', { requests: { cpu: '1' }, priority: 0 }));
+  const ev = await h.waitEvent('FailedScheduling', 'default/sneaky');
+  assert.match(ev.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
+  h.clock.step(1_000);
+  assert.equal(await h.waitBound('vip'), 'n');
+  assert.equal(await h.nodeOf('sneaky'), undefined);
+  await h.stop();
+});
+
 test('with no nodes at all the pod is unschedulable with upstream\'s message and retried after backoff', async () => {
   const h = setup([]);
   await h.pods.create(newPod('lonely'));

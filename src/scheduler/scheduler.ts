@@ -23,7 +23,8 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { podIsTerminal, SchedulerCache } from './cache.js';
 import { defaultConfiguration, type SchedulerConfiguration } from './config.js';
 import { FitError, newDiagnosis, type Diagnosis } from './framework/fiterror.js';
-import { podInfoOf, type NodeInfo, type NodeInfoLister } from './framework/nodeinfo.js';
+import { podPriority } from './framework/helpers.js';
+import { podInfoOf, type NodeInfo, type NodeInfoLister, type PodInfo } from './framework/nodeinfo.js';
 import type { Handle, Registry } from './framework/registry.js';
 import { Framework } from './framework/runtime.js';
 import { Code, CycleState, type ClusterEvent, type Status } from './framework/types.js';
@@ -134,6 +135,13 @@ export class Scheduler {
   private readonly podLister: Lister<Pod>;
   private readonly namespaceLister: Lister<Namespace>;
   private nextStartNodeIndex = 0;
+  /**
+   * Pending pods nominated to a node by preemption (node → uid → pod): filters count them
+   * on that node for pods of lower or equal priority, so the room preemption made is
+   * kept for them (upstream's nominator).
+   */
+  private readonly nominatedByNode = new Map<string, Map<string, PodInfo>>();
+  private readonly nominatedNodeOf = new Map<string, string>();
   private readonly bindings = new Set<Promise<void>>();
   private bindSignal: AbortSignal = new AbortController().signal;
   /** Called after every attempt (tests and benchmarks observe outcomes here). */
@@ -237,6 +245,50 @@ export class Scheduler {
     };
   }
 
+  /** Records (or, with node '' / undefined, clears) the node pod is nominated to. */
+  private setNominated(pod: Pod, node: string | undefined): void {
+    const pi = podInfoOf(pod);
+    const prev = this.nominatedNodeOf.get(pi.uid);
+    if (prev !== undefined) {
+      const m = this.nominatedByNode.get(prev);
+      m?.delete(pi.uid);
+      if (m && m.size === 0) this.nominatedByNode.delete(prev);
+      this.nominatedNodeOf.delete(pi.uid);
+    }
+    if (!node) return;
+    let m = this.nominatedByNode.get(node);
+    if (!m) this.nominatedByNode.set(node, (m = new Map()));
+    m.set(pi.uid, pi);
+    this.nominatedNodeOf.set(pi.uid, node);
+  }
+
+  /**
+   * RunFilterPluginsWithNominatedPods: when pods of at least this pod's priority are
+   * nominated to the node, the pod must fit with them placed there too (and without them,
+   * since they may still go elsewhere).
+   */
+  private filterWithNominated(fw: Framework, state: CycleState, pod: Pod, ni: NodeInfo): Status {
+    const noms = this.nominatedByNode.size > 0 ? this.nominatedByNode.get(ni.name) : undefined;
+    if (noms) {
+      const prio = podPriority(pod);
+      const uid = podInfoOf(pod).uid;
+      let withNoms: NodeInfo | undefined;
+      let stateWithNoms: CycleState | undefined;
+      for (const npi of noms.values()) {
+        if (npi.uid === uid || podPriority(npi.pod) < prio) continue;
+        withNoms ??= ni.clone();
+        stateWithNoms ??= state.clone();
+        withNoms.addPod(npi);
+        fw.runPreFilterExtensionAddPod(stateWithNoms, pod, npi, withNoms);
+      }
+      if (withNoms && stateWithNoms) {
+        const s = fw.runFilterPlugins(stateWithNoms, pod, withNoms);
+        if (!s.isSuccess()) return s;
+      }
+    }
+    return fw.runFilterPlugins(state, pod, ni);
+  }
+
   private responsibleFor(pod: Pod): boolean {
     return this.profiles.has(pod.spec?.schedulerName ?? 'default-scheduler');
   }
@@ -268,13 +320,17 @@ export class Scheduler {
           q.moveAllToActiveOrBackoffQueue('AssignedPodAdd');
         } else if (this.responsibleFor(pod) && !pod.metadata?.deletionTimestamp && !podIsTerminal(pod)) {
           q.add(pod);
+          if (pod.status?.nominatedNodeName) this.setNominated(pod, pod.status.nominatedNodeName);
         }
       },
       update: (oldO, newO) => {
         const oldPod = oldO as Pod;
         const pod = newO as Pod;
         if (isAssigned(pod)) {
-          if (!isAssigned(oldPod)) q.delete(oldPod);
+          if (!isAssigned(oldPod)) {
+            q.delete(oldPod);
+            this.setNominated(pod, undefined);
+          }
           if (podIsTerminal(pod)) {
             cache.removePod(pod);
             q.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
@@ -287,8 +343,10 @@ export class Scheduler {
         if (!this.responsibleFor(pod)) return;
         if (pod.metadata?.deletionTimestamp || podIsTerminal(pod)) {
           q.delete(pod);
+          this.setNominated(pod, undefined);
           return;
         }
+        if ((oldPod.status?.nominatedNodeName ?? '') !== (pod.status?.nominatedNodeName ?? '')) this.setNominated(pod, pod.status?.nominatedNodeName);
         q.update(oldPod, pod);
       },
       delete: (o) => {
@@ -298,6 +356,7 @@ export class Scheduler {
           q.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
         }
         q.delete(pod);
+        this.setNominated(pod, undefined);
         const uid = pod.metadata?.uid ?? '';
         for (const fw of this.profiles.values()) fw.waitingPods.get(uid)?.reject('', 'pod was deleted');
       },
@@ -367,6 +426,7 @@ export class Scheduler {
     if (!(result instanceof Error)) {
       const node = result.node;
       this.cache.assumePod(pi, node);
+      this.setNominated(pod, undefined);
       const rs = fw.runReservePluginsReserve(state, pod, node);
       if (!rs.isSuccess()) {
         fw.runReservePluginsUnreserve(state, pod, node);
@@ -394,6 +454,8 @@ export class Scheduler {
         const pf = await fw.runPostFilterPlugins(state, pod, d.nodeToStatus);
         if (pf.status.code !== Code.Success && pf.status.message()) d.postFilterMsg = pf.status.message();
         nominated = pf.result?.nominatedNodeName;
+        // Reserve the room at once; the status update that records it comes back later.
+        if (nominated !== undefined) this.setNominated(pod, nominated);
       }
       qpi.unschedulablePlugins = d.unschedulablePlugins;
       qpi.lastFailureWasError = false;
@@ -436,7 +498,7 @@ export class Scheduler {
     const nominated = pod.status?.nominatedNodeName;
     if (nominated) {
       const ni = this.cache.get(nominated);
-      if (ni && fw.runFilterPlugins(state, pod, ni).isSuccess()) return { node: nominated, evaluatedNodes: 1, feasibleNodes: 1 };
+      if (ni && this.filterWithNominated(fw, state, pod, ni).isSuccess()) return { node: nominated, evaluatedNodes: 1, feasibleNodes: 1 };
     }
     const feasible = this.findNodesThatPassFilters(fw, state, pod, d, nodes);
     if (feasible.length === 0) return new FitError(podKey, nodes.length, d);
@@ -459,7 +521,7 @@ export class Scheduler {
     for (let i = 0; i < n; i++) {
       const ni = nodes[(start + i) % n]!;
       processed++;
-      const s = fw.runFilterPlugins(state, pod, ni);
+      const s = this.filterWithNominated(fw, state, pod, ni);
       if (s.code === Code.Success) {
         feasible.push(ni);
         if (feasible.length >= want) break;

@@ -58,6 +58,16 @@ export class DefaultPreemption implements PostFilterPlugin {
       return { status: newStatus(Code.Unschedulable, 'preemption: not eligible due to preemptionPolicy=Never.') };
     }
     const snap = this.handle.snapshot();
+    // Victims of an earlier preemption for this pod are still terminating: wait for them.
+    const nominated = pod.status?.nominatedNodeName;
+    const nominatedStatus = nominated ? statuses.get(nominated) : undefined;
+    if (nominated && nominatedStatus?.code !== Code.UnschedulableAndUnresolvable) {
+      const ni = snap.get(nominated);
+      const prio = podPriority(pod);
+      if (ni?.pods.some((p) => podPriority(p.pod) < prio && terminatingByPreemption(p.pod))) {
+        return { status: newStatus(Code.Unschedulable, 'preemption: not eligible due to a terminating pod on the nominated node.') };
+      }
+    }
     const all = snap.list();
     const d = newDiagnosis();
     const potential: NodeInfo[] = [];
@@ -133,6 +143,13 @@ export class DefaultPreemption implements PostFilterPlugin {
       }
     }));
   }
+}
+
+/** A pod the scheduler is evicting: deleting, with DisruptionTarget=True/PreemptionByScheduler. */
+function terminatingByPreemption(p: Pod): boolean {
+  if (!p.metadata?.deletionTimestamp) return false;
+  const c = p.status?.conditions?.find((x) => x.type === 'DisruptionTarget');
+  return c?.status === 'True' && c.reason === 'PreemptionByScheduler';
 }
 
 function pickOne(cands: Candidate[]): Candidate {
