@@ -5,6 +5,8 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   store: () => import('./store.js'),
   apiserver: () => import('./apiserver.js'),
+  scheduler: () => import('./scheduler.js'),
+  kubelet: () => import('./kubelet.js'),
 };
 
 const args = process.argv.slice(2);

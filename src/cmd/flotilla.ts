@@ -10,6 +10,9 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   up: () => import('./up.js'),
   etcd: () => import('./etcd.js'),
   apiserver: () => import('./apiserver.js'),
+  scheduler: () => import('./scheduler.js'),
+  'controller-manager': () => import('./controller-manager.js'),
+  kubelet: () => import('./kubelet.js'),
 };
 
 function usage(): string {
@@ -19,9 +22,12 @@ function usage(): string {
     'Usage: flotilla <command> [flags]',
     '',
     'Commands:',
-    '  up          Start a whole cluster (store and control plane) on one data dir',
-    '  etcd        Run the embedded store behind the etcd v3 API; snapshot save/restore',
-    '  apiserver   Run the Kubernetes API server (HTTPS on :6443) over the embedded store or etcd',
+    '  up                  Start a whole cluster (store, control plane and a node) on one data dir',
+    '  etcd                Run the embedded store behind the etcd v3 API; snapshot save/restore',
+    '  apiserver           Run the Kubernetes API server (HTTPS on :6443) over the embedded store or etcd',
+    '  scheduler           Run the scheduler: binds pending pods to nodes',
+    '  controller-manager  Run the control loops (ReplicaSet, Deployment, node lifecycle, GC, …)',
+    '  kubelet             Run a node: registers it, heartbeats, runs the pods bound to it',
     '',
     'Run `flotilla <command> --help` for a command\'s flags.',
   ].join('\n');

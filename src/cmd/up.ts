@@ -12,6 +12,11 @@
  *
  * The API server keeps Kubernetes' objects in the same store that etcdctl sees, under
  * /registry/..., as kube-apiserver does in etcd.
+ *
+ * The scheduler, the controller-manager and the node's kubelet run in the same process but
+ * talk to the API server only through the client (an HTTP/2 connection on loopback with the
+ * admin credentials, as kube-apiserver's own loopback client does), exactly as they do when
+ * run as their own processes (`flotilla scheduler`, `controller-manager`, `kubelet`).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -22,6 +27,15 @@ import { newLogger } from '../util/log.js';
 import { realClock } from '../util/clock.js';
 import { KVStorage } from '../storage/store.js';
 import { startApiServer } from '../apiserver/index.js';
+import { hostname } from 'node:os';
+import { newInformerFactory } from '../client/informer.js';
+import { loadKubeconfig } from '../client/kubeconfig.js';
+import { restClientFromKubeconfig } from '../client/rest.js';
+import { builtinControllers } from '../controllers/controllers.js';
+import { startControllerManager } from '../controllers/manager.js';
+import { newScheduler } from '../scheduler/scheduler.js';
+import { SimulatedRuntime, startKubelet, startSimulatedNodes } from '../kubelet/index.js';
+import { newRegistry } from '../util/health.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
 interface Running {
@@ -37,6 +51,9 @@ export const command: Command = {
     'data-dir': { type: 'string', default: 'flotilla-data', help: 'Directory holding all cluster state; created if missing.' },
     'etcd-port': { type: 'string', default: '2379', help: 'Port of the etcd v3 API on 127.0.0.1 (0 = pick a free one).' },
     'secure-port': { type: 'string', default: '6443', help: 'HTTPS port of the API server on 127.0.0.1 (0 = pick a free one).' },
+    'node-name': { type: 'string', default: '', help: "Name of this machine's node (default: the host name, lower-cased)." },
+    runtime: { type: 'string', default: 'auto', help: 'Container runtime of the node: auto or simulated (pods run without containers).' },
+    'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
   },
   run,
 };
@@ -65,6 +82,11 @@ async function run(argv: string[]): Promise<number> {
   const dataDir = resolve(String(values['data-dir']));
   const etcdPort = port('etcd-port', values['etcd-port']);
   const securePort = port('secure-port', values['secure-port']);
+  const nodeName = String(values['node-name'] || hostname()).toLowerCase();
+  const runtimeMode = String(values.runtime);
+  if (runtimeMode !== 'auto' && runtimeMode !== 'simulated') throw new Error(`invalid --runtime ${JSON.stringify(runtimeMode)}: want auto or simulated`);
+  const simulatedNodes = Number(values['simulated-nodes']);
+  if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`invalid --simulated-nodes ${JSON.stringify(values['simulated-nodes'])}: want a whole number`);
   const log = newLogger('up');
   const say = (line: string) => process.stdout.write(line + '\n');
   const started: Running[] = [];
@@ -116,6 +138,53 @@ async function run(argv: string[]): Promise<number> {
     }
     started.push({ name: 'apiserver', stop: () => api.stop() });
     say(`  ✓ apiserver    https://${api.host}:${api.port}; admin kubeconfig ${api.kubeconfigPath}`);
+
+    // The control plane's loops, on the API server only (one HTTP/2 connection each, their
+    // own user agents so managedFields name them as upstream does).
+    const registry = newRegistry();
+    const controlAbort = new AbortController();
+    const cmClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-controller-manager/v1.32.0 (flotilla)');
+    const schedClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-scheduler/v1.32.0 (flotilla)');
+    // One list+watch per resource for the scheduler and the controllers together.
+    const informers = newInformerFactory({ client: cmClient, clock: realClock, logger: newLogger('informers') });
+    const creds = await loadKubeconfig(api.kubeconfigPath);
+    const cm = startControllerManager({
+      client: cmClient,
+      clock: realClock,
+      logger: newLogger('controller-manager'),
+      registry,
+      known: builtinControllers({ rootCAPem: creds.ca?.toString('utf8') }),
+      informers,
+    });
+    started.push({ name: 'controller-manager', stop: async () => { await cm.stop(); await cmClient.close(); } });
+    say(`  ✓ controller-manager  ${cm.controllers.length} controllers`);
+    const scheduler = newScheduler({ client: schedClient, informers, clock: realClock, logger: newLogger('scheduler'), registry });
+    const schedRun = scheduler.run(controlAbort.signal);
+    informers.start(controlAbort.signal);
+    started.push({ name: 'scheduler', stop: async () => { controlAbort.abort(); await schedRun.catch(() => {}); await schedClient.close(); } });
+    say('  ✓ scheduler    default-scheduler');
+
+    // This machine's node. Real containers (containerd) come with the CRI runtime; until
+    // then pods run on the simulated runtime, and up says so.
+    const kubeletClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet/v1.32.0-flotilla (flotilla)');
+    const kubelet = await startKubelet({
+      client: kubeletClient,
+      nodeName,
+      runtime: new SimulatedRuntime({ clock: realClock, podCIDR: '10.244.0.0/24' }),
+      podCIDR: '10.244.0.0/24',
+      clock: realClock,
+      logger: newLogger('kubelet', { node: nodeName }),
+      registry,
+    });
+    started.push({ name: 'kubelet', stop: async () => { await kubelet.stop(); await kubeletClient.close(); } });
+    const why = runtimeMode === 'simulated' ? '--runtime simulated' : 'the containerd (CRI) runtime is not built yet';
+    say(`  ✓ kubelet      node ${nodeName}, simulated runtime (${why}): pods run without containers`);
+    if (simulatedNodes > 0) {
+      const simClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet/v1.32.0-flotilla (flotilla; simulated)');
+      const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });
+      started.push({ name: 'simulated nodes', stop: async () => { await sims.stop(); await simClient.close(); } });
+      say(`  ✓ simulated    ${simulatedNodes} more node(s): sim-node-1 …`);
+    }
 
     say('');
     say('Cluster is up. Use it with the real kubectl:');
