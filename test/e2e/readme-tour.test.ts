@@ -61,10 +61,14 @@ test('the README tour works against flotilla up', async (t) => {
   assert.match(ok('get', 'namespaces'), /^kube-system\s+Active\s+\d+s$/m);
   assert.equal(ok('create', 'deployment', 'web', '--image=nginx', '--replicas=2').trim(), 'deployment.apps/web created');
   assert.equal(ok('expose', 'deployment', 'web', '--port=80', '--type=NodePort').trim(), 'service/web exposed');
+  // The controllers make the ReplicaSet and pods, the scheduler places them, the node runs them.
+  assert.match(ok('rollout', 'status', 'deployment/web', '--timeout=60s'), /deployment "web" successfully rolled out/);
   const all = ok('get', 'all');
+  assert.match(all, /^pod\/web-[a-z0-9]{8,10}-[a-z0-9]{5}\s+1\/1\s+Running\s+0\s+\d+s$/m);
   assert.match(all, /^service\/kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/m);
   assert.match(all, /^service\/web\s+NodePort\s+10\.\d+\.\d+\.\d+\s+<none>\s+80:3\d{4}\/TCP/m);
-  assert.match(all, /^deployment\.apps\/web\s+0\/2\s+0\s+0\s+\d+s$/m);
+  assert.match(all, /^deployment\.apps\/web\s+2\/2\s+2\s+2\s+\d+s$/m);
+  assert.match(all, /^replicaset\.apps\/web-[a-z0-9]{8,10}\s+2\s+2\s+2\s+\d+s$/m);
   assert.match(ok('api-resources'), /^replicasets\s+rs\s+apps\/v1\s+true\s+ReplicaSet$/m);
   assert.match(ok('explain', 'replicaset'), /ReplicaSet ensures that a specified number of pod replicas are running at\s+any given time\./);
 
@@ -80,7 +84,8 @@ test('the README tour works against flotilla up', async (t) => {
   // Fixed as the course fixes it: the selector names the template's labels.
   writeFileSync(file, seedDeployment.replace('      type: front-end\n', '      tier: front-end\n'));
   assert.equal(ok('create', '-f', file).trim(), 'deployment.apps/myapp-deployment created');
-  assert.match(ok('get', 'deployments'), /^myapp-deployment\s+0\/3\s+0\s+0\s+\d+s$/m);
+  assert.match(ok('rollout', 'status', 'deployment/myapp-deployment', '--timeout=60s'), /successfully rolled out/);
+  assert.match(ok('get', 'deployments'), /^myapp-deployment\s+3\/3\s+3\s+3\s+\d+s$/m);
 
   // The objects live in the store under /registry, as in etcd.
   const keys = spawnSync('etcdctl', [`--endpoints=http://127.0.0.1:${etcdPort}`, 'get', '/registry/', '--prefix', '--keys-only'], { encoding: 'utf8', env, timeout: 20_000 });
