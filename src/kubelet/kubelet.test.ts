@@ -477,6 +477,27 @@ test('the timer wheel fires each task once, never early', () => {
   assert.equal(wheel.size, 0);
 });
 
+test('the timer wheel keeps wall-clock periods when its interval fires late', () => {
+  // A clock whose interval callbacks arrive every 250 ms instead of every 100 ms.
+  const clock = new FakeClock();
+  let cb: (() => void) | undefined;
+  const late = {
+    now: () => clock.now(),
+    setTimeout: clock.setTimeout.bind(clock),
+    sleep: clock.sleep.bind(clock),
+    setInterval: (fn: () => void) => {
+      cb = fn;
+      return clock.setInterval(() => cb?.(), 250);
+    },
+  };
+  const wheel = new TimerWheel({ clock: late, tickMs: 100, slots: 16 });
+  const fired: number[] = [];
+  const start = clock.now();
+  wheel.every(1000, () => fired.push(clock.now() - start));
+  clock.step(5000);
+  assert.deepEqual(fired, [1000, 2000, 3000, 4000, 5000]);
+});
+
 test('goDuration spells durations as Go does', () => {
   assert.deepEqual([0, 250, 10_000, 80_000, 300_000, 1500].map(goDuration), ['0s', '250ms', '10s', '1m20s', '5m0s', '1.5s']);
 });

@@ -30,6 +30,8 @@ export class TimerWheel {
   #cursor = 0;
   #count = 0;
   #timer: TimerHandle | undefined;
+  #startAt = 0;
+  #ticks = 0;
 
   constructor(opts: TimerWheelOptions) {
     this.#clock = opts.clock;
@@ -54,7 +56,11 @@ export class TimerWheel {
     const entry: Entry = { rounds: Math.floor((ticks - 1) / n), fn, slot };
     this.#slots[slot]!.add(entry);
     this.#count++;
-    this.#timer ??= this.#clock.setInterval(() => this.#tick(), this.#tickMs);
+    if (!this.#timer) {
+      this.#startAt = this.#clock.now();
+      this.#ticks = 0;
+      this.#timer = this.#clock.setInterval(() => this.#catchUp(), this.#tickMs);
+    }
     return {
       cancel: () => {
         if (this.#slots[entry.slot]!.delete(entry)) this.#count--;
@@ -86,6 +92,19 @@ export class TimerWheel {
     this.#timer = undefined;
     for (const s of this.#slots) s.clear();
     this.#count = 0;
+  }
+
+  /**
+   * Runs every tick due by the clock: a busy event loop fires intervals late and drops
+   * some, and a wheel that counted callbacks would stretch every period (10 s renewals
+   * becoming 11 s under load).
+   */
+  #catchUp(): void {
+    const due = Math.floor((this.#clock.now() - this.#startAt) / this.#tickMs);
+    while (this.#ticks < due) {
+      this.#ticks++;
+      this.#tick();
+    }
   }
 
   #tick(): void {
