@@ -567,7 +567,9 @@ export class Scheduler {
       const rejected = s.isRejected();
       qpi.lastFailureWasError = !rejected;
       if (rejected && s.plugin) qpi.unschedulablePlugins = new Set([s.plugin]);
-      const msg = rejected ? s.message() : `running ${s.code === Code.Skip ? 'Bind' : 'Bind'} plugin "${s.plugin ?? ''}": ${s.message()}`;
+      const msg = rejected ? s.message()
+        : s.code === Code.Skip ? 'no bind plugin bound the pod'
+          : `running ${s.plugin && fw.preBindPlugins.some((p) => p.name === s.plugin) ? 'PreBind' : 'Bind'} plugin "${s.plugin ?? ''}": ${s.message()}`;
       this.failed(fw, qpi, msg, rejected ? 'Unschedulable' : 'SchedulerError', cycle, start);
       return;
     }
