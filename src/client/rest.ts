@@ -21,6 +21,7 @@ import {
   type WriteOptions,
 } from './interface.js';
 import { loadKubeconfig } from './kubeconfig.js';
+import { realClock, type Clock } from '../util/clock.js';
 
 export interface RestClientOptions {
   /** "https://host:port" (or "http://" for h2c). */
@@ -34,11 +35,20 @@ export interface RestClientOptions {
   insecureSkipTLSVerify?: boolean;
   /** Per-request timeout for everything but watches (default 60 s; 0: none). */
   requestTimeoutMs?: number;
+  /**
+   * Retries of an answer the server asked to have retried (429, or 5xx with Retry-After),
+   * after the Retry-After seconds, as client-go (default 10).
+   */
+  maxRetries?: number;
+  /** For Retry-After waits (default the real clock). */
+  clock?: Clock;
 }
 
 interface Response {
   status: number;
   body: Buffer;
+  /** Retry-After seconds, when the answer carried one. */
+  retryAfter?: number;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -108,8 +118,12 @@ export class RestClient implements Client {
     this.session = undefined;
     if (!s || s.destroyed) return;
     await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      // Open watches would hold a graceful close forever: end them.
+      s.once('close', () => resolve());
+      // An unref'd session would let the process exit before its 'close' arrives.
+      s.ref();
+      if (!s.closed) s.close();
+      // Open watches would hold a graceful close forever, and a session the peer already
+      // ended may never finish closing: destroy what is left.
       setImmediate(() => { if (!s.destroyed) s.destroy(); });
     });
   }
@@ -146,14 +160,24 @@ export class RestClient implements Client {
     return stream;
   }
 
-  /** One request and its whole answer; retried once when the session was going away. */
+  /**
+   * One request and its whole answer; sent again once when the session was going away, and
+   * after Retry-After when the server asks for a retry.
+   */
   async request(method: string, path: string, body?: string, contentType?: string): Promise<Response> {
-    try {
-      return await this.requestOnce(method, path, body, contentType);
-    } catch (err) {
-      if (!isRetriable(err) || this.closed) throw err;
-      this.session = undefined;
-      return this.requestOnce(method, path, body, contentType);
+    const maxRetries = this.opts.maxRetries ?? 10;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.requestOnce(method, path, body, contentType);
+      } catch (err) {
+        if (!isRetriable(err) || this.closed) throw err;
+        this.session = undefined;
+        res = await this.requestOnce(method, path, body, contentType);
+      }
+      const retryAsked = res.retryAfter !== undefined && (res.status === 429 || res.status >= 500);
+      if (!retryAsked || attempt >= maxRetries || this.closed) return res;
+      await (this.opts.clock ?? realClock).sleep(res.retryAfter! * 1000);
     }
   }
 
@@ -169,10 +193,15 @@ export class RestClient implements Client {
         return;
       }
       let status = 0;
+      let retryAfter: number | undefined;
       const chunks: Buffer[] = [];
-      stream.on('response', (h) => { status = Number(h[HTTP2_HEADER_STATUS]); });
+      stream.on('response', (h) => {
+        status = Number(h[HTTP2_HEADER_STATUS]);
+        const ra = Number(h['retry-after']);
+        if (h['retry-after'] !== undefined && Number.isInteger(ra) && ra >= 0) retryAfter = ra;
+      });
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
+      stream.on('end', () => resolve({ status, body: Buffer.concat(chunks), retryAfter }));
       stream.on('error', reject);
       const timeout = this.opts.requestTimeoutMs ?? 60_000;
       if (timeout > 0) {
@@ -217,13 +246,15 @@ export class RestClient implements Client {
           continue;
         }
         buf += chunk;
+        // Scan with a moving start: one slice per line, one for the remainder.
+        let start = 0;
         let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line.trim() === '') continue;
-          yield JSON.parse(line) as WatchEvent<T>;
+        while ((nl = buf.indexOf('\n', start)) >= 0) {
+          const line = buf.slice(start, nl);
+          start = nl + 1;
+          if (line.length > 0 && line.trim() !== '') yield JSON.parse(line) as WatchEvent<T>;
         }
+        buf = start === 0 ? buf : buf.slice(start);
       }
       if (status >= 300) throw errorFor(status, Buffer.from(errorChunks.join('')));
       if (buf.trim() !== '') yield JSON.parse(buf) as WatchEvent<T>;
