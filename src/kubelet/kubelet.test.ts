@@ -391,6 +391,23 @@ test('a changed container image replaces the running container', async (t) => {
   assert.equal((await env.runtime.listContainers()).filter((c) => c.state === 'running').length, 1);
 });
 
+test('a dead sandbox is replaced and its containers started again', async (t) => {
+  const env = await setup(t);
+  await createPod(env, newPod('sb', [{ name: 'nginx' }]));
+  const [first] = await env.runtime.listPodSandbox();
+  await env.runtime.stopPodSandbox(first!.id);
+  await env.step(100);
+  const ready = await env.runtime.listPodSandbox({ state: 'ready' });
+  assert.equal(ready.length, 1);
+  assert.notEqual(ready[0]!.id, first!.id);
+  assert.equal(ready[0]!.attempt, 1);
+  assert.equal(env.runtime.allocatedIPs(), 1, "the dead sandbox's IP was released");
+  const s = (await env.pod('sb')).status!;
+  assert.equal(s.phase, 'Running');
+  assert.equal(s.containerStatuses![0]!.restartCount, 1);
+  assert.ok(env.events.some((e) => e.reason === 'SandboxChanged'));
+});
+
 test('a pod removed from the API server has its containers removed', async (t) => {
   const env = await setup(t);
   await createPod(env, newPod('gone', [{ name: 'nginx' }]));

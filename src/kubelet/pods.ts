@@ -453,6 +453,7 @@ class PodWorker {
     if (st.sandbox) {
       // The sandbox died: everything in it goes, and a new one starts (upstream
       // computePodActions' "sandbox changed" path).
+      this.#event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       await this.#killPod(st, 0, false);
     }
     try {
@@ -461,7 +462,9 @@ class PodWorker {
       this.#event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
       throw err;
     }
-    for (const sb of st.sandboxes) await rt.removePodSandbox(sb.id);
+    // The dead sandbox stays (stopped) with its exited containers, so restart counts carry
+    // on; older ones go.
+    for (const sb of st.sandboxes.slice(1)) await rt.removePodSandbox(sb.id);
     return this.#state();
   }
 
