@@ -36,6 +36,7 @@ export function podIsTerminal(pod: Pod): boolean {
   return phase === 'Succeeded' || phase === 'Failed';
 }
 
+/** Nodes and the pods placed on them, assumed or confirmed (see the module comment). */
 export class SchedulerCache implements NodeInfoLister {
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly pods = new Map<string, PodState>();

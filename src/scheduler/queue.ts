@@ -177,6 +177,7 @@ function podSpecChanged(a: Pod, b: Pod): boolean {
   return !deepEqual(a.spec, b.spec) || !deepEqual(a.metadata?.labels, b.metadata?.labels) || !deepEqual(a.metadata?.annotations, b.metadata?.annotations);
 }
 
+/** The scheduler's PriorityQueue (see the module comment). Single-threaded; not safe to share between schedulers. */
 export class SchedulingQueue {
   private readonly clock: Clock;
   private readonly initialBackoffMs: number;

@@ -119,6 +119,10 @@ function nodeSchedulingPropertiesChanged(a: Node, b: Node): boolean {
   return false;
 }
 
+/**
+ * One scheduler: its profiles' frameworks, the cache and the queue, fed by the shared
+ * informers it registers handlers on at construction. Drive it with run(signal).
+ */
 export class Scheduler {
   readonly cache = new SchedulerCache();
   readonly queue: SchedulingQueue;

@@ -67,7 +67,7 @@ export interface FrameworkOptions {
   handle: Handle;
 }
 
-/** The plugins of one profile, ready to run. */
+/** The plugins of one profile, ordered per extension point, and the code that runs them. */
 export class Framework {
   readonly profileName: string;
   readonly percentageOfNodesToScore: number | undefined;
