@@ -89,7 +89,10 @@ export type FakeReactor = (action: FakeAction) => { error: unknown } | { result:
 export interface FakeClientOptions {
   /** Source of creationTimestamp/deletionTimestamp (default the real clock). */
   clock?: Clock;
-  /** Watch events kept for watches from an old resourceVersion (default 1000). */
+  /**
+   * Watch events kept for watches from an old resourceVersion (default 1000; between this
+   * and twice this are kept at any time).
+   */
   watchHistory?: number;
   /** Random source for generateName suffixes ([0, n)); default crypto randomInt. */
   random?: (n: number) => number;
@@ -378,7 +381,9 @@ export class FakeClient implements Client {
   emit(gvr: GroupVersionResource, type: HistoryEntry['type'], obj: KObject, prev?: KObject): void {
     const entry: HistoryEntry = { rv: Number(obj.metadata?.resourceVersion), gr: grKey(gvr), type, obj, prev };
     this.history.push(entry);
-    if (this.history.length > this.historyLimit) {
+    // Trim in batches (the history may hold up to twice its limit) so a write does not
+    // copy the whole window each time.
+    if (this.history.length >= 2 * this.historyLimit) {
       const drop = this.history.length - this.historyLimit;
       this.compacted = this.history[drop - 1]!.rv;
       this.history = this.history.slice(drop);
@@ -463,9 +468,11 @@ class FakeResourceClient<T extends object> implements ResourceClient<T> {
     const r = this.action('list', { listOptions: opts });
     if (r) return r.result as KList<T & KObject>;
     const filter = parseFilter(this.namespace, opts);
-    const items: KObject[] = [];
-    for (const obj of this.fake.store(this.gvr).values()) if (matches(filter, obj)) items.push(deepClone(obj));
-    items.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+    // In key order, as etcd lists.
+    const keyed: [string, KObject][] = [];
+    for (const [key, obj] of this.fake.store(this.gvr)) if (matches(filter, obj)) keyed.push([key, obj]);
+    keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const items = keyed.map(([, obj]) => deepClone(obj));
     const kind = kinds[this.gvr.resource];
     return {
       apiVersion: apiVersionOf(this.gvr),
