@@ -8,6 +8,7 @@ import type { KObject } from '../apimachinery/meta.js';
 import type { Node, Pod, Taint } from '../client/objects.js';
 import { FakeClock } from '../util/clock.js';
 import { decodeConfiguration } from './config.js';
+import { CycleState } from './framework/types.js';
 import { newScheduler, numFeasibleNodesToFind, type SchedulerOptions } from './scheduler.js';
 import { newNode, newPod } from './testing.js';
 
@@ -236,6 +237,33 @@ test('with no nodes at all the pod is unschedulable with upstream\'s message and
   await h.client.resource<Node>(Resources.nodes).create(newNode('first'));
   h.clock.step(1_000);
   assert.equal(await h.waitBound('lonely'), 'first');
+  await h.stop();
+});
+
+test('a gated pod waits until its schedulingGates are removed', async () => {
+  const h = setup([newNode('n')]);
+  await h.pods.create(newPod('gated', { spec: { schedulingGates: [{ name: 'example.com/quota' }] } }));
+  await waitUntil('pod gated', () => h.sched.queue.lengths().gated === 1);
+  assert.equal(await h.nodeOf('gated'), undefined);
+  const cur = await h.pods.get('gated');
+  await h.pods.update({ ...cur, spec: { ...cur.spec!, schedulingGates: [] } });
+  assert.equal(await h.waitBound('gated'), 'n');
+  await h.stop();
+});
+
+test('percentageOfNodesToScore: filtering stops after enough feasible nodes, starting where the last pod stopped', async () => {
+  const nodes = Array.from({ length: 200 }, (_, i) => newNode(`n${i}`));
+  const config = decodeConfiguration({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration', percentageOfNodesToScore: 60 });
+  const h = setup(nodes, { config });
+  await waitUntil('nodes cached', () => h.sched.cache.nodeCount() === 200);
+  const fw = h.sched.profiles.get('default-scheduler')!;
+  const first = h.sched.schedulePod(fw, new CycleState(), newPod('a'));
+  assert.ok(!(first instanceof Error));
+  // All nodes score the same; with this random source ties keep the first feasible node.
+  assert.deepEqual([first.evaluatedNodes, first.feasibleNodes, first.node], [120, 120, 'n0']);
+  const second = h.sched.schedulePod(fw, new CycleState(), newPod('b'));
+  assert.ok(!(second instanceof Error));
+  assert.deepEqual([second.evaluatedNodes, second.node], [120, 'n120']);
   await h.stop();
 });
 
