@@ -211,3 +211,18 @@ test('factory: one informer per resource; waitForCacheSync resolves once all syn
   await assert.rejects(waiting, /stop/);
   ac.abort();
 });
+
+test('watches that keep ending at once without events back off on the clock', async () => {
+  const { clock, client, informer, ac } = setup();
+  const done = informer.run(ac.signal);
+  await until(() => client.watchCount() === 1, 'watch');
+  client.closeWatches();
+  await until(() => client.watchCount() === 1, 'first empty end: re-watched at once');
+  client.closeWatches();
+  await until(() => clock.pending() === 1, 'second empty end: backing off');
+  assert.equal(client.watchCount(), 0);
+  clock.step(1000);
+  await until(() => client.watchCount() === 1, 're-watched after 1 s');
+  ac.abort();
+  await done;
+});

@@ -205,6 +205,7 @@ export class SharedInformer<T extends object = KObject> implements Informer<T> {
             needList = false;
           }
           const watch = rc.watch({ ...this.listOptions(), resourceVersion: this.resourceVersion, allowWatchBookmarks: true }, signal);
+          const watchStart = this.opts.clock.now();
           let events = 0;
           for await (const ev of watch) {
             events++;
@@ -216,9 +217,11 @@ export class SharedInformer<T extends object = KObject> implements Informer<T> {
           }
           if (signal.aborted) break;
           // A watch the server ended: resume from where it stopped. Streams that keep ending
-          // without delivering anything back off, so a misbehaving server is not hammered.
-          emptyEnds = events === 0 ? emptyEnds + 1 : 0;
-          if (events > 0) backoff = initialBackoffMs;
+          // at once without delivering anything back off, so a misbehaving server is not
+          // hammered; a quiet watch the server timed out after a while resumes at once.
+          const rapidEmpty = events === 0 && this.opts.clock.now() - watchStart < initialBackoffMs;
+          emptyEnds = rapidEmpty ? emptyEnds + 1 : 0;
+          if (!rapidEmpty) backoff = initialBackoffMs;
           if (emptyEnds >= 2) {
             await this.opts.clock.sleep(backoff, signal);
             backoff = Math.min(backoff * 2, maxBackoffMs);
