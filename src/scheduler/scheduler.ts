@@ -446,7 +446,11 @@ export class Scheduler {
         return;
       }
       this.queue.done(qpi.uid);
-      const p = this.bindingCycle(fw, state, qpi, node, cycle, start);
+      const p = this.bindingCycle(fw, state, qpi, node, cycle, start).catch((err: unknown) => {
+        // Plugins' failures are Statuses; anything thrown here is a bug: log it, undo the assumption.
+        this.logger.error({ err, pod: pi.key }, 'binding cycle failed');
+        this.cache.forgetPod(pi.uid);
+      });
       this.bindings.add(p);
       void p.finally(() => this.bindings.delete(p));
       return;
