@@ -12,6 +12,8 @@ export interface SchedulerMetrics {
   pendingPods: Gauge<'queue'>;
   /** scheduler_pod_scheduling_attempts: attempts until a pod was scheduled. */
   podSchedulingAttempts: Histogram;
+  /** scheduler_scheduling_algorithm_duration_seconds: filter + score of one attempt. */
+  algorithmDuration: Histogram;
 }
 
 /** Registers the metrics on registry (each registry may hold one scheduler's set). */
@@ -34,6 +36,12 @@ export function newSchedulerMetrics(registry: Registry): SchedulerMetrics {
       name: 'scheduler_pending_pods',
       help: 'Number of pending pods, by the queue type. \'active\' means number of pods in activeQ; \'backoff\' means number of pods in backoffQ; \'unschedulable\' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; \'gated\' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.',
       labelNames: ['queue'],
+      registers: [registry],
+    }),
+    algorithmDuration: new Histogram({
+      name: 'scheduler_scheduling_algorithm_duration_seconds',
+      help: 'Scheduling algorithm latency in seconds',
+      buckets: [0.0001, 0.0002, 0.0004, 0.0008, 0.0016, 0.0032, 0.0064, 0.0128, 0.0256, 0.0512, 0.1024, 0.2048, 0.4096, 0.8192, 1.6384],
       registers: [registry],
     }),
     podSchedulingAttempts: new Histogram({

@@ -85,6 +85,8 @@ test('a pod requesting 10 CPUs skips the 4-CPU node and goes to the node with mo
   assert.match(pending, /scheduler_pending_pods\{queue="active"\} 0/);
   const duration = await h.sched.metricsRegistry.getSingleMetricAsString('scheduler_scheduling_attempt_duration_seconds');
   assert.match(duration, /scheduler_scheduling_attempt_duration_seconds_count\{result="scheduled",profile="default-scheduler"\} 1/);
+  const algorithm = await h.sched.metricsRegistry.getSingleMetricAsString('scheduler_scheduling_algorithm_duration_seconds');
+  assert.match(algorithm, /scheduler_scheduling_algorithm_duration_seconds_count 1/);
   await h.stop();
 });
 

@@ -427,6 +427,7 @@ export class Scheduler {
     } catch (e) {
       result = e instanceof Error ? e : new Error(String(e));
     }
+    this.metrics.algorithmDuration.observe((performance.now() - start) / 1000);
     if (!(result instanceof Error)) {
       const node = result.node;
       this.cache.assumePod(pi, node);
