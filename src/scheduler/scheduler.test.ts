@@ -8,7 +8,7 @@ import type { KObject } from '../apimachinery/meta.js';
 import type { Node, Pod, Taint } from '../client/objects.js';
 import { FakeClock } from '../util/clock.js';
 import { decodeConfiguration } from './config.js';
-import { CycleState } from './framework/types.js';
+import { Code, CycleState, Status, type PermitPlugin } from './framework/types.js';
 import { newScheduler, numFeasibleNodesToFind, type SchedulerOptions } from './scheduler.js';
 import { newNode, newPod } from './testing.js';
 
@@ -267,6 +267,37 @@ test('percentageOfNodesToScore: filtering stops after enough feasible nodes, sta
   const second = h.sched.schedulePod(fw, new CycleState(), newPod('b'));
   assert.ok(!(second instanceof Error));
   assert.deepEqual([second.evaluatedNodes, second.node], [120, order[120]]);
+  await h.stop();
+});
+
+test('an out-of-tree Permit plugin holds the pod (Wait) until allowed, or rejects it on timeout', async () => {
+  const waiting: string[] = [];
+  const gate: PermitPlugin = {
+    name: 'Gate',
+    permit(_state, pod) {
+      waiting.push(pod.metadata!.name!);
+      return { status: new Status(Code.Wait), timeoutMs: 5_000 };
+    },
+  };
+  const config = decodeConfiguration({
+    apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration',
+    profiles: [{ plugins: { permit: { enabled: [{ name: 'Gate' }] } } }],
+  }, new Set(['Gate']));
+  const h = setup([newNode('n')], { config, plugins: { Gate: () => gate } });
+  const fw = h.sched.profiles.get('default-scheduler')!;
+  const allowed = await h.pods.create(newPod('allowed'));
+  await waitUntil('allowed waiting', () => fw.waitingPods.has(allowed.metadata!.uid!));
+  assert.equal(await h.nodeOf('allowed'), undefined);
+  fw.waitingPods.get(allowed.metadata!.uid!)!.allow('Gate');
+  assert.equal(await h.waitBound('allowed'), 'n');
+
+  const late = await h.pods.create(newPod('late'));
+  await waitUntil('late waiting', () => fw.waitingPods.has(late.metadata!.uid!));
+  h.clock.step(5_000);
+  const ev = await h.waitEvent('FailedScheduling', 'default/late');
+  assert.equal(ev.message, 'rejected due to timeout after waiting 5s at plugin Gate');
+  assert.equal(h.sched.cache.get('n')!.pods.length, 1, 'the rejected pod is no longer assumed');
+  assert.deepEqual(waiting, ['allowed', 'late']);
   await h.stop();
 });
 
