@@ -13,6 +13,12 @@ export const repoRoot = fromSources ? resolve(here, '../..') : resolve(here, '..
 
 /** node arguments that start the CLI: [flags..., script]. */
 export function flotillaNodeArgs(): string[] {
+  // FLOTILLA_NODE_ARGS adds node flags to every CLI child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile a benchmark's server.
+  const extra = (process.env.FLOTILLA_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [...extra, ...flotillaEntry()];
+}
+
+function flotillaEntry(): string[] {
   return fromSources
     ? ['--import', 'tsx', join(repoRoot, 'src/cmd/flotilla.ts')]
     : ['--enable-source-maps', join(repoRoot, 'dist/src/cmd/flotilla.js')];
