@@ -127,11 +127,28 @@ async function startContainerd(t: { after(fn: () => unknown): void }): Promise<C
   let log = '';
   proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // Never leave containerd behind, even if this process dies without running hooks.
+  const killOnExit = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
   t.after(async () => {
+    // Sandboxes outlive containerd (their shims keep running): remove them first, so a
+    // failed test leaves no processes or mounts behind.
+    const rt = new CriRuntime({ endpoint: socket, timeoutMs: 10_000 });
+    try {
+      for (const sb of await rt.listPodSandbox()) {
+        await rt.stopPodSandbox(sb.id);
+        await rt.removePodSandbox(sb.id);
+      }
+    } catch {
+      // containerd already gone: nothing more we can do through it.
+    } finally {
+      rt.close();
+    }
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
+    process.removeListener('exit', killOnExit);
   });
   const deadline = Date.now() + 10_000;
   while (!existsSync(socket)) {
