@@ -276,6 +276,33 @@ describe('apiserver over HTTPS', () => {
     assert.notEqual(got.metadata.resourceVersion, (created.json().metadata as { resourceVersion: string }).resourceVersion);
   });
 
+  test('in-process requests go through the same handler: create, errors as Status, a watch that streams until aborted', async () => {
+    const server = api.server;
+    const read = async (r: ReturnType<typeof server.handleLocal>) => {
+      const head = await r.head;
+      const chunks: Buffer[] = [];
+      for await (const c of r.body) chunks.push(c);
+      return { ...head, json: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> };
+    };
+    const created = await read(server.handleLocal({ method: 'POST', path: '/api/v1/namespaces/default/configmaps', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cm('local')) }));
+    assert.equal(created.status, 201);
+    assert.equal((created.json.metadata as { name: string }).name, 'local');
+    const dup = await read(server.handleLocal({ method: 'POST', path: '/api/v1/namespaces/default/configmaps', body: JSON.stringify(cm('local')) }));
+    assert.equal(dup.status, 409);
+    assert.deepEqual([dup.json.kind, dup.json.reason, dup.json.message], ['Status', 'AlreadyExists', 'configmaps "local" already exists']);
+
+    const abort = new AbortController();
+    const rv = (created.json.metadata as { resourceVersion: string }).resourceVersion;
+    const w = server.handleLocal({ method: 'GET', path: `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}&fieldSelector=metadata.name%3Dlocal`, signal: abort.signal });
+    assert.equal((await w.head).status, 200, 'headers arrive before any event');
+    await read(server.handleLocal({ method: 'DELETE', path: '/api/v1/namespaces/default/configmaps/local' }));
+    const it = w.body[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal((JSON.parse(first.value.toString()) as { type: string }).type, 'DELETED');
+    abort.abort();
+    assert.equal((await it.next()).done, true, 'the watch ends when the caller aborts');
+  });
+
   test('unknown paths and verbs', async () => {
     assert.equal((await call('GET', '/api/v1/nothings')).status, 404);
     assert.equal((await call('GET', '/apis/nogroup/v1')).status, 404);

@@ -70,6 +70,7 @@ import { answerReview, isReview, reviewResources } from './reviews.js';
 import { serviceAccountUser, type ServiceAccountTokens } from './satoken.js';
 import { kubeletGet, kubeletLocation, kubeletStreamPath, logContainer, noKubeletAddress, nodeUnknown, podHasNoNode, streamContainer } from './kubelet.js';
 import { ResourceStore, translateStorageError, type RequestContext, type Subresource } from './registry.js';
+import { localUser, serveLocal, type LocalRequest, type LocalResponse } from './local.js';
 
 /** The Kubernetes release whose API this server speaks. */
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-flotilla' };
@@ -131,6 +132,9 @@ interface RequestInfo {
 }
 
 const WATCH_DEFAULT_MIN_S = 1800;
+
+/** kube-apiserver's loopback client identity. */
+const LOOPBACK_USER: UserInfo = Object.freeze({ name: 'system:apiserver', groups: Object.freeze(['system:masters', 'system:authenticated']) as string[] });
 
 function queryBool(v: string | null): boolean {
   return v === 'true' || v === '1';
@@ -410,6 +414,15 @@ export class ApiServer {
     await closed;
   }
 
+  /**
+   * Serves a request from a component in this process through the same handler as HTTPS,
+   * without a socket (see local.ts), as `user` — by default upstream's loopback identity,
+   * system:apiserver in system:masters.
+   */
+  handleLocal(req: LocalRequest, user: UserInfo = LOOPBACK_USER): LocalResponse {
+    return serveLocal((q, r) => this.#handle(q, r), req, user);
+  }
+
   // ---- request handling --------------------------------------------------------------
 
   async #handle(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
@@ -431,7 +444,7 @@ export class ApiServer {
         return await this.#health(path, url, res);
       }
       if (path === '/version' || path === '/version/') return this.#json(res, 200, this.#version());
-      const user = await this.#authenticate(tlsSocketOf(req), req.headers.authorization);
+      const user = (req as { [localUser]?: UserInfo })[localUser] ?? (await this.#authenticate(tlsSocketOf(req), req.headers.authorization));
       if (!user) throw newUnauthorized('Unauthorized');
       const segs = path.split('/').filter(Boolean);
       info = this.#parse(segs);
