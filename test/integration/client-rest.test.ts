@@ -10,8 +10,10 @@ import { realClock } from '../../src/util/clock.js';
 import { loadKubeconfig } from '../../src/client/kubeconfig.js';
 import { restClientFromKubeconfig } from '../../src/client/rest.js';
 import { newInformer } from '../../src/client/informer.js';
+import { newEventRecorder } from '../../src/client/events.js';
+import { newLeaderElector } from '../../src/client/leaderelection.js';
 import { Resources, type Client } from '../../src/client/interface.js';
-import type { Pod } from '../../src/client/objects.js';
+import type { Event, Lease, Pod } from '../../src/client/objects.js';
 import { startTestApiServer } from '../util/kubectl.js';
 
 function newPod(name: string, labels: Record<string, string> = {}): Pod {
@@ -166,6 +168,41 @@ test('REST client against a real API server', async (t) => {
     await pods.delete('inf-before', { gracePeriodSeconds: 0 });
     await eventually(() => seen.includes('delete inf-before') && informer.lister.get('default/inf-after')?.metadata?.labels?.changed === 'yes', 'informer events');
     assert.deepEqual(seen, ['add inf-before', 'add inf-after', 'update inf-after', 'delete inf-before']);
+    ac.abort();
+    await running;
+  });
+
+  await t.test('events: created, then a repeat bumps count by patch', async () => {
+    const pod = await pods.create(newPod('evented'));
+    const recorder = newEventRecorder({ client, component: 'default-scheduler', clock: realClock });
+    recorder.event(pod, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 node(s) were unschedulable.');
+    const events = client.resource<Event>(Resources.events, 'default');
+    const mine = async () => (await events.list({ fieldSelector: 'involvedObject.name=evented' })).items;
+    await eventually(async () => (await mine()).length === 1, 'event created');
+    recorder.event(pod, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 node(s) were unschedulable.');
+    await eventually(async () => (await mine())[0]?.count === 2, 'count 2');
+    const [e] = await mine();
+    assert.equal(e!.source?.component, 'default-scheduler');
+    assert.equal(e!.involvedObject.uid, pod.metadata?.uid);
+  });
+
+  await t.test('leader election on a real Lease', async () => {
+    const ac = new AbortController();
+    let started = false;
+    const elector = newLeaderElector({
+      client,
+      clock: realClock,
+      namespace: 'kube-system',
+      name: 'client-test',
+      identity: 'me_1',
+      onStartedLeading: () => { started = true; },
+      onStoppedLeading: () => undefined,
+    });
+    const running = elector.run(ac.signal);
+    await eventually(() => started, 'leading');
+    const lease = await client.resource<Lease>(Resources.leases, 'kube-system').get('client-test');
+    assert.equal(lease.spec?.holderIdentity, 'me_1');
+    assert.match(String(lease.spec?.renewTime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     ac.abort();
     await running;
   });
