@@ -6,7 +6,7 @@ import { isConflict, isNotFound, isInternalError, isTooManyRequests } from '../a
 import { PatchType, type WatchEvent } from '../apimachinery/meta.js';
 import { FakeClock } from '../util/clock.js';
 import { Resources } from './interface.js';
-import { newRestClient, type RestClient } from './rest.js';
+import { newRestClient, parseWatchStream, type RestClient } from './rest.js';
 
 interface Seen {
   method: string;
@@ -190,4 +190,17 @@ test('a session the server closes is reopened for the next request', async (t) =
   await new Promise((r) => setTimeout(r, 50));
   await pods.get('x');
   assert.equal(sessions.size, 2);
+});
+
+test('parseWatchStream: lines and multi-byte characters split anywhere', async () => {
+  const text = ['{"type":"ADDED","object":{"metadata":{"name":"café-ü"}}}', '', '{"type":"DELETED","object":{"metadata":{"name":"日本"}}}'].join('\n');
+  const bytes = Buffer.from(text, 'utf8');
+  for (let cut = 1; cut < bytes.length; cut += 7) {
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < bytes.length; i += cut) yield bytes.subarray(i, i + cut);
+    }
+    const names: (string | undefined)[] = [];
+    for await (const ev of parseWatchStream(chunks())) names.push(ev.object.metadata?.name);
+    assert.deepEqual(names, ['café-ü', '日本'], `chunks of ${cut} bytes`);
+  }
 });

@@ -11,6 +11,7 @@
  * The session keeps the process alive only while streams are open.
  */
 import * as http2 from 'node:http2';
+import { StringDecoder } from 'node:string_decoder';
 import { fromStatusObject, newGenericServerResponse, StatusError } from '../apimachinery/errors.js';
 import type { DeleteOptions, KList, KObject, ListOptions, PatchType, WatchEvent } from '../apimachinery/meta.js';
 import {
@@ -44,11 +45,47 @@ export interface RestClientOptions {
   clock?: Clock;
 }
 
-interface Response {
+/** A whole answer to one request. */
+export interface TransportResponse {
   status: number;
   body: Buffer;
   /** Retry-After seconds, when the answer carried one. */
   retryAfter?: number;
+}
+
+/**
+ * What {@link RestResourceClient} needs from a connection: the HTTP/2 client here, or the
+ * in-process transport of local.ts. Paths include the query string.
+ */
+export interface RestTransport {
+  /** The field manager of apply patches that name none (the user agent's first word). */
+  readonly defaultFieldManager: string;
+  request(method: string, path: string, body?: string, contentType?: string): Promise<TransportResponse>;
+  /**
+   * A watch: events until the server ends the stream or signal aborts (then the iteration
+   * simply ends); rejects, on iteration, with errorFor(status, body) for a non-2xx answer.
+   */
+  watchStream<T>(path: string, signal: AbortSignal, errorFor: (status: number, body: Buffer) => Error): AsyncGenerator<WatchEvent<T>>;
+}
+
+/** Decodes a newline-delimited JSON watch body, whatever its chunking (UTF-8 safe). */
+export async function* parseWatchStream<T>(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<WatchEvent<T>> {
+  const decoder = new StringDecoder('utf8');
+  let buf = '';
+  for await (const chunk of chunks) {
+    buf += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    // Scan with a moving start: one slice per line, one for the remainder.
+    let start = 0;
+    let nl: number;
+    while ((nl = buf.indexOf('\n', start)) >= 0) {
+      const line = buf.slice(start, nl);
+      start = nl + 1;
+      if (line.length > 0 && line.trim() !== '') yield JSON.parse(line) as WatchEvent<T>;
+    }
+    buf = start === 0 ? buf : buf.slice(start);
+  }
+  buf += decoder.end();
+  if (buf.trim() !== '') yield JSON.parse(buf) as WatchEvent<T>;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -89,7 +126,7 @@ function writeQuery(opts: WriteOptions | undefined): Query {
 }
 
 /** A {@link Client} over HTTP/2 (see the module comment). */
-export class RestClient implements Client {
+export class RestClient implements Client, RestTransport {
   private session: http2.ClientHttp2Session | undefined;
   private active = 0;
   private closed = false;
@@ -164,10 +201,10 @@ export class RestClient implements Client {
    * One request and its whole answer; sent again once when the session was going away, and
    * after Retry-After when the server asks for a retry.
    */
-  async request(method: string, path: string, body?: string, contentType?: string): Promise<Response> {
+  async request(method: string, path: string, body?: string, contentType?: string): Promise<TransportResponse> {
     const maxRetries = this.opts.maxRetries ?? 10;
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let res: TransportResponse;
       try {
         res = await this.requestOnce(method, path, body, contentType);
       } catch (err) {
@@ -181,7 +218,7 @@ export class RestClient implements Client {
     }
   }
 
-  private requestOnce(method: string, path: string, body?: string, contentType?: string): Promise<Response> {
+  private requestOnce(method: string, path: string, body?: string, contentType?: string): Promise<TransportResponse> {
     return new Promise((resolve, reject) => {
       const headers: http2.OutgoingHttpHeaders = { [HTTP2_HEADER_METHOD]: method, [HTTP2_HEADER_PATH]: path };
       if (body !== undefined) headers[HTTP2_HEADER_CONTENT_TYPE] = contentType ?? 'application/json';
@@ -237,27 +274,16 @@ export class RestClient implements Client {
       // so nothing here waits for them before reading the body.
       let status = 0;
       stream.once('response', (h) => { status = Number(h[HTTP2_HEADER_STATUS]); });
-      stream.setEncoding('utf8');
-      let buf = '';
-      const errorChunks: string[] = [];
-      for await (const chunk of stream as AsyncIterable<string>) {
-        if (status >= 300 || (status !== 0 && status < 200)) {
-          errorChunks.push(chunk);
-          continue;
+      const errorChunks: Buffer[] = [];
+      const ok = (): boolean => status === 0 || (status >= 200 && status < 300);
+      async function* body(): AsyncGenerator<Buffer> {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (ok()) yield chunk;
+          else errorChunks.push(chunk);
         }
-        buf += chunk;
-        // Scan with a moving start: one slice per line, one for the remainder.
-        let start = 0;
-        let nl: number;
-        while ((nl = buf.indexOf('\n', start)) >= 0) {
-          const line = buf.slice(start, nl);
-          start = nl + 1;
-          if (line.length > 0 && line.trim() !== '') yield JSON.parse(line) as WatchEvent<T>;
-        }
-        buf = start === 0 ? buf : buf.slice(start);
       }
-      if (status >= 300) throw errorFor(status, Buffer.from(errorChunks.join('')));
-      if (buf.trim() !== '') yield JSON.parse(buf) as WatchEvent<T>;
+      yield* parseWatchStream<T>(body());
+      if (!ok()) throw errorFor(status, Buffer.concat(errorChunks));
     } catch (err) {
       if (signal.aborted) return;
       throw err;
@@ -268,11 +294,12 @@ export class RestClient implements Client {
   }
 }
 
-class RestResourceClient<T extends object> implements ResourceClient<T> {
+/** A {@link ResourceClient} over any {@link RestTransport}: paths, query parameters, JSON bodies, Status errors. */
+export class RestResourceClient<T extends object> implements ResourceClient<T> {
   private readonly base: string;
 
   constructor(
-    private readonly rest: RestClient,
+    private readonly rest: RestTransport,
     readonly gvr: GroupVersionResource,
     readonly namespace: string | undefined,
   ) {
