@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { isConflict, isNotFound, isInternalError, isTooManyRequests } from '../apimachinery/errors.js';
-import { PatchType, type WatchEvent } from '../apimachinery/meta.js';
+import { PatchType, type KObject, type WatchEvent } from '../apimachinery/meta.js';
 import { FakeClock } from '../util/clock.js';
 import { Resources } from './interface.js';
 import { newRestClient, parseWatchStream, type RestClient } from './rest.js';
@@ -200,7 +200,7 @@ test('parseWatchStream: lines and multi-byte characters split anywhere', async (
       for (let i = 0; i < bytes.length; i += cut) yield bytes.subarray(i, i + cut);
     }
     const names: (string | undefined)[] = [];
-    for await (const ev of parseWatchStream(chunks())) names.push(ev.object.metadata?.name);
+    for await (const ev of parseWatchStream<KObject>(chunks())) names.push(ev.object.metadata?.name);
     assert.deepEqual(names, ['café-ü', '日本'], `chunks of ${cut} bytes`);
   }
 });
