@@ -20,3 +20,4 @@ export { newEventRecorder, EVENT_AGGREGATION_WINDOW_MS, type EventRecorderOption
 export { loadKubeconfig, type KubeconfigCredentials } from './kubeconfig.js';
 export { newRestClient, restClientFromKubeconfig, RestClient, type RestClientOptions } from './rest.js';
 export { newLeaderElector, type LeaderElector, type LeaderElectorOptions } from './leaderelection.js';
+export { newLocalClient, LocalClient, type LocalClientOptions, type LocalRoundTrip } from './local.js';

@@ -14,9 +14,10 @@
  * /registry/..., as kube-apiserver does in etcd.
  *
  * The scheduler, the controller-manager and the node's kubelet run in the same process but
- * talk to the API server only through the client (an HTTP/2 connection on loopback with the
- * admin credentials, as kube-apiserver's own loopback client does), exactly as they do when
- * run as their own processes (`flotilla scheduler`, `controller-manager`, `kubelet`).
+ * talk to the API server only through the client: here its in-process transport
+ * (src/client/local.ts → ApiServer.handleLocal: the same handler as HTTPS, without a
+ * socket), and the REST client over HTTPS when run as their own processes
+ * (`flotilla scheduler`, `controller-manager`, `kubelet`).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -30,7 +31,7 @@ import { startApiServer } from '../apiserver/index.js';
 import { hostname } from 'node:os';
 import { newInformerFactory } from '../client/informer.js';
 import { loadKubeconfig } from '../client/kubeconfig.js';
-import { restClientFromKubeconfig } from '../client/rest.js';
+import { newLocalClient } from '../client/local.js';
 import { builtinControllers } from '../controllers/controllers.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { newScheduler } from '../scheduler/scheduler.js';
@@ -139,12 +140,13 @@ async function run(argv: string[]): Promise<number> {
     started.push({ name: 'apiserver', stop: () => api.stop() });
     say(`  ✓ apiserver    https://${api.host}:${api.port}; admin kubeconfig ${api.kubeconfigPath}`);
 
-    // The control plane's loops, on the API server only (one HTTP/2 connection each, their
-    // own user agents so managedFields name them as upstream does).
+    // The control plane's loops, on the API server only (in-process clients with their own
+    // user agents, so managedFields name them as upstream does).
     const registry = newRegistry();
     const controlAbort = new AbortController();
-    const cmClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-controller-manager/v1.32.0 (flotilla)');
-    const schedClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-scheduler/v1.32.0 (flotilla)');
+    const localClient = (userAgent: string) => newLocalClient({ roundTrip: (r) => api.server.handleLocal(r), userAgent });
+    const cmClient = localClient('kube-controller-manager/v1.32.0 (flotilla)');
+    const schedClient = localClient('kube-scheduler/v1.32.0 (flotilla)');
     // One list+watch per resource for the scheduler and the controllers together.
     const informers = newInformerFactory({ client: cmClient, clock: realClock, logger: newLogger('informers') });
     const creds = await loadKubeconfig(api.kubeconfigPath);
@@ -166,7 +168,7 @@ async function run(argv: string[]): Promise<number> {
 
     // This machine's node. Real containers (containerd) come with the CRI runtime; until
     // then pods run on the simulated runtime, and up says so.
-    const kubeletClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet/v1.32.0-flotilla (flotilla)');
+    const kubeletClient = localClient('kubelet/v1.32.0-flotilla (flotilla)');
     const kubelet = await startKubelet({
       client: kubeletClient,
       nodeName,
@@ -180,7 +182,7 @@ async function run(argv: string[]): Promise<number> {
     const why = runtimeMode === 'simulated' ? '--runtime simulated' : 'the containerd (CRI) runtime is not built yet';
     say(`  ✓ kubelet      node ${nodeName}, simulated runtime (${why}): pods run without containers`);
     if (simulatedNodes > 0) {
-      const simClient = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet/v1.32.0-flotilla (flotilla; simulated)');
+      const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');
       const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });
       started.push({ name: 'simulated nodes', stop: async () => { await sims.stop(); await simClient.close(); } });
       say(`  ✓ simulated    ${simulatedNodes} more node(s): sim-node-1 …`);
