@@ -33,18 +33,24 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
 
   const apiPort = await freePort();
   const kubeconfig = join(dir, 'admin.conf');
-  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort)];
+  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort), '--node-name', 'up-node'];
 
   const first = spawnFlotilla(args);
   t.after(() => first.kill());
   await waitForOutput(first, 'Cluster is up');
   assert.match(first.stdout(), /✓ store\s+embedded, new at revision 1/);
   assert.match(first.stdout(), new RegExp(`✓ apiserver\\s+https://127.0.0.1:${apiPort}`));
+  // The control plane's loops and this machine's node, each reported as it starts.
+  assert.match(first.stdout(), /✓ controller-manager\s+\d+ controllers/);
+  assert.match(first.stdout(), /✓ scheduler\s+default-scheduler/);
+  assert.match(first.stdout(), /✓ kubelet\s+node up-node, simulated runtime/);
   // The last instruction is the exact line to use the cluster.
   assert.ok(first.stdout().includes(`  export KUBECONFIG=${kubeconfig}\n`), first.stdout());
 
   const ns = kubectl(kubeconfig, 'get', 'namespaces', '-o', 'name');
   assert.deepEqual(ns.stdout.trim().split('\n').sort(), ['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system'], ns.stderr);
+  const node = kubectl(kubeconfig, 'get', 'node', 'up-node', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
+  assert.equal(node.stdout, 'True', node.stderr);
   const cm = kubectl(kubeconfig, 'create', 'configmap', 'greeting', '--from-literal=word=ahoy');
   assert.equal(cm.stdout.trim(), 'configmap/greeting created', cm.stderr);
 
@@ -67,6 +73,9 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
   assert.equal(get.stdout.trim(), 'ahoy', get.stderr);
   const word = kubectl(kubeconfig, 'get', 'configmap', 'greeting', '-o', 'jsonpath={.data.word}');
   assert.equal(word.stdout, 'ahoy', word.stderr);
+  // The resumed node is the same Node object, registered again by its kubelet.
+  const nodes = kubectl(kubeconfig, 'get', 'nodes', '-o', 'name');
+  assert.equal(nodes.stdout.trim(), 'node/up-node', nodes.stderr);
   second.proc.kill('SIGTERM');
   assert.equal(await second.exited, 0, second.stderr());
 });
