@@ -4,10 +4,15 @@
  * already placed, then 10,000 pods to schedule (50,000 with --large), each requesting
  * 100m CPU and 500 MiB as upstream's pod-default.yaml.
  *
- * Measured once in-process over the FakeClient (scheduler, informers and "API" share one
- * event loop, no serialisation) and once over HTTPS + HTTP/2 against `flotilla apiserver`
- * in its own process on the embedded store (events written too). The measured pods are
- * pending before the scheduler starts. Reported per target:
+ * Measured against three targets, the measured pods pending before the scheduler starts:
+ *  - in-process: a real API server (embedded store, temp data dir) started in the bench
+ *    process, the scheduler on the in-process transport (src/client/local.ts →
+ *    ApiServer.handleLocal), as `flotilla up` runs it; events written too;
+ *  - the scheduler alone over the FakeClient (no API server, no serialisation): the
+ *    scheduler's own ceiling, not a cluster figure;
+ *  - HTTPS + HTTP/2 against `flotilla apiserver` in its own process on the embedded store
+ *    (events written too).
+ * Reported per target:
  *  - throughput: pods scheduled per second, first scheduling attempt → last binding
  *    confirmed;
  *  - scheduling cycle p50/p99 (filter + score + assume, synchronous);
@@ -17,7 +22,7 @@
  * 10k workload, 810 pods/s for 50k; our goal is ≥ 1,000 pods/s on this 2-core machine.
  *
  * Flags: --quick (500 nodes, 100 placed, 2,000 to schedule), --large (50,000 pods),
- * --fake-only (skip the HTTP target).
+ * --fake-only (only the FakeClient target), --no-http (skip the HTTP target).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,6 +31,8 @@ import { newEventRecorder } from '../src/client/events.js';
 import { FakeClient } from '../src/client/fake.js';
 import { restClientFromKubeconfig } from '../src/client/rest.js';
 import { newInformerFactory } from '../src/client/informer.js';
+import { newLocalClient } from '../src/client/local.js';
+import { startApiServer } from '../src/apiserver/index.js';
 import { Resources, type Client, type EventRecorder, type InformerFactory } from '../src/client/interface.js';
 import type { KObject } from '../src/apimachinery/meta.js';
 import type { Node, Pod } from '../src/client/objects.js';
@@ -57,7 +64,7 @@ const requests = { cpu: '100m', memory: '500Mi' };
 
 interface Measurement {
   /** CPU seconds used meanwhile by this process and by the API server process (HTTP only). */
-  cpu?: { self: number; apiserver: number };
+  cpu?: { self: number; apiserver?: number };
   target: string;
   workload: Workload;
   seconds: number;
@@ -129,7 +136,45 @@ async function seedFake(w: Workload): Promise<FakeClient> {
 async function runFake(w: Workload): Promise<Measurement> {
   const client = await seedFake(w);
   const informers = newInformerFactory({ client, clock: realClock, logger: silentLogger() });
-  return measure('in-process (FakeClient)', w, client, informers);
+  return measure('scheduler alone (FakeClient, no API server)', w, client, informers);
+}
+
+/** Creates the workload's nodes, namespace, placed pods and pending pods through `client`. */
+async function seedAPI(label: string, client: Client, w: Workload): Promise<void> {
+  progress(`${label}: creating ${w.nodes} nodes and ${w.initPods} placed pods`);
+  const nodesClient = client.resource<Node>(Resources.nodes);
+  await runPool(w.nodes, 32, (i) => nodesClient.create(newNode(`node-${i}`, { allocatable: { cpu: '4', memory: '32Gi', pods: '110' } })));
+  await client.resource(Resources.namespaces).create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sched-bench' } });
+  const podsClient = client.resource<Pod>(Resources.pods, 'sched-bench');
+  await runPool(w.initPods, 32, (i) => podsClient.create(newPod(`init-${i}`, { namespace: 'sched-bench', requests, nodeName: `node-${i % w.nodes}` })));
+  progress(`${label}: creating ${w.measuredPods} pending pods`);
+  await runPool(w.measuredPods, 32, (i) => podsClient.create(pending(i)));
+}
+
+/**
+ * The in-process target, as `flotilla up` runs it: a real API server (embedded store) in
+ * this process and the scheduler on the in-process transport over ApiServer.handleLocal —
+ * the same handler, admission, validation and storage as HTTPS, without a socket. CPU is
+ * this one process's (scheduler and API server together).
+ */
+async function runLocal(w: Workload): Promise<Measurement> {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-sched-local-'));
+  const api = await startApiServer({ dataDir: dir, storeDir: join(dir, 'store'), port: 0 });
+  try {
+    const client = newLocalClient({ roundTrip: (r) => api.server.handleLocal(r), userAgent: 'flotilla-bench-scheduler/v0' });
+    await seedAPI('in-process', client, w);
+    const informers = newInformerFactory({ client, clock: realClock, logger: silentLogger() });
+    const recorder = (component: string) => newEventRecorder({ client, component, clock: realClock, logger: silentLogger() });
+    const self0 = process.cpuUsage();
+    const m = await measure('in-process API server (local transport)', w, client, informers, recorder);
+    const self1 = process.cpuUsage(self0);
+    m.cpu = { self: (self1.user + self1.system) / 1e6 };
+    await client.close();
+    return m;
+  } finally {
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -150,14 +195,7 @@ async function runHTTP(w: Workload): Promise<Measurement> {
       await new Promise((r) => setTimeout(r, 50));
     }
     const client = await restClientFromKubeconfig(join(dir, 'admin.conf'), 'flotilla-bench-scheduler');
-    progress(`http: creating ${w.nodes} nodes and ${w.initPods} placed pods`);
-    const nodesClient = client.resource<Node>(Resources.nodes);
-    await runPool(w.nodes, 32, (i) => nodesClient.create(newNode(`node-${i}`, { allocatable: { cpu: '4', memory: '32Gi', pods: '110' } })));
-    await client.resource(Resources.namespaces).create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sched-bench' } });
-    const podsClient = client.resource<Pod>(Resources.pods, 'sched-bench');
-    await runPool(w.initPods, 32, (i) => podsClient.create(newPod(`init-${i}`, { namespace: 'sched-bench', requests, nodeName: `node-${i % w.nodes}` })));
-    progress(`http: creating ${w.measuredPods} pending pods`);
-    await runPool(w.measuredPods, 32, (i) => podsClient.create(pending(i)));
+    await seedAPI('http', client, w);
     const informers = newInformerFactory({ client, clock: realClock, logger: silentLogger() });
     // Events are written for real here, as kube-scheduler does (one Scheduled per pod).
     const recorder = (component: string) => newEventRecorder({ client, component, clock: realClock, logger: silentLogger() });
@@ -216,9 +254,16 @@ function report(ms: Measurement[], skipped: string[]): void {
     rows,
   );
   for (const m of ms) {
-    if (m.cpu) console.log(`${m.target}: CPU while scheduling — scheduler process ${fmt(m.cpu.self, 1)} s, API server process ${fmt(m.cpu.apiserver, 1)} s (of ${fmt(m.seconds, 1)} s wall)`);
+    if (!m.cpu) continue;
+    const perPod = (s: number) => `${fmt((s * 1e6) / m.scheduled, 0)} µs/pod`;
+    if (m.cpu.apiserver === undefined) {
+      console.log(`${m.target}: CPU while scheduling — one process (scheduler + API server) ${fmt(m.cpu.self, 1)} s = ${perPod(m.cpu.self)} (of ${fmt(m.seconds, 1)} s wall)`);
+    } else {
+      const total = m.cpu.self + m.cpu.apiserver;
+      console.log(`${m.target}: CPU while scheduling — scheduler process ${fmt(m.cpu.self, 1)} s, API server process ${fmt(m.cpu.apiserver, 1)} s, together ${perPod(total)} (of ${fmt(m.seconds, 1)} s wall)`);
+    }
   }
-  for (const s of skipped) console.log(`HTTP target ${s}`);
+  for (const s of skipped) console.log(s);
   console.log(`load average before/after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
@@ -226,12 +271,20 @@ export async function run(flags: string[]): Promise<void> {
   const w = flags.includes('--quick') ? WORKLOADS.quick! : flags.includes('--large') ? WORKLOADS['50k']! : WORKLOADS['10k']!;
   const results: Measurement[] = [];
   const skipped: string[] = [];
+  const fakeOnly = flags.includes('--fake-only');
+  if (!fakeOnly) {
+    try {
+      results.push(await runLocal(w));
+    } catch (e) {
+      skipped.push(`in-process target failed: ${(e as Error).stack ?? (e as Error).message}`);
+    }
+  }
   results.push(await runFake(w));
-  if (!flags.includes('--fake-only')) {
+  if (!fakeOnly && !flags.includes('--no-http')) {
     try {
       results.push(await runHTTP(w));
     } catch (e) {
-      skipped.push(`failed: ${(e as Error).message}`);
+      skipped.push(`HTTP target failed: ${(e as Error).message}`);
     }
   }
   report(results, skipped);
