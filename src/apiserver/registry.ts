@@ -176,7 +176,7 @@ export type UpdateOptions = WriteOptions & {
   manager: string;
 };
 
-/** Computes the object to write from the current one (PUT, patch, apply). */
+/** Computes the object to write from the current one (PUT, patch, apply); `current` is the transform's own copy, which it may change and return. */
 export type Transform = (current: KObject | undefined) => KObject | Promise<KObject>;
 
 export class ResourceStore {
@@ -503,12 +503,15 @@ export class ResourceStore {
         this.def.strategy.prepareForUpdate?.(next, current);
       }
       if (!opts.managedFieldsDone) next = this.fieldManager(sub).update(current as never, next as never, opts.manager) as KObject;
-      const errs: FieldError[] = [
-        ...validateObjectMetaUpdate(next.metadata, cm, newPath('metadata')),
-        ...(subStrategy ? subStrategy.validateUpdate(next, current) : this.def.strategy.validateUpdate(next, current)),
-      ];
-      // A deletion's own update is not validated (upstream writes it from BeforeDelete).
-      if (errs.length > 0 && !opts.deleting && !opts.raw) throw this.#invalid(name, errs);
+      // A deletion's own update and a raw write are not validated (upstream writes them from
+      // BeforeDelete or straight to storage, e.g. pods/binding), so the checks are not even run.
+      if (!opts.deleting && !opts.raw) {
+        const errs: FieldError[] = [
+          ...validateObjectMetaUpdate(next.metadata, cm, newPath('metadata')),
+          ...(subStrategy ? subStrategy.validateUpdate(next, current) : this.def.strategy.validateUpdate(next, current)),
+        ];
+        if (errs.length > 0) throw this.#invalid(name, errs);
+      }
       warnings = this.def.strategy.warnings?.(next, current) ?? [];
       // Only bump what changed: an identical object is not written (no new resourceVersion).
       const cmp = { ...next, metadata: { ...next.metadata, resourceVersion: cm.resourceVersion } };

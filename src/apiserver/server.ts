@@ -1112,11 +1112,11 @@ export class ApiServer {
     await store.update(
       ctx,
       name,
+      // The store hands the transform its own copy of the current pod: bound in place.
       (current) => {
-        const next = deepClone(current!);
-        const problem = bindPod(next, binding, formatRFC3339(this.#clock.now()));
+        const problem = bindPod(current!, binding, formatRFC3339(this.#clock.now()));
         if (problem) throw newConflict({ group: '', resource: 'pods/binding' }, name, problem);
-        return next;
+        return current!;
       },
       { dryRun, manager, raw: true },
     );
