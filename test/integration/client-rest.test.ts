@@ -14,7 +14,7 @@ import { newEventRecorder } from '../../src/client/events.js';
 import { newLeaderElector } from '../../src/client/leaderelection.js';
 import { Resources, type Client } from '../../src/client/interface.js';
 import type { Event, Lease, Pod } from '../../src/client/objects.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 function newPod(name: string, labels: Record<string, string> = {}): Pod {
   return {
@@ -44,8 +44,8 @@ function collect(it: AsyncIterable<WatchEvent>): { events: WatchEvent[]; done: P
   return { events, done };
 }
 
-test('REST client against a real API server', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`REST client against a real API server (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const creds = await loadKubeconfig(api.kubeconfigPath);
   assert.match(creds.server, /^https:\/\//);
   assert.ok(creds.ca && creds.cert && creds.key, 'kubeconfig gives CA, client cert and key');

@@ -18,7 +18,7 @@ import { CronJobController, type ChildJob, type CronJobObject } from '../../src/
 import { JOB_TRACKING_FINALIZER, JobController, type JobObject } from '../../src/controllers/job/index.js';
 import { FakeClock, realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 async function eventually<T>(what: string, get: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -35,8 +35,8 @@ async function eventually<T>(what: string, get: () => Promise<T | undefined | fa
   assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-test('a Job runs to completion and a CronJob starts Jobs on schedule, read with kubectl', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`a Job runs to completion and a CronJob starts Jobs on schedule, read with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'batch-test/v0.0.0');
   t.after(() => client.close());
   const ac = new AbortController();

@@ -20,7 +20,7 @@ import { PodGCController } from '../../src/controllers/podgc/index.js';
 import { RootCACertPublisher, ServiceAccountsController } from '../../src/controllers/serviceaccount/index.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -69,8 +69,8 @@ async function renewLease(client: Client, name: string): Promise<void> {
   await leases.update({ ...l, spec: { ...l.spec, renewTime: formatRFC3339Micro(Date.now()) } });
 }
 
-test('a node whose Lease stops is NotReady, tainted, and its pod evicted after tolerationSeconds', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`a node whose Lease stops is NotReady, tainted, and its pod evicted after tolerationSeconds (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-controller-manager/v1.32.0');
   t.after(() => client.close());
   const ac = new AbortController();
@@ -173,8 +173,8 @@ test('a node whose Lease stops is NotReady, tainted, and its pod evicted after t
   assert.deepEqual(good.spec?.taints ?? [], []);
 });
 
-test('kubectl delete namespace removes everything in it and then the namespace', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`kubectl delete namespace removes everything in it and then the namespace (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-controller-manager/v1.32.0');
   t.after(() => client.close());
   const ac = new AbortController();

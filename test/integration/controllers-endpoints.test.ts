@@ -17,7 +17,7 @@ import { EndpointSliceController } from '../../src/controllers/endpointslice/ind
 import { GarbageCollector } from '../../src/controllers/garbagecollector/index.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -49,8 +49,8 @@ function newPod(name: string): Pod & KObject {
   };
 }
 
-test('endpoints and endpointslices for a service, read with kubectl', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`endpoints and endpointslices for a service, read with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'endpoints-test/v0.0.0');
   t.after(() => client.close());
   const ac = new AbortController();

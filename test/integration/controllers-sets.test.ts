@@ -20,7 +20,7 @@ import { newStatefulSetController } from '../../src/controllers/statefulset/inde
 import { defaultControllerManagerOptions, type ControllerContext } from '../../src/controllers/types.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -161,8 +161,8 @@ spec:
           storage: 1Gi
 `;
 
-test('daemon sets and stateful sets with kubectl', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`daemon sets and stateful sets with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'sets-test/v0.0.0');
   t.after(() => client.close());
   const ac = new AbortController();

@@ -21,7 +21,7 @@ import { defaultControllerManagerOptions, type ControllerContext } from '../../s
 import { formatRFC3339 } from '../../src/apimachinery/meta.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -67,8 +67,8 @@ function fakeKubelet(client: Client, signal: AbortSignal): Promise<void> {
   })();
 }
 
-test('deployments, replica sets and replication controllers with kubectl', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`deployments, replica sets and replication controllers with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'workloads-test/v0.0.0');
   t.after(() => client.close());
   const ac = new AbortController();

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../util/flotilla.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 import { freePort } from '../util/net.js';
 
 const fromSources = import.meta.url.endsWith('.ts');
@@ -39,8 +39,8 @@ async function eventually<T>(what: string | (() => string), fn: () => Promise<T 
   }
 }
 
-test('flotilla scheduler: leader election, healthz/metrics, binds pods, exits on SIGTERM', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`flotilla scheduler: leader election, healthz/metrics, binds pods, exits on SIGTERM (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   await api.ok(['create', 'namespace', 'kube-system']).catch(() => '');
   await api.ok(['apply', '-f', '-'], {
     input: 'apiVersion: v1\nkind: Node\nmetadata:\n  name: solo\nstatus:\n  allocatable: {cpu: "4", memory: 8Gi, pods: "110"}\n  capacity: {cpu: "4", memory: 8Gi, pods: "110"}\n',

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { restClientFromKubeconfig } from '../../src/client/rest.js';
 import { startScheduler } from '../../src/scheduler/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startTestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -36,8 +36,8 @@ ${extra}status:
 `;
 }
 
-test('scheduler binds pods on a real API server; kubectl shows NODE and events', async (t) => {
-  const api = await startTestApiServer(t);
+for (const backend of backends) test(`scheduler binds pods on a real API server; kubectl shows NODE and events (${backend.name})`, { skip: backend.skip }, async (t) => {
+  const api = await startBackendApiServer(t, backend);
   await api.ok(['apply', '-f', '-'], { input: [nodeYAML('small', '2'), nodeYAML('large', '8'), nodeYAML('cp', '16', 'spec:\n  taints:\n  - {key: node-role.kubernetes.io/control-plane, effect: NoSchedule}\n')].join('---\n') });
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'flotilla-scheduler-test');
   const sched = startScheduler({ client, logger: silentLogger() });
