@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   apiserver: () => import('./apiserver.js'),
   scheduler: () => import('./scheduler.js'),
   kubelet: () => import('./kubelet.js'),
+  controllers: () => import('./controllers.js'),
 };
 
 const args = process.argv.slice(2);
