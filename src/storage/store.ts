@@ -538,8 +538,9 @@ export class KVStorage implements Storage {
 
       let updated: StoredObject;
       try {
-        // tryUpdate gets its own copy: it may mutate it, and orig must stay intact.
-        updated = await tryUpdate(orig.data !== undefined ? this.decode(k, orig.data, orig.rev) : {});
+        // tryUpdate may mutate what it gets: it gets orig.obj itself, a fresh decode that is
+        // never read again (every path below replaces orig or returns from orig.data).
+        updated = await tryUpdate(orig.data !== undefined ? orig.obj : {});
       } catch (err) {
         if (origIsCurrent) throw err;
         const cachedRev = orig.rev;
