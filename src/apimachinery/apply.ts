@@ -259,26 +259,29 @@ export function compare(lhs: JSONValue | undefined, rhs: JSONValue | undefined, 
   const added = new FieldSet();
   const modified = new FieldSet();
   const removed = new FieldSet();
+  const leaf = (l: JSONValue | undefined, r: JSONValue | undefined, path: Where): void => {
+    if (l === undefined) insertAt(added, path);
+    else if (r === undefined) insertAt(removed, path);
+    else if (!jsonEqual(l, r)) insertAt(modified, path);
+  };
   const walk = (l: JSONValue | undefined, r: JSONValue | undefined, node: SchemaNode, path: Where): void => {
     if (l === undefined && r === undefined) return;
+    // Equal values differ nowhere below (whatever their shape), so an unchanged subtree —
+    // most of an object on an ordinary update — is not walked.
+    if (l !== undefined && r !== undefined && jsonEqual(l, r)) return;
     const ls = shapeOf(node, l);
     const rs = shapeOf(node, r);
-    const leaf = () => {
-      if (l === undefined) insertAt(added, path);
-      else if (r === undefined) insertAt(removed, path);
-      else if (!jsonEqual(l, r)) insertAt(modified, path);
-    };
     const shape = l === undefined ? rs : r === undefined ? ls : sameShape(ls, rs) ? rs : undefined;
-    if (!shape || shape.type === 'leaf') return leaf();
+    if (!shape || shape.type === 'leaf') return leaf(l, r, path);
     if (shape.type === 'list') {
       const ll = asList(l);
       const rl = asList(r);
-      if (shape.atomic || (ll.length === 0 && rl.length === 0)) return leaf();
+      if (shape.atomic || (ll.length === 0 && rl.length === 0)) return leaf(l, r, path);
       compareListItems(ll, rl, node, path);
     } else {
       const lm = asMap(l);
       const rm = asMap(r);
-      if (shape.atomic || (Object.keys(lm).length === 0 && Object.keys(rm).length === 0)) return leaf();
+      if (shape.atomic || (Object.keys(lm).length === 0 && Object.keys(rm).length === 0)) return leaf(l, r, path);
       const keys = new Set([...Object.keys(lm), ...Object.keys(rm)]);
       for (const k of keys) {
         walk(Object.hasOwn(lm, k) ? lm[k] : undefined, Object.hasOwn(rm, k) ? rm[k] : undefined, childNode(node, k), down(path, fieldElement(k)));

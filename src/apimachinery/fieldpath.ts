@@ -470,19 +470,18 @@ export class FieldSet {
 
   #emit(includeSelf: boolean): JSONObject {
     const out: JSONObject = {};
-    const members = this.members();
-    const children = this.children();
-    if (includeSelf && (members.length > 0 || children.length > 0)) out['.'] = {};
-    const childKeys = new Map(children.map((c) => [serializePathElement(c.pe), c]));
-    const entries: { pe: PathElement; key: string }[] = [];
-    for (const pe of members) entries.push({ pe, key: serializePathElement(pe) });
-    for (const c of children) if (!this.#members.has(serializePathElement(c.pe))) entries.push({ pe: c.pe, key: serializePathElement(c.pe) });
-    entries.sort((a, b) => comparePathElements(a.pe, b.pe));
-    for (const { key } of entries) {
-      const child = childKeys.get(key);
-      const isMember = this.#members.has(key);
-      out[key] = child ? child.set.#emit(isMember) : {};
+    // Members and non-empty children, each once by serialized key, in upstream order.
+    const entries: { pe: PathElement; key: string; child: FieldSet | undefined }[] = [];
+    for (const [key, pe] of this.#members) {
+      const c = this.#children.get(key);
+      entries.push({ pe, key, child: c && !c.set.empty() ? c.set : undefined });
     }
+    for (const [key, c] of this.#children) {
+      if (!this.#members.has(key) && !c.set.empty()) entries.push({ pe: c.pe, key, child: c.set });
+    }
+    if (includeSelf && entries.length > 0) out['.'] = {};
+    entries.sort((a, b) => comparePathElements(a.pe, b.pe));
+    for (const { key, child } of entries) out[key] = child ? child.#emit(this.#members.has(key)) : {};
     return out;
   }
 
