@@ -12,7 +12,6 @@
  * the list's resourceVersion. An HTTP error status other than 410 fires 'error' and stops it.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import {
   CoreV1Api,
@@ -23,11 +22,9 @@ import {
   type V1ConfigMap,
 } from '@kubernetes/client-node';
 import { startApiServer, type RunningApiServer } from '../../src/apiserver/index.js';
+import { backends } from '../util/backends.js';
 import { startEtcd, type EtcdCluster } from '../util/etcd.js';
 import { tempDir } from '../util/tmp.js';
-
-const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
-
 
 /** Polls fn every 10 ms until it returns truthy; throws (with describe()'s text) after timeoutMs. */
 async function until(fn: () => unknown, timeoutMs = 10_000, describe: () => string = () => ''): Promise<void> {
@@ -118,16 +115,6 @@ class RecordingWatch extends Watch {
     for (const w of this.#waiters.splice(0)) w();
   }
 }
-
-interface Backend {
-  name: 'embedded' | 'etcd';
-  skip: string | false;
-}
-
-const backends: Backend[] = [
-  { name: 'embedded', skip: false },
-  { name: 'etcd', skip: !existsSync(ETCD_BIN) && `etcd is not installed (${ETCD_BIN})` },
-];
 
 for (const backend of backends) {
   describe(`@kubernetes/client-node against the flotilla apiserver (${backend.name})`, { skip: backend.skip }, () => {

@@ -9,8 +9,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEtcd } from '../util/etcd.js';
-import { KUBECTL, spawnKubectl, startTestApiServer, type TestApiServer } from '../util/kubectl.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
+import { KUBECTL, spawnKubectl, type TestApiServer } from '../util/kubectl.js';
 
 const haveKubectl = existsSync(KUBECTL);
 
@@ -26,31 +26,20 @@ function httpsGet(port: number, path: string, headers: Record<string, string> = 
   });
 }
 
-const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
 /** The same suite on the embedded store and on a real etcd 3.4 (the issue's "both storage backends"). */
-const backends = [
-  { name: 'embedded store', skip: !haveKubectl && 'kubectl is not installed' },
-  { name: 'real etcd', skip: (!haveKubectl && 'kubectl is not installed') || (!existsSync(ETCD_BIN) && `etcd is not installed (${ETCD_BIN})`) },
-] as const;
-
-for (const backend of backends) describe(`kubectl against the flotilla apiserver (${backend.name})`, { skip: backend.skip }, () => {
+for (const backend of backends) describe(`kubectl against the flotilla apiserver (${backend.name})`, { skip: (!haveKubectl && 'kubectl is not installed') || backend.skip }, () => {
   let api: TestApiServer;
   let dir: string;
   const hooks: (() => unknown)[] = [];
 
   before(async () => {
     const t = { after: (fn: () => unknown) => { hooks.push(fn); } };
-    if (backend.name === 'real etcd') {
-      const etcd = await startEtcd();
-      hooks.push(() => etcd.stop());
-      api = await startTestApiServer(t, { etcdServers: etcd.endpoints });
-    } else {
-      api = await startTestApiServer(t);
-    }
+    api = await startBackendApiServer(t, backend);
     dir = api.dataDir;
   });
   after(async () => {
-    for (const h of hooks.reverse()) await h();
+    // In registration order, as node:test runs t.after hooks: the API server, then its etcd.
+    for (const h of hooks) await h();
   });
 
   const file = (name: string, text: string) => {
