@@ -401,7 +401,8 @@ export class ResourceStore {
     const withManaged = this.fieldManager('').update(undefined, obj as never, opts.manager) as KObject;
     const generated = !m.name;
     for (let attempt = 0; ; attempt++) {
-      const candidate = deepClone(withManaged);
+      // Only a generated name retries with the same object, so only then does prepareCreate get a copy.
+      const candidate = generated ? deepClone(withManaged) : withManaged;
       const warnings = await this.#prepareCreate(candidate);
       const name = candidate.metadata!.name!;
       if (opts.dryRun) {

@@ -891,7 +891,7 @@ export class ApiServer {
     const node = store.schema();
     if (node.kind === 'untyped') return [];
     const unknown: string[] = [];
-    walkUnknown(body, node, '', unknown);
+    walkUnknown(body, node, undefined, unknown);
     if (unknown.length === 0) return [];
     if (mode === 'Warn') return unknown.map((p) => `unknown field "${p}"`);
     const strict = `strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`;
@@ -905,7 +905,7 @@ export class ApiServer {
     const node = store.schema();
     if (node.kind === 'untyped') return;
     const unknown: string[] = [];
-    walkUnknown(config, node, '', unknown);
+    walkUnknown(config, node, undefined, unknown);
     if (unknown.length === 0) return;
     const msgs = unknown.map((p) => `.${p}: field not declared in schema`);
     const m = config.metadata ?? {};
@@ -1305,25 +1305,34 @@ function decodeBody(raw: Buffer, contentType: string): unknown {
 }
 
 /** Collects dotted paths of fields a struct schema does not declare. */
-function walkUnknown(v: unknown, node: schemaMod.SchemaNode | undefined, path: string, out: string[]): void {
+/** Where walkUnknown is: the path is only spelled out for an unknown field. */
+type UnknownPath = { parent: UnknownPath; key: string | number } | undefined;
+
+function unknownPathString(p: UnknownPath): string {
+  if (!p) return '';
+  const parent = unknownPathString(p.parent);
+  if (typeof p.key === 'number') return `${parent}[${p.key}]`;
+  return parent ? `${parent}.${p.key}` : p.key;
+}
+
+function walkUnknown(v: unknown, node: schemaMod.SchemaNode | undefined, path: UnknownPath, out: string[]): void {
   if (!node || v === null || typeof v !== 'object') return;
   if (Array.isArray(v)) {
     if (node.kind !== 'list') return;
-    v.forEach((item, i) => walkUnknown(item, node.items(), `${path}[${i}]`, out));
+    v.forEach((item, i) => walkUnknown(item, node.items(), { parent: path, key: i }, out));
     return;
   }
   const obj = v as Record<string, unknown>;
   if (node.kind === 'struct') {
     for (const [k, val] of Object.entries(obj)) {
-      const p = path ? `${path}.${k}` : k;
       if (!node.hasField(k)) {
-        if (!node.preserveUnknownFields) out.push(p);
+        if (!node.preserveUnknownFields) out.push(unknownPathString({ parent: path, key: k }));
         continue;
       }
-      walkUnknown(val, node.field(k), p, out);
+      walkUnknown(val, node.field(k), { parent: path, key: k }, out);
     }
   } else if (node.kind === 'map') {
-    for (const [k, val] of Object.entries(obj)) walkUnknown(val, node.field(k), path ? `${path}.${k}` : k, out);
+    for (const [k, val] of Object.entries(obj)) walkUnknown(val, node.field(k), { parent: path, key: k }, out);
   }
 }
 
