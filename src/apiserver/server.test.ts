@@ -303,6 +303,22 @@ describe('apiserver over HTTPS', () => {
     assert.equal((await it.next()).done, true, 'the watch ends when the caller aborts');
   });
 
+  test('unknown fields are named by their full path, list indexes included', async () => {
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unknown-fields', bogusMeta: 1 },
+      spec: { containers: [{ name: 'c', image: 'nginx' }, { name: 'd', image: 'nginx', ports: [{ containerPort: 80, bogusPort: true }] }], bogusSpec: {} },
+    };
+    const strict = await call('POST', '/api/v1/namespaces/default/pods?dryRun=All', { body: pod });
+    assert.equal(strict.status, 400);
+    assert.equal(
+      strict.json<{ message: string }>().message,
+      'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "metadata.bogusMeta", unknown field "spec.containers[1].ports[0].bogusPort", unknown field "spec.bogusSpec"',
+    );
+    const warn = await call('POST', '/api/v1/namespaces/default/pods?dryRun=All&fieldValidation=Warn', { body: pod });
+    assert.equal(warn.status, 201);
+    assert.ok(String(warn.headers.warning).includes('unknown field \\"spec.containers[1].ports[0].bogusPort\\"'), String(warn.headers.warning));
+  });
+
   test('unknown paths and verbs', async () => {
     assert.equal((await call('GET', '/api/v1/nothings')).status, 404);
     assert.equal((await call('GET', '/apis/nogroup/v1')).status, 404);
