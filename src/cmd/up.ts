@@ -19,6 +19,7 @@
  * socket), and the REST client over HTTPS when run as their own processes
  * (`flotilla scheduler`, `controller-manager`, `kubelet`).
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -144,6 +145,8 @@ async function run(argv: string[]): Promise<number> {
     // user agents, so managedFields name them as upstream does).
     const registry = newRegistry();
     const controlAbort = new AbortController();
+    // The scheduler and every shared informer listen on this one signal.
+    setMaxListeners(0, controlAbort.signal);
     const localClient = (userAgent: string) => newLocalClient({ roundTrip: (r) => api.server.handleLocal(r), userAgent });
     const cmClient = localClient('kube-controller-manager/v1.32.0 (flotilla)');
     const schedClient = localClient('kube-scheduler/v1.32.0 (flotilla)');

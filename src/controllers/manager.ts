@@ -6,6 +6,7 @@
  * upstream does, and runs them only while it holds the `kube-system/kube-controller-manager`
  * Lease when leader election is on, so two replicas never both act.
  */
+import { setMaxListeners } from 'node:events';
 import type { Registry } from 'prom-client';
 import type { Client, InformerFactory } from '../client/interface.js';
 import { newEventRecorder } from '../client/events.js';
@@ -93,6 +94,8 @@ export function startControllerManager(cfg: ControllerManagerConfig): RunningCon
   const runs: Promise<unknown>[] = [];
 
   const runLoops = (signal: AbortSignal) => {
+    // Every controller, informer and worker listens on this one signal.
+    setMaxListeners(0, signal);
     const informers = cfg.informers ?? newInformerFactory({ client: cfg.client, clock: cfg.clock, logger: log.child({ component: 'informers' }) });
     const ctx: ControllerContext = {
       client: cfg.client,

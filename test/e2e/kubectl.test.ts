@@ -213,7 +213,7 @@ for (const backend of backends) describe(`kubectl against the flotilla apiserver
       /^Namespace:\s+e2e$/m,
       /^Labels:\s+run=nginx$/m,
       /^Status:\s+Pending$/m,
-      /^Containers:\n  nginx:\n    Image:\s+nginx$/m,
+      /^Containers:\n {2}nginx:\n {4}Image:\s+nginx$/m,
       /^QoS Class:\s+BestEffort$/m,
       /^Tolerations:\s+node.kubernetes.io\/not-ready:NoExecute op=Exists for 300s\n\s+node.kubernetes.io\/unreachable:NoExecute op=Exists for 300s$/m,
       /^Events:\s+<none>$/m,
