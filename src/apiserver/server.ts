@@ -167,6 +167,7 @@ export class ApiServer {
   #resolver?: schemaMod.SchemaResolver;
   readonly #watchAborts = new Set<AbortController>();
   readonly #sockets = new Set<TLSSocket>();
+  #stopping = false;
   /** Client-certificate users, parsed once per connection. */
   readonly #x509 = new X509Authenticator();
   readonly #authorizer: Authorizer;
@@ -390,6 +391,12 @@ export class ApiServer {
       // A connection's client certificate is then fixed, so #x509 may cache its user
       // (Go's TLS server, upstream's, does not renegotiate either).
       sock.disableRenegotiation();
+      // A client reconnecting while stop() runs would otherwise keep a session to a server
+      // whose storage is closing; it is refused, as after the listener closes.
+      if (this.#stopping) {
+        sock.destroy();
+        return;
+      }
       this.#sockets.add(sock);
       sock.once('close', () => this.#sockets.delete(sock));
     });
@@ -406,6 +413,7 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     for (const a of this.#watchAborts) a.abort();
     const s = this.#server;
     if (!s) return;

@@ -204,3 +204,12 @@ test('parseWatchStream: lines and multi-byte characters split anywhere', async (
     assert.deepEqual(names, ['café-ü', '日本'], `chunks of ${cut} bytes`);
   }
 });
+
+test('a request in flight when the client closes settles with an error instead of waiting forever', async (t) => {
+  const s = await server(t, () => { /* never answers */ });
+  const c = client(t, s.url);
+  const pending = assert.rejects(c.resource(Resources.pods, 'default').get('x'), /GET \/api\/v1\/namespaces\/default\/pods\/x: the connection closed before the answer/);
+  while (s.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await c.close();
+  await pending;
+});

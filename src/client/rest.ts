@@ -238,8 +238,12 @@ export class RestClient implements Client, RestTransport {
         if (h['retry-after'] !== undefined && Number.isInteger(ra) && ra >= 0) retryAfter = ra;
       });
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve({ status, body: Buffer.concat(chunks), retryAfter }));
+      const closedEarly = () => new Error(`${method} ${path}: the connection closed before the answer (stream code ${stream.rstCode ?? 'none'})`);
+      // A stream whose session is destroyed (close(), a dropped connection) ends without a
+      // status, or closes with neither 'end' nor 'error': both settle as a connection error.
+      stream.on('end', () => (status === 0 ? reject(closedEarly()) : resolve({ status, body: Buffer.concat(chunks), retryAfter })));
       stream.on('error', reject);
+      stream.on('close', () => { if (!stream.readableEnded) reject(closedEarly()); });
       const timeout = this.opts.requestTimeoutMs ?? 60_000;
       if (timeout > 0) {
         stream.setTimeout(timeout, () => {
