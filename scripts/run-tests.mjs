@@ -38,6 +38,9 @@ const nodeArgs = [
   ...(dev ? ['--import', 'tsx'] : ['--enable-source-maps']),
   '--test',
   `--test-concurrency=${concurrency}`,
+  // A hang guard, not a speed check: the slowest test here takes ~35 s, so a test still
+  // running after 5 minutes is stuck, and failing it beats stalling CI until its deadline.
+  '--test-timeout=300000',
   '--test-reporter=spec',
   ...files,
 ];
