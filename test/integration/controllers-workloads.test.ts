@@ -68,12 +68,19 @@ function fakeKubelet(client: Client, signal: AbortSignal): Promise<void> {
 }
 
 for (const backend of backends) test(`deployments, replica sets and replication controllers with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
-  const api = await startBackendApiServer(t, backend);
-  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'workloads-test/v0.0.0');
-  t.after(() => client.close());
+  // Teardown in a real cluster's order (after hooks run first-registered first): the
+  // controllers and the stand-in kubelet stop, then their client, then the API server.
   const ac = new AbortController();
   setMaxListeners(100, ac.signal);
-  t.after(() => ac.abort());
+  let running: Promise<unknown> = Promise.resolve();
+  let client: Client | undefined;
+  t.after(async () => {
+    ac.abort();
+    await running;
+    await client?.close();
+  });
+  const api = await startBackendApiServer(t, backend);
+  client = await restClientFromKubeconfig(api.kubeconfigPath, 'workloads-test/v0.0.0');
   const logger = silentLogger();
   const informers = newInformerFactory({ client, clock: realClock, logger });
   const ctx: ControllerContext = {
@@ -88,8 +95,7 @@ for (const backend of backends) test(`deployments, replica sets and replication 
   const controllers = [newDeploymentController(ctx), newReplicaSetController(ctx), newReplicationController(ctx)];
   assert.deepEqual(controllers.map((c) => c.name), ['deployment', 'replicaset', 'replicationcontroller']);
   informers.start(ac.signal);
-  const running = Promise.all([...controllers.map((c) => c.run(ac.signal)), fakeKubelet(client, ac.signal)]);
-  t.after(() => running);
+  running = Promise.all([...controllers.map((c) => c.run(ac.signal)), fakeKubelet(client, ac.signal)]);
 
   const rss = client.resource<ReplicaSet & KObject>(Resources.replicasets, 'default');
   const podsOf = async (selector: string) => (await client.resource<Pod & KObject>(Resources.pods, 'default').list({ labelSelector: selector })).items
