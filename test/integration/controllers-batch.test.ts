@@ -36,12 +36,20 @@ async function eventually<T>(what: string, get: () => Promise<T | undefined | fa
 }
 
 for (const backend of backends) test(`a Job runs to completion and a CronJob starts Jobs on schedule, read with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
-  const api = await startBackendApiServer(t, backend);
-  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'batch-test/v0.0.0');
-  t.after(() => client.close());
+  // Teardown in a real cluster's order (after hooks run first-registered first): the
+  // controllers stop, then their client, then the API server.
   const ac = new AbortController();
   setMaxListeners(50, ac.signal);
-  t.after(() => ac.abort());
+  let running: Promise<unknown> = Promise.resolve();
+  let closeClient: () => Promise<void> = async () => {};
+  t.after(async () => {
+    ac.abort();
+    await running;
+    await closeClient();
+  });
+  const api = await startBackendApiServer(t, backend);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'batch-test/v0.0.0');
+  closeClient = () => client.close();
   const informers = newInformerFactory({ client, clock: realClock });
   const logger = silentLogger();
   const cronClock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
@@ -68,8 +76,7 @@ for (const backend of backends) test(`a Job runs to completion and a CronJob sta
     workers: 1,
   });
   informers.start(ac.signal);
-  const running = Promise.all([jobs.run(ac.signal), cronJobs.run(ac.signal)]);
-  t.after(() => running);
+  running = Promise.all([jobs.run(ac.signal), cronJobs.run(ac.signal)]);
   await informers.waitForCacheSync(ac.signal);
 
   const pods = client.resource<Pod & KObject>(Resources.pods, 'default');

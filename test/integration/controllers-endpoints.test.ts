@@ -50,12 +50,20 @@ function newPod(name: string): Pod & KObject {
 }
 
 for (const backend of backends) test(`endpoints and endpointslices for a service, read with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
-  const api = await startBackendApiServer(t, backend);
-  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'endpoints-test/v0.0.0');
-  t.after(() => client.close());
+  // Teardown in a real cluster's order (after hooks run first-registered first): the
+  // controllers stop, then their client, then the API server.
   const ac = new AbortController();
   setMaxListeners(50, ac.signal);
-  t.after(() => ac.abort());
+  let running: Promise<unknown> = Promise.resolve();
+  let closeClient: () => Promise<void> = async () => {};
+  t.after(async () => {
+    ac.abort();
+    await running;
+    await closeClient();
+  });
+  const api = await startBackendApiServer(t, backend);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'endpoints-test/v0.0.0');
+  closeClient = () => client.close();
   const informers = newInformerFactory({ client, clock: realClock });
   const logger = silentLogger();
   const recorder = newEventRecorder({ client, component: 'endpoint-controller', clock: realClock, logger });
@@ -63,8 +71,7 @@ for (const backend of backends) test(`endpoints and endpointslices for a service
   const sliceController = new EndpointSliceController({ client, informers, clock: realClock, logger, workers: 2 });
   const controllers = [endpointsController, sliceController, new GarbageCollector({ client, informers, clock: realClock, logger, workers: 2 })];
   informers.start(ac.signal);
-  const running = Promise.all(controllers.map((c) => c.run(ac.signal)));
-  t.after(() => running);
+  running = Promise.all(controllers.map((c) => c.run(ac.signal)));
 
   await api.ok(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'zone-a' } } }) });
   await api.ok(['apply', '-f', '-'], { input: serviceManifest });

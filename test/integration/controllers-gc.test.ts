@@ -60,17 +60,24 @@ async function exists(client: Client, name: string): Promise<KObject | undefined
 }
 
 for (const backend of backends) test(`garbage collector with kubectl delete rs: background, orphan, foreground (${backend.name})`, { skip: backend.skip }, async (t) => {
-  const api = await startBackendApiServer(t, backend);
-  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'garbage-collector-test/v0.0.0');
-  t.after(() => client.close());
+  // Teardown in a real cluster's order (after hooks run first-registered first): the
+  // controllers stop, then their client, then the API server.
   const ac = new AbortController();
   setMaxListeners(50, ac.signal);
-  t.after(() => ac.abort());
+  let running: Promise<unknown> = Promise.resolve();
+  let closeClient: () => Promise<void> = async () => {};
+  t.after(async () => {
+    ac.abort();
+    await running;
+    await closeClient();
+  });
+  const api = await startBackendApiServer(t, backend);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'garbage-collector-test/v0.0.0');
+  closeClient = () => client.close();
   const informers = newInformerFactory({ client, clock: realClock });
   informers.start(ac.signal);
   const gc = new GarbageCollector({ client, informers, clock: realClock, logger: silentLogger(), workers: 2 });
-  const running = gc.run(ac.signal);
-  t.after(() => running);
+  running = gc.run(ac.signal);
   await eventually('the collector watches pods', () => gc.monitoredResources().includes('/pods'));
   // batch/v1 is served now (it was not when this test was written, and jobs were skipped):
   // every resource the collector knows is watched once its list succeeds.

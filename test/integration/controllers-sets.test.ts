@@ -162,12 +162,20 @@ spec:
 `;
 
 for (const backend of backends) test(`daemon sets and stateful sets with kubectl (${backend.name})`, { skip: backend.skip }, async (t) => {
-  const api = await startBackendApiServer(t, backend);
-  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'sets-test/v0.0.0');
-  t.after(() => client.close());
+  // Teardown in a real cluster's order (after hooks run first-registered first): the
+  // controllers stop, then their client, then the API server.
   const ac = new AbortController();
   setMaxListeners(100, ac.signal);
-  t.after(() => ac.abort());
+  let running: Promise<unknown> = Promise.resolve();
+  let closeClient: () => Promise<void> = async () => {};
+  t.after(async () => {
+    ac.abort();
+    await running;
+    await closeClient();
+  });
+  const api = await startBackendApiServer(t, backend);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'sets-test/v0.0.0');
+  closeClient = () => client.close();
   const logger = silentLogger();
   const informers = newInformerFactory({ client, clock: realClock, logger });
   const ctx: ControllerContext = {
@@ -182,8 +190,7 @@ for (const backend of backends) test(`daemon sets and stateful sets with kubectl
   const controllers = [newDaemonSetController(ctx), newStatefulSetController(ctx)];
   assert.deepEqual(controllers.map((c) => c.name), ['daemonset', 'statefulset']);
   informers.start(ac.signal);
-  const running = Promise.all([...controllers.map((c) => c.run(ac.signal)), fakeNodeAgents(client, ac.signal)]);
-  t.after(() => running);
+  running = Promise.all([...controllers.map((c) => c.run(ac.signal)), fakeNodeAgents(client, ac.signal)]);
 
   const nodes = client.resource<Node & KObject>(Resources.nodes);
   for (const n of [newNode('worker-1'), newNode('worker-2'), newNode('control-plane', [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }])]) {

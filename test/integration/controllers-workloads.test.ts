@@ -73,14 +73,15 @@ for (const backend of backends) test(`deployments, replica sets and replication 
   const ac = new AbortController();
   setMaxListeners(100, ac.signal);
   let running: Promise<unknown> = Promise.resolve();
-  let client: Client | undefined;
+  let closeClient: () => Promise<void> = async () => {};
   t.after(async () => {
     ac.abort();
     await running;
-    await client?.close();
+    await closeClient();
   });
   const api = await startBackendApiServer(t, backend);
-  client = await restClientFromKubeconfig(api.kubeconfigPath, 'workloads-test/v0.0.0');
+  const client: Client = await restClientFromKubeconfig(api.kubeconfigPath, 'workloads-test/v0.0.0');
+  closeClient = () => client.close();
   const logger = silentLogger();
   const informers = newInformerFactory({ client, clock: realClock, logger });
   const ctx: ControllerContext = {
