@@ -21,20 +21,7 @@ import { RootCACertPublisher, ServiceAccountsController } from '../../src/contro
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { backends, startBackendApiServer } from '../util/backends.js';
-
-async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+import { eventually } from '../util/wait.js';
 
 const logger = silentLogger();
 

@@ -21,20 +21,7 @@ import { defaultControllerManagerOptions, type ControllerContext } from '../../s
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { backends, startBackendApiServer } from '../util/backends.js';
-
-async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+import { eventually } from '../util/wait.js';
 
 /**
  * Stands in for the scheduler and the kubelets: binds pods pinned to a node by affinity,

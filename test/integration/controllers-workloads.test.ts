@@ -22,20 +22,7 @@ import { formatRFC3339 } from '../../src/apimachinery/meta.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { backends, startBackendApiServer } from '../util/backends.js';
-
-async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+import { eventually } from '../util/wait.js';
 
 /** Stands in for the kubelet: every pod not yet Ready becomes Running and Ready. */
 function fakeKubelet(client: Client, signal: AbortSignal): Promise<void> {
