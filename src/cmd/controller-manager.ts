@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { parseFlags, type Command } from './command.js';
 import { waitForShutdownSignal } from './etcd.js';
 import { loadKubeconfig } from '../client/kubeconfig.js';
-import { restClientFromKubeconfig } from '../client/rest.js';
+import { newRestClient } from '../client/rest.js';
 import { builtinControllers } from '../controllers/controllers.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { realClock } from '../util/clock.js';
@@ -50,8 +50,9 @@ async function run(argv: string[]): Promise<number> {
   if (!kubeconfig) throw new Error('--kubeconfig is required (e.g. --kubeconfig flotilla-data/admin.conf)');
   const log = newLogger('controller-manager');
   const registry = newRegistry();
-  const client = await restClientFromKubeconfig(kubeconfig, 'kube-controller-manager/v1.32.0 (flotilla)');
+  // Read once: the credentials give both the client and the CA the root-CA publisher hands out.
   const creds = await loadKubeconfig(kubeconfig);
+  const client = newRestClient({ ...creds, userAgent: 'kube-controller-manager/v1.32.0 (flotilla)' });
   const workers = Number(values['concurrent-syncs']);
   const gcThreshold = Number(values['terminated-pod-gc-threshold']);
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`invalid --concurrent-syncs ${JSON.stringify(values['concurrent-syncs'])}`);
