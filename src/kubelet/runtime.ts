@@ -34,6 +34,58 @@ export interface PodSandboxConfig {
   annotations?: Record<string, string>;
   /** Use the node's network namespace (no pod IP of its own). */
   hostNetwork?: boolean;
+  /** CRI DNSConfig: what the runtime writes into the pod's /etc/resolv.conf. */
+  dnsConfig?: DNSConfig;
+  /** CRI PortMapping: containers' hostPorts (the CNI portmap plugin). */
+  portMappings?: PortMapping[];
+  /** CRI LinuxPodSandboxConfig.cgroup_parent (cgroupfs path of the pod's QoS cgroup). */
+  cgroupParent?: string;
+  /** Any container of the pod is privileged (CRI LinuxSandboxSecurityContext.privileged). */
+  privileged?: boolean;
+}
+
+/** CRI DNSConfig. */
+export interface DNSConfig {
+  servers: string[];
+  searches: string[];
+  options: string[];
+}
+
+/** CRI PortMapping. */
+export interface PortMapping {
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  containerPort: number;
+  hostPort: number;
+  hostIp?: string;
+}
+
+/** CRI Mount: a host path bind-mounted into the container. */
+export interface Mount {
+  containerPath: string;
+  hostPath: string;
+  readonly: boolean;
+  /** Mount the host path's sub-tree recursively read-only etc. are not modelled. */
+  selinuxRelabel?: boolean;
+}
+
+/** CRI LinuxContainerResources (cgroup v1 values, as upstream's kuberuntime computes them). */
+export interface LinuxContainerResources {
+  cpuPeriod: number;
+  cpuQuota: number;
+  cpuShares: number;
+  memoryLimitInBytes: number;
+  oomScoreAdj?: number;
+}
+
+/** CRI LinuxContainerSecurityContext, the basics. */
+export interface LinuxContainerSecurityContext {
+  privileged?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsUsername?: string;
+  readonlyRootfs?: boolean;
+  noNewPrivs?: boolean;
+  capabilities?: { add: string[]; drop: string[] };
 }
 
 /** CRI PodSandboxStatus. */
@@ -77,6 +129,14 @@ export interface ContainerConfig {
   annotations?: Record<string, string>;
   /** Relative to the sandbox's logDirectory: <container>/<attempt>.log. */
   logPath?: string;
+  /** Volumes (emptyDir, hostPath, configMap, secret, projected token, /etc/hosts …). */
+  mounts?: Mount[];
+  resources?: LinuxContainerResources;
+  securityContext?: LinuxContainerSecurityContext;
+  /** Keep stdin open (kubectl attach / run -i). */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
 }
 
 /** CRI ContainerStatus (plus the sandbox id, which CRI's Container carries). */
@@ -100,6 +160,8 @@ export interface ContainerStatus {
   /** The image digest reference (docker.io/library/nginx@sha256:…). */
   imageRef: string;
   labels: Record<string, string>;
+  /** Absolute path of the container's CRI-format log file ('' when it has none). */
+  logPath?: string;
 }
 
 /** CRI ContainerFilter. */
@@ -124,6 +186,37 @@ export interface ContainerEvent {
   /** The pod the container belongs to (its io.kubernetes.pod.uid label). */
   podUID: string;
   type: 'created' | 'started' | 'stopped' | 'deleted';
+}
+
+/** What ExecSync returns (probes, `flotilla crictl exec` without -i). */
+export interface ExecSyncResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
+
+/** What an interactive exec/attach asks for (upstream remotecommand options). */
+export interface StreamOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/**
+ * A running exec or attach session. The kubelet's streaming server bridges it to the
+ * client (kubectl over the API server). `stdin` ends when the client closes its stdin;
+ * `done` settles once the process exits (exec) or the attach ends, with the exit code
+ * (undefined for attach) and, on failure, upstream's status message.
+ */
+export interface StreamSession {
+  stdin?: import('node:stream').Writable;
+  stdout?: import('node:stream').Readable;
+  stderr?: import('node:stream').Readable;
+  resize(width: number, height: number): void;
+  done: Promise<{ exitCode?: number; message?: string }>;
+  /** Tears the session down (client went away). */
+  close(): void;
 }
 
 /** gRPC-style status codes the kubelet branches on. */
@@ -170,6 +263,18 @@ export interface Runtime {
   removeContainer(id: string): Promise<void>;
   listContainers(filter?: ContainerFilter): Promise<ContainerStatus[]>;
   containerStatus(id: string): Promise<ContainerStatus>;
+
+  /** Runs a command in a running container and collects its output (CRI ExecSync). */
+  execSync(containerId: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult>;
+  /** Starts an interactive command in a running container (CRI Exec + its stream server). */
+  exec(containerId: string, cmd: string[], opts: StreamOptions): Promise<StreamSession>;
+  /** Attaches to a running container's main process (CRI Attach). */
+  attach(containerId: string, opts: StreamOptions): Promise<StreamSession>;
+  /**
+   * Opens a TCP connection to `port` inside the sandbox's network namespace (CRI
+   * PortForward's job; with bridge networking, the pod IP's port).
+   */
+  portForward(podSandboxId: string, port: number): Promise<import('node:stream').Duplex>;
 
   /**
    * Subscribes to container state changes (CRI GetContainerEvents). Runtimes that cannot

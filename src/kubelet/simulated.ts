@@ -10,6 +10,7 @@
  *    exits 3 after 2 s, `true`/`false` exit 0/1; anything else runs until stopped;
  *  - exit code 0 → reason Completed, otherwise Error (containerd's reasons).
  */
+import type { Duplex } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import {
@@ -21,6 +22,9 @@ import {
   type ContainerEvent,
   type ContainerFilter,
   type ContainerStatus,
+  type ExecSyncResult,
+  type StreamOptions,
+  type StreamSession,
   type ImageInfo,
   type PodSandboxConfig,
   type PodSandboxState,
@@ -363,6 +367,23 @@ export class SimulatedRuntime implements Runtime {
       out.push({ ...c.status, labels: { ...c.status.labels } });
     }
     return out;
+  }
+
+  // Streaming and exec: filled in by the streaming/probe work (issue 5).
+  async execSync(_containerId: string, _cmd: string[], _timeoutSeconds: number): Promise<ExecSyncResult> {
+    throw new RuntimeError('Unknown', 'ExecSync is not implemented yet');
+  }
+
+  async exec(_containerId: string, _cmd: string[], _opts: StreamOptions): Promise<StreamSession> {
+    throw new RuntimeError('Unknown', 'Exec is not implemented yet');
+  }
+
+  async attach(_containerId: string, _opts: StreamOptions): Promise<StreamSession> {
+    throw new RuntimeError('Unknown', 'Attach is not implemented yet');
+  }
+
+  async portForward(_podSandboxId: string, _port: number): Promise<Duplex> {
+    throw new RuntimeError('Unknown', 'PortForward is not implemented yet');
   }
 
   async containerStatus(id: string): Promise<ContainerStatus> {

@@ -8,6 +8,7 @@
  * The CRI's container list carries no exit codes, so listContainers asks ContainerStatus
  * for each container (upstream getPodContainerStatuses does the same).
  */
+import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, status as grpcStatus, type Client as GrpcClient, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
@@ -18,6 +19,9 @@ import {
   type ContainerFilter,
   type ContainerState,
   type ContainerStatus,
+  type ExecSyncResult,
+  type StreamOptions,
+  type StreamSession,
   type ImageInfo,
   type PodSandboxConfig,
   type PodSandboxState,
@@ -263,6 +267,23 @@ export class CriRuntime implements Runtime {
       }
     }
     return out;
+  }
+
+  // Streaming and exec: filled in by the streaming/probe work (issue 5).
+  async execSync(_containerId: string, _cmd: string[], _timeoutSeconds: number): Promise<ExecSyncResult> {
+    throw new RuntimeError('Unknown', 'ExecSync is not implemented yet');
+  }
+
+  async exec(_containerId: string, _cmd: string[], _opts: StreamOptions): Promise<StreamSession> {
+    throw new RuntimeError('Unknown', 'Exec is not implemented yet');
+  }
+
+  async attach(_containerId: string, _opts: StreamOptions): Promise<StreamSession> {
+    throw new RuntimeError('Unknown', 'Attach is not implemented yet');
+  }
+
+  async portForward(_podSandboxId: string, _port: number): Promise<Duplex> {
+    throw new RuntimeError('Unknown', 'PortForward is not implemented yet');
   }
 
   async containerStatus(id: string): Promise<ContainerStatus> {
