@@ -77,6 +77,8 @@ export interface StartKubeletOptions {
   labels?: Record<string, string>;
   /** Aborting stops the kubelet, as stop() does. */
   signal?: AbortSignal;
+  /** Where containers' log files go (default /var/log/pods, as upstream). */
+  podLogsDir?: string;
 }
 
 export interface RunningKubelet {
@@ -123,6 +125,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     logger,
     recorder,
     hostIP: () => node.internalIP,
+    podLogsDir: opts.podLogsDir,
     onWrite: (w) => m?.writes.inc({ kind: w === 'status' ? 'pod_status' : 'pod_delete' }),
   });
   await node.start();

@@ -70,6 +70,8 @@ export interface PodWorkersOptions {
   hostIP: () => string;
   /** Called after each status write and pod delete (for metrics). */
   onWrite?: (what: 'status' | 'delete') => void;
+  /** Where containers' log files go (upstream /var/log/pods, the default). */
+  podLogsDir?: string;
 }
 
 /** `name_namespace(uid)`, upstream format.Pod. */
@@ -477,7 +479,7 @@ class PodWorker {
       attempt,
       // Host-network pods keep the node's hostname (upstream generatePodSandboxConfig).
       hostname: this.#pod.spec?.hostNetwork ? undefined : (this.#pod.spec?.hostname ?? m.name),
-      logDirectory: `/var/log/pods/${m.namespace}_${m.name}_${this.#uid}`,
+      logDirectory: `${this.#o.podLogsDir ?? '/var/log/pods'}/${m.namespace}_${m.name}_${this.#uid}`,
       labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid },
       annotations: { ...(m.annotations ?? {}) },
       hostNetwork: this.#pod.spec?.hostNetwork === true,
