@@ -9,6 +9,9 @@
  *   etcd/       the embedded store (WAL + snapshots), served on the etcd v3 API
  *   pki/        the cluster CA, the API server's serving cert, the admin client cert
  *   admin.conf  the admin kubeconfig (as kubeadm writes /etc/kubernetes/admin.conf)
+ *   containerd/ the node's own containerd (real runtime): config, state, socket, CNI
+ *   images/     image archives imported into that containerd at every start (air-gap)
+ *   kubelet/    the kubelet's root dir (pod volumes); pod-logs/ containers' log files
  *
  * The API server keeps Kubernetes' objects in the same store that etcdctl sees, under
  * /registry/..., as kube-apiserver does in etcd.
@@ -36,7 +39,10 @@ import { newLocalClient } from '../client/local.js';
 import { builtinControllers } from '../controllers/controllers.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { newScheduler } from '../scheduler/scheduler.js';
-import { SimulatedRuntime, startKubelet, startSimulatedNodes } from '../kubelet/index.js';
+import { SimulatedRuntime, startKubelet, startSimulatedNodes, type Runtime } from '../kubelet/index.js';
+import { hostInternalIP, hostMachineInfo } from '../kubelet/node.js';
+import { CriRuntime } from '../kubelet/cri/runtime.js';
+import { containerdDirOf, realRuntimeSupport, startContainerd } from '../kubelet/containerd/index.js';
 import { newRegistry } from '../util/health.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
@@ -54,7 +60,9 @@ export const command: Command = {
     'etcd-port': { type: 'string', default: '2379', help: 'Port of the etcd v3 API on 127.0.0.1 (0 = pick a free one).' },
     'secure-port': { type: 'string', default: '6443', help: 'HTTPS port of the API server on 127.0.0.1 (0 = pick a free one).' },
     'node-name': { type: 'string', default: '', help: "Name of this machine's node (default: the host name, lower-cased)." },
-    runtime: { type: 'string', default: 'auto', help: 'Container runtime of the node: auto or simulated (pods run without containers).' },
+    runtime: { type: 'string', default: 'auto', help: 'Container runtime of the node: cri (its own containerd; needs root), simulated (pods run without containers), or auto (cri when possible).' },
+    'pod-cidr': { type: 'string', default: '10.244.0.0/24', help: "This node's pod CIDR (the CNI bridge's subnet)." },
+    'node-ip': { type: 'string', default: '', help: "The node's InternalIP, where its kubelet listens (default: the host's first non-loopback IPv4)." },
     'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
   },
   run,
@@ -86,7 +94,12 @@ async function run(argv: string[]): Promise<number> {
   const securePort = port('secure-port', values['secure-port']);
   const nodeName = String(values['node-name'] || hostname()).toLowerCase();
   const runtimeMode = String(values.runtime);
-  if (runtimeMode !== 'auto' && runtimeMode !== 'simulated') throw new Error(`invalid --runtime ${JSON.stringify(runtimeMode)}: want auto or simulated`);
+  if (runtimeMode !== 'auto' && runtimeMode !== 'simulated' && runtimeMode !== 'cri') throw new Error(`invalid --runtime ${JSON.stringify(runtimeMode)}: want auto, cri or simulated`);
+  const podCIDR = String(values['pod-cidr']);
+  if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(podCIDR)) throw new Error(`invalid --pod-cidr ${JSON.stringify(podCIDR)}: want an IPv4 CIDR from /16 to /28, like 10.244.0.0/24`);
+  const nodeIP = String(values['node-ip'] || hostInternalIP());
+  const support = runtimeMode === 'simulated' ? undefined : realRuntimeSupport();
+  if (runtimeMode === 'cri' && support && !support.ok) throw new Error(`--runtime cri: ${support.reason}`);
   const simulatedNodes = Number(values['simulated-nodes']);
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`invalid --simulated-nodes ${JSON.stringify(values['simulated-nodes'])}: want a whole number`);
   const log = newLogger('up');
@@ -169,21 +182,39 @@ async function run(argv: string[]): Promise<number> {
     started.push({ name: 'scheduler', stop: async () => { controlAbort.abort(); await schedRun.catch(() => {}); await schedClient.close(); } });
     say('  ✓ scheduler    default-scheduler');
 
-    // This machine's node. Real containers (containerd) come with the CRI runtime; until
-    // then pods run on the simulated runtime, and up says so.
+    // This machine's node: real containers through its own containerd when possible (as
+    // k3s runs one), else the simulated runtime, and up says which and why.
+    let runtime: Runtime;
+    let runtimeLine: string;
+    if (support?.ok) {
+      const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR, logger: newLogger('containerd') }).catch((err: unknown) => {
+        throw explain('containerd', err);
+      });
+      started.push({ name: 'containerd', stop: () => ctd.stop() });
+      const cri = new CriRuntime({ endpoint: ctd.socket });
+      started.push({ name: 'cri client', stop: async () => cri.close() });
+      runtime = cri;
+      say(`  ✓ containerd   pid ${ctd.pid}, socket ${ctd.socket}; pods on bridge ${ctd.bridge} (${podCIDR})`);
+      runtimeLine = `containerd (CRI), pods in ${podCIDR}`;
+    } else {
+      runtime = new SimulatedRuntime({ clock: realClock, podCIDR });
+      const why = runtimeMode === 'simulated' ? '--runtime simulated' : support && !support.ok ? support.reason : '';
+      runtimeLine = `simulated runtime (${why}): pods run without containers`;
+    }
     const kubeletClient = localClient('kubelet/v1.32.0-flotilla (flotilla)');
     const kubelet = await startKubelet({
       client: kubeletClient,
       nodeName,
-      runtime: new SimulatedRuntime({ clock: realClock, podCIDR: '10.244.0.0/24' }),
-      podCIDR: '10.244.0.0/24',
+      runtime,
+      podCIDR,
       clock: realClock,
       logger: newLogger('kubelet', { node: nodeName }),
       registry,
+      podLogsDir: join(dataDir, 'pod-logs'),
+      machine: hostMachineInfo({ internalIP: nodeIP }),
     });
     started.push({ name: 'kubelet', stop: async () => { await kubelet.stop(); await kubeletClient.close(); } });
-    const why = runtimeMode === 'simulated' ? '--runtime simulated' : 'the containerd (CRI) runtime is not built yet';
-    say(`  ✓ kubelet      node ${nodeName}, simulated runtime (${why}): pods run without containers`);
+    say(`  ✓ kubelet      node ${nodeName} (${nodeIP}), ${runtimeLine}`);
     if (simulatedNodes > 0) {
       const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');
       const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });

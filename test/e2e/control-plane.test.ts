@@ -23,7 +23,7 @@ async function until(fn: () => boolean, describe: () => string, timeoutMs = 30_0
 
 test('the control plane on flotilla up, driven by kubectl', async (t) => {
   const dir = tempDir(t);
-  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(await freePort()), '--secure-port', String(await freePort()), '--node-name', 'ship-1', '--simulated-nodes', '2']);
+  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(await freePort()), '--secure-port', String(await freePort()), '--node-name', 'ship-1', '--simulated-nodes', '2', '--runtime', 'simulated']);
   t.after(() => up.kill());
   await until(() => up.stdout().includes('Cluster is up') || up.proc.exitCode !== null, () => up.stdout() + up.stderr(), 60_000);
   assert.equal(up.proc.exitCode, null, up.stderr());

@@ -33,7 +33,7 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
 
   const apiPort = await freePort();
   const kubeconfig = join(dir, 'admin.conf');
-  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort), '--node-name', 'up-node'];
+  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort), '--node-name', 'up-node', '--runtime', 'simulated'];
 
   const first = spawnFlotilla(args);
   t.after(() => first.kill());
@@ -43,7 +43,7 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
   // The control plane's loops and this machine's node, each reported as it starts.
   assert.match(first.stdout(), /✓ controller-manager\s+\d+ controllers/);
   assert.match(first.stdout(), /✓ scheduler\s+default-scheduler/);
-  assert.match(first.stdout(), /✓ kubelet\s+node up-node, simulated runtime/);
+  assert.match(first.stdout(), /✓ kubelet\s+node up-node \([\d.]+\), simulated runtime \(--runtime simulated\)/);
   // The last instruction is the exact line to use the cluster.
   assert.ok(first.stdout().includes(`  export KUBECONFIG=${kubeconfig}\n`), first.stdout());
 
@@ -88,7 +88,7 @@ test('flotilla up says clearly when its port is taken', async (t) => {
   const deadline = Date.now() + 20_000;
   while (!holder.stderr().includes('ready to serve client requests') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
-  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', '0']);
+  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', '0', '--runtime', 'simulated']);
   const code = await up.exited;
   assert.equal(code, 1);
   assert.match(up.stderr(), new RegExp(`port ${port} on 127.0.0.1 is already in use.*--etcd-port`));
