@@ -19,6 +19,7 @@ export const ErrImageNeverPull = 'ErrImageNeverPull';
 export const InvalidImageName = 'InvalidImageName';
 export const CrashLoopBackOff = 'CrashLoopBackOff';
 export const CreateContainerError = 'CreateContainerError';
+export const CreateContainerConfigError = 'CreateContainerConfigError';
 export const RunContainerError = 'RunContainerError';
 
 /** Condition reasons (pkg/kubelet/status/generate.go). */
