@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { tempDir } from '../../../test/util/tmp.js';
+import { AnnotationImageName, AnnotationRefName, buildBusyboxImage, fileEntries, MediaTypes, ociArchitecture } from './oci.js';
+import { readTar, type TarMember } from './tar.js';
+
+const haveBusybox = existsSync('/bin/busybox');
+const skip = !haveBusybox && 'no /bin/busybox (busybox-static)';
+
+function sha(b: Buffer): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+interface Parsed {
+  members: Map<string, TarMember>;
+  index: { manifests: Array<{ mediaType: string; digest: string; size: number; annotations: Record<string, string>; platform: { architecture: string; os: string } }> };
+  manifest: { mediaType: string; config: { digest: string }; layers: Array<{ mediaType: string; digest: string; size: number }> };
+  config: { architecture: string; os: string; config: Record<string, unknown>; rootfs: { type: string; diff_ids: string[] } };
+  layers: TarMember[][];
+}
+
+function parse(file: string): Parsed {
+  const members = new Map(readTar(readFileSync(file)).map((m) => [m.path, m]));
+  const blob = (digest: string) => {
+    const m = members.get(`blobs/sha256/${digest.slice('sha256:'.length)}`);
+    assert.ok(m, `blob ${digest} in the archive`);
+    assert.equal(sha(m.content), digest, 'blob content matches its digest');
+    return m.content;
+  };
+  const index = JSON.parse(members.get('index.json')!.content.toString());
+  const manifest = JSON.parse(blob(index.manifests[0].digest).toString());
+  const config = JSON.parse(blob(manifest.config.digest).toString());
+  const layers = manifest.layers.map((l: { digest: string }, i: number) => {
+    const tar = gunzipSync(blob(l.digest));
+    assert.equal(sha(tar), config.rootfs.diff_ids[i], 'diff_id is the digest of the uncompressed layer');
+    return readTar(tar);
+  });
+  return { members, index, manifest, config, layers };
+}
+
+test('oci: a busybox image archive is an OCI layout naming the image for containerd', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const built = await buildBusyboxImage({
+    name: 'nginx',
+    config: { Cmd: ['httpd', '-f', '-p', '80', '-h', '/var/www'], ExposedPorts: { '80/tcp': {} }, WorkingDir: '/var/www' },
+    files: { '/var/www/index.html': 'Welcome to nginx!\n', '/tmp/x/run.sh': { content: '#!/bin/sh\n', mode: 0o755 } },
+    outFile: join(dir, 'nginx.tar'),
+  });
+  assert.equal(built.name, 'docker.io/library/nginx:latest');
+  const p = parse(built.file);
+  assert.deepEqual(JSON.parse(p.members.get('oci-layout')!.content.toString()), { imageLayoutVersion: '1.0.0' });
+  assert.equal(p.index.manifests.length, 1);
+  const d = p.index.manifests[0]!;
+  assert.equal(d.mediaType, MediaTypes.manifest);
+  assert.equal(d.digest, built.manifestDigest);
+  assert.deepEqual(d.annotations, { [AnnotationImageName]: 'docker.io/library/nginx:latest', [AnnotationRefName]: 'latest' });
+  assert.deepEqual(d.platform, { architecture: ociArchitecture(), os: 'linux' });
+  assert.equal(p.manifest.config.digest, built.id, 'the image ID is the config digest');
+  assert.deepEqual(p.manifest.layers.map((l) => l.mediaType), [MediaTypes.layerGzip, MediaTypes.layerGzip]);
+  assert.equal(p.config.os, 'linux');
+  assert.deepEqual(p.config.config.Cmd, ['httpd', '-f', '-p', '80', '-h', '/var/www']);
+  assert.deepEqual(p.config.config.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  assert.equal(p.config.config.WorkingDir, '/var/www');
+
+  const base = new Map(p.layers[0]!.map((m) => [m.path, m]));
+  assert.equal(base.get('bin/busybox')?.mode, 0o755);
+  assert.equal(base.get('bin/sh')?.type, 'symlink');
+  assert.equal(base.get('bin/sh')?.linkname, 'busybox');
+  assert.equal(base.get('bin/httpd')?.linkname, 'busybox');
+  assert.equal(base.get('tmp/')?.mode, 0o1777);
+  assert.equal(base.get('root/')?.type, 'dir');
+  assert.equal(base.get('var/www/')?.type, 'dir');
+  assert.match(base.get('etc/passwd')!.content.toString(), /^root:x:0:0:root:\/root:\/bin\/sh$/m);
+  assert.match(base.get('etc/group')!.content.toString(), /^root:x:0:$/m);
+  for (const m of base.values()) {
+    assert.equal(m.uid, 0);
+    assert.equal(m.mtime, 0);
+  }
+  const paths = [...base.keys()];
+  assert.deepEqual(paths, [...paths].sort(), 'entries in name order');
+
+  const extra = new Map(p.layers[1]!.map((m) => [m.path, m]));
+  assert.equal(extra.get('var/www/index.html')?.content.toString(), 'Welcome to nginx!\n');
+  assert.equal(extra.get('var/www/index.html')?.mode, 0o644);
+  assert.equal(extra.get('tmp/x/run.sh')?.mode, 0o755);
+  assert.equal(extra.get('tmp/')?.mode, 0o1777, 'a parent from the base layer keeps its mode');
+});
+
+test('oci: the same input gives the same archive and digests; another name another manifest', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const opts = { name: 'registry.k8s.io/pause:3.6', config: { Entrypoint: ['/bin/sleep', '2147483647'] } };
+  const a = await buildBusyboxImage({ ...opts, outFile: join(dir, 'a.tar') });
+  const b = await buildBusyboxImage({ ...opts, outFile: join(dir, 'b.tar') });
+  assert.ok(readFileSync(a.file).equals(readFileSync(b.file)));
+  assert.equal(a.id, b.id);
+  assert.equal(a.manifestDigest, b.manifestDigest);
+  const c = await buildBusyboxImage({ ...opts, name: 'example.com/pause:1', outFile: join(dir, 'c.tar') });
+  assert.equal(c.id, a.id, 'the name is not part of the image');
+  const pc = parse(c.file);
+  assert.equal(pc.index.manifests[0]!.annotations[AnnotationImageName], 'example.com/pause:1');
+  assert.equal(pc.index.manifests[0]!.annotations[AnnotationRefName], '1');
+  assert.equal(parse(a.file).layers.length, 1, 'no files, no second layer');
+});
+
+test('oci: fileEntries creates parents and rejects paths leaving the root', () => {
+  assert.deepEqual(fileEntries({ '/a/b/c': 'x' }).map((e) => [e.path, e.type]), [['a', 'dir'], ['a/b', 'dir'], ['a/b/c', 'file']]);
+  assert.throws(() => fileEntries({ '../etc/passwd': 'x' }), /invalid image file path/);
+  assert.throws(() => fileEntries({ '/': 'x' }), /invalid image file path/);
+});
+
+test('oci: a dynamically linked or missing busybox is refused with a clear error', async (t) => {
+  const dir = tempDir(t);
+  await assert.rejects(buildBusyboxImage({ name: 'x', busybox: join(dir, 'none'), outFile: join(dir, 'x.tar') }), /cannot read busybox at .*ENOENT.*busybox-static/);
+  if (existsSync('/bin/sh')) {
+    const sh = readFileSync('/bin/sh');
+    if (sh.readUInt32BE(0) === 0x7f454c46) {
+      await assert.rejects(buildBusyboxImage({ name: 'x', busybox: '/bin/sh', outFile: join(dir, 'x.tar') }), /dynamically linked/);
+    }
+  }
+  await assert.rejects(buildBusyboxImage({ name: 'x', busybox: '/etc/passwd', outFile: join(dir, 'x.tar') }), /not an ELF executable/);
+});
