@@ -43,6 +43,8 @@ import { SimulatedRuntime, startKubelet, startSimulatedNodes, type Runtime } fro
 import { hostInternalIP, hostMachineInfo } from '../kubelet/node.js';
 import { CriRuntime } from '../kubelet/cri/runtime.js';
 import { containerdDirOf, realRuntimeSupport, startContainerd } from '../kubelet/containerd/index.js';
+import { importImagesFolder } from '../kubelet/images/import.js';
+import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandbox.js';
 import { newRegistry } from '../util/health.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
@@ -62,6 +64,7 @@ export const command: Command = {
     'node-name': { type: 'string', default: '', help: "Name of this machine's node (default: the host name, lower-cased)." },
     runtime: { type: 'string', default: 'auto', help: 'Container runtime of the node: cri (its own containerd; needs root), simulated (pods run without containers), or auto (cri when possible).' },
     'pod-cidr': { type: 'string', default: '10.244.0.0/24', help: "This node's pod CIDR (the CNI bridge's subnet)." },
+    'kubelet-port': { type: 'string', default: '10250', help: "Port of the kubelet's HTTPS server (logs, exec, port-forward) on the node IP (0 = pick a free one)." },
     'node-ip': { type: 'string', default: '', help: "The node's InternalIP, where its kubelet listens (default: the host's first non-loopback IPv4)." },
     'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
   },
@@ -98,6 +101,7 @@ async function run(argv: string[]): Promise<number> {
   const podCIDR = String(values['pod-cidr']);
   if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(podCIDR)) throw new Error(`invalid --pod-cidr ${JSON.stringify(podCIDR)}: want an IPv4 CIDR from /16 to /28, like 10.244.0.0/24`);
   const nodeIP = String(values['node-ip'] || hostInternalIP());
+  const kubeletPort = port('kubelet-port', values['kubelet-port']);
   const support = runtimeMode === 'simulated' ? undefined : realRuntimeSupport();
   if (runtimeMode === 'cri' && support && !support.ok) throw new Error(`--runtime cri: ${support.reason}`);
   const simulatedNodes = Number(values['simulated-nodes']);
@@ -191,10 +195,14 @@ async function run(argv: string[]): Promise<number> {
         throw explain('containerd', err);
       });
       started.push({ name: 'containerd', stop: () => ctd.stop() });
+      const imported = await importImagesFolder(join(dataDir, 'images'), { socketPath: ctd.socket, logger: newLogger('images') });
       const cri = new CriRuntime({ endpoint: ctd.socket });
       started.push({ name: 'cri client', stop: async () => cri.close() });
+      const sandboxImage = await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(containerdDirOf(dataDir), 'build'), logger: newLogger('images'), pullTimeoutMs: 10_000 });
       runtime = cri;
       say(`  ✓ containerd   pid ${ctd.pid}, socket ${ctd.socket}; pods on bridge ${ctd.bridge} (${podCIDR})`);
+      if (sandboxImage === 'built') say(`  ✓ images       sandbox image ${DefaultSandboxImage} built from the host's busybox (no registry reachable)`);
+      if (imported.length > 0) say(`  ✓ images       ${imported.flatMap((i) => i.images).length} image(s) imported from ${join(dataDir, 'images')}`);
       runtimeLine = `containerd (CRI), pods in ${podCIDR}`;
     } else {
       runtime = new SimulatedRuntime({ clock: realClock, podCIDR });

@@ -1,0 +1,124 @@
+/**
+ * A whole `flotilla up` cluster for e2e tests, with the real kubectl pointed at it.
+ *
+ * With runtime 'cri' the node runs real containers through its own containerd: each
+ * cluster gets its own pod CIDR (so its own CNI bridge) and the kubelet listens on
+ * 127.0.0.1 (--node-ip), so tests never listen on the host's real interfaces. Images come
+ * from archives the test puts in the data dir's images/ folder (the air-gap folder `up`
+ * imports at start): no registry, no network.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBusyboxImage, type BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
+import { spawnFlotilla, type Spawned } from './flotilla.js';
+import { freePort } from './net.js';
+import { tempDir } from './tmp.js';
+
+/** Whether this machine can run `flotilla up --runtime cri` (root, containerd, runc, CNI). */
+export function canRunContainers(): boolean {
+  return (
+    process.platform === 'linux' &&
+    process.getuid?.() === 0 &&
+    existsSync('/usr/bin/containerd') &&
+    existsSync('/usr/sbin/runc') &&
+    existsSync('/usr/lib/cni/bridge') &&
+    existsSync('/bin/busybox')
+  );
+}
+
+export const skipWithoutContainers = canRunContainers() ? false : 'needs root, containerd, runc, CNI plugins and busybox-static';
+
+let cidrCounter = 0;
+/** A /24 no other cluster of this machine's test run uses (process id + counter). */
+export function uniquePodCIDR(): string {
+  const n = (process.pid * 7 + cidrCounter++ * 13) % 200;
+  return `10.${200 + Math.floor(n / 100)}.${n % 100 + 100}.0/24`;
+}
+
+/** The images tests use, built from busybox. nginx is busybox httpd serving "Welcome to nginx!" on 80. */
+export const testImageSpecs: Omit<BuildBusyboxImageOptions, 'outFile'>[] = [
+  { name: 'docker.io/library/busybox:latest', config: { Cmd: ['sh'] } },
+  {
+    name: 'docker.io/library/nginx:latest',
+    config: { Cmd: ['httpd', '-f', '-v', '-p', '80', '-h', '/usr/share/nginx/html'], ExposedPorts: { '80/tcp': {} } },
+    files: { '/usr/share/nginx/html/index.html': '<h1>Welcome to nginx!</h1>\n' },
+  },
+];
+
+export interface Cluster {
+  dir: string;
+  kubeconfig: string;
+  podCIDR: string;
+  up: Spawned;
+  /** Runs kubectl; never throws. */
+  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): SpawnSyncReturns<string>;
+  /** Runs kubectl and asserts success; resolves stdout. */
+  ok(...args: string[]): string;
+  /** Runs kubectl asynchronously (for -f, port-forward, long waits). */
+  spawnKubectl(args: string[]): ReturnType<typeof spawn>;
+}
+
+export interface StartClusterOptions {
+  runtime: 'cri' | 'simulated';
+  nodeName?: string;
+  /** Build and put these images into the air-gap folder before up (cri only). */
+  images?: Omit<BuildBusyboxImageOptions, 'outFile'>[];
+  extraArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+export async function startCluster(t: { after(fn: () => unknown): void }, opts: StartClusterOptions): Promise<Cluster> {
+  const dir = tempDir(t);
+  const podCIDR = uniquePodCIDR();
+  if (opts.runtime === 'cri') {
+    mkdirSync(join(dir, 'images'), { recursive: true });
+    let i = 0;
+    for (const spec of opts.images ?? testImageSpecs) await buildBusyboxImage({ ...spec, outFile: join(dir, 'images', `image-${i++}.tar`) });
+  }
+  const args = [
+    'up',
+    '--data-dir', dir,
+    '--etcd-port', String(await freePort()),
+    '--secure-port', String(await freePort()),
+    '--node-name', opts.nodeName ?? 'node-1',
+    '--runtime', opts.runtime,
+    '--pod-cidr', podCIDR,
+    '--node-ip', '127.0.0.1',
+    '--kubelet-port', '0',
+    ...(opts.extraArgs ?? []),
+  ];
+  const up = spawnFlotilla(args);
+  // SIGTERM first so containerd's pods are removed; SIGKILL if it hangs.
+  t.after(async () => {
+    if (up.proc.exitCode !== null || up.proc.signalCode !== null) return;
+    const timer = setTimeout(() => up.proc.kill('SIGKILL'), 30_000);
+    up.proc.kill('SIGTERM');
+    await up.exited;
+    clearTimeout(timer);
+  });
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
+  while (!up.stdout().includes('Cluster is up')) {
+    assert.equal(up.proc.exitCode, null, `flotilla up exited:\n${up.stdout()}\n${up.stderr()}`);
+    assert.ok(Date.now() < deadline, `flotilla up not ready:\n${up.stdout()}\n${up.stderr().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const kubeconfig = join(dir, 'admin.conf');
+  const env = { ...process.env, KUBECONFIG: kubeconfig };
+  const kubectl = (a: string[], o: { input?: string; timeoutMs?: number } = {}) =>
+    spawnSync('kubectl', a, { encoding: 'utf8', env, input: o.input, timeout: o.timeoutMs ?? 60_000 });
+  return {
+    dir,
+    kubeconfig,
+    podCIDR,
+    up,
+    kubectl,
+    ok(...a: string[]) {
+      const r = kubectl(a);
+      assert.equal(r.status, 0, `kubectl ${a.join(' ')}\n${r.stdout}${r.stderr}\n--- flotilla up stderr (tail) ---\n${up.stderr().slice(-3000)}`);
+      return r.stdout;
+    },
+    spawnKubectl: (a: string[]) => spawn('kubectl', a, { env, stdio: ['pipe', 'pipe', 'pipe'] }),
+  };
+}
