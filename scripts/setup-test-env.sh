@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(etcd-server etcd-client containerd runc busybox-static containernetworking-plugins iptables)
+debs=(etcd-server etcd-client containerd runc busybox-static containernetworking-plugins iptables docker-registry)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -44,6 +44,7 @@ import { hostInternalIP, hostMachineInfo } from '../kubelet/node.js';
 import { CriRuntime } from '../kubelet/cri/runtime.js';
 import { containerdDirOf, realRuntimeSupport, startContainerd } from '../kubelet/containerd/index.js';
 import { importImagesFolder } from '../kubelet/images/import.js';
+import { parseRegistryMirrors, writeRegistryHosts } from '../kubelet/images/registry.js';
 import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandbox.js';
 import { newRegistry } from '../util/health.js';
 
@@ -64,6 +65,7 @@ export const command: Command = {
     'node-name': { type: 'string', default: '', help: "Name of this machine's node (default: the host name, lower-cased)." },
     runtime: { type: 'string', default: 'auto', help: 'Container runtime of the node: cri (its own containerd; needs root), simulated (pods run without containers), or auto (cri when possible).' },
     'pod-cidr': { type: 'string', default: '10.244.0.0/24', help: "This node's pod CIDR (the CNI bridge's subnet)." },
+    'registry-mirror': { type: 'string', multiple: true, help: 'A registry mirror for the node\'s containerd, REGISTRY=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000.' },
     'kubelet-port': { type: 'string', default: '10250', help: "Port of the kubelet's HTTPS server (logs, exec, port-forward) on the node IP (0 = pick a free one)." },
     'node-ip': { type: 'string', default: '', help: "The node's InternalIP, where its kubelet listens (default: the host's first non-loopback IPv4)." },
     'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
@@ -102,6 +104,7 @@ async function run(argv: string[]): Promise<number> {
   if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(podCIDR)) throw new Error(`invalid --pod-cidr ${JSON.stringify(podCIDR)}: want an IPv4 CIDR from /16 to /28, like 10.244.0.0/24`);
   const nodeIP = String(values['node-ip'] || hostInternalIP());
   const kubeletPort = port('kubelet-port', values['kubelet-port']);
+  const mirrors = parseRegistryMirrors((values['registry-mirror'] as string[] | undefined) ?? []);
   const support = runtimeMode === 'simulated' ? undefined : realRuntimeSupport();
   if (runtimeMode === 'cri' && support && !support.ok) throw new Error(`--runtime cri: ${support.reason}`);
   const simulatedNodes = Number(values['simulated-nodes']);
@@ -195,6 +198,10 @@ async function run(argv: string[]): Promise<number> {
         throw explain('containerd', err);
       });
       started.push({ name: 'containerd', stop: () => ctd.stop() });
+      if (Object.keys(mirrors).length > 0) {
+        await writeRegistryHosts(join(containerdDirOf(dataDir), 'certs.d'), mirrors);
+        say(`  ✓ registries   mirrors: ${Object.entries(mirrors).map(([h, u]) => `${h} → ${u.join(', ')}`).join('; ')}`);
+      }
       const imported = await importImagesFolder(join(dataDir, 'images'), { socketPath: ctd.socket, logger: newLogger('images') });
       const cri = new CriRuntime({ endpoint: ctd.socket });
       started.push({ name: 'cri client', stop: async () => cri.close() });

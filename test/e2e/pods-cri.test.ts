@@ -6,8 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { skipWithoutContainers, startCluster, type Cluster } from '../util/cluster.js';
+import { skipWithoutContainers, startCluster, testImageSpecs, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
+import { haveRegistry, startRegistry } from '../util/registry.js';
 
 function httpGet(host: string, port: number, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -44,7 +45,15 @@ describe('pods on containerd through flotilla up', { skip: skipWithoutContainers
   let c: Cluster;
   const hooks: Array<() => unknown> = [];
   before(async () => {
-    c = await startCluster({ after: (fn) => hooks.push(fn) }, { runtime: 'cri' });
+    const t = { after: (fn: () => unknown) => hooks.push(fn) };
+    // docker.io mirrored to a local registry holding nginx, so imagePullPolicy Always pulls.
+    const extraArgs: string[] = [];
+    if (haveRegistry) {
+      const reg = await startRegistry(t);
+      await reg.push(testImageSpecs[1]!);
+      extraArgs.push('--registry-mirror', `docker.io=${reg.url}`);
+    }
+    c = await startCluster(t, { runtime: 'cri', extraArgs });
   });
   after(async () => {
     for (const fn of hooks.reverse()) await fn();
@@ -68,6 +77,14 @@ describe('pods on containerd through flotilla up', { skip: skipWithoutContainers
     await eventually('HTTP answer', async () => (res = await httpGet(ip, 80).catch(() => undefined)) !== undefined, 20_000);
     assert.equal(res!.status, 200);
     assert.match(res!.body, /Welcome to nginx!/);
+  });
+
+  test('imagePullPolicy Always pulls through the registry mirror', { skip: !haveRegistry && 'docker-registry not installed' }, async () => {
+    c.ok('create', 'deployment', 'pulled', '--image=nginx');
+    c.ok('rollout', 'status', 'deployment/pulled', '--timeout=60s');
+    const pod = c.ok('get', 'pods', '-l', 'app=pulled', '-o', 'jsonpath={.items[0].metadata.name}');
+    const events = c.ok('get', 'events', '--field-selector', `involvedObject.name=${pod}`, '-o', 'jsonpath={.items[*].message}');
+    assert.match(events, /Successfully pulled image "nginx"/);
   });
 
   test('a missing image yields ErrImagePull then ImagePullBackOff; Never yields ErrImageNeverPull', async () => {
