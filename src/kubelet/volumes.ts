@@ -1,0 +1,477 @@
+/**
+ * The kubelet's per-pod volumes, after upstream's volume manager and plugins (empty_dir,
+ * host_path, configmap, secret, downwardapi, projected), util/atomic_writer.go and
+ * kubelet_pods.go (makeMounts, makeHostsMount). Everything lives under the kubelet root
+ * directory as upstream lays it out:
+ *
+ *     <root>/pods/<uid>/volumes/kubernetes.io~empty-dir/<volume>/
+ *     <root>/pods/<uid>/volumes/kubernetes.io~configmap/<volume>/   (also ~secret,
+ *                                                       ~projected, ~downward-api)
+ *     <root>/pods/<uid>/etc-hosts
+ *     <root>/pods/<uid>/containers/<container>/<attempt>.termination-log
+ *
+ * hostPath volumes are the host's own paths (after the type check). Nothing is mounted on
+ * the host: the runtime bind-mounts these directories into containers (CRI Mount), so
+ * tearing a pod down is removing its directory. emptyDir with medium Memory is a plain
+ * directory, and Secrets are not on tmpfs — a known departure.
+ *
+ * ConfigMap, Secret, downward API and projected volumes are written like upstream's
+ * AtomicWriter: files in a timestamped `..<time>.<random>` directory, a `..data` symlink
+ * to it replaced by rename, and one `<name> → ..data/<name>` symlink per top-level entry,
+ * so a container sees either the old or the new set of files, never a mix. They are
+ * refreshed (ConfigMap/Secret edits show up, service-account tokens are renewed at 80% of
+ * their lifetime) when the pod syncs at least {@link VOLUME_REFRESH_MS} after the last time.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { Resources, type Client } from '../client/interface.js';
+import type { Container, Pod } from '../client/objects.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { ContainerConfigError, clientObjectGetter, containerResourceValue, expand, managedHostsFile, mappingFuncFor, podFieldValue, type ObjectGetter } from './podconfig.js';
+import type { Mount } from './runtime.js';
+import { CreateContainerConfigError } from './status.js';
+
+/** How often a running pod's ConfigMap/Secret/projected volumes are rewritten from the API (upstream resyncs about every minute). */
+export const VOLUME_REFRESH_MS = 60_000;
+/** Mode of files in ConfigMap/Secret/projected/downward API volumes without defaultMode (0644). */
+const DEFAULT_MODE = 0o644;
+/** Service-account token lifetime when the projection does not say (upstream 1 h). */
+const DEFAULT_TOKEN_SECONDS = 3600;
+
+const PLUGIN_DIRS = {
+  emptyDir: 'kubernetes.io~empty-dir',
+  configMap: 'kubernetes.io~configmap',
+  secret: 'kubernetes.io~secret',
+  projected: 'kubernetes.io~projected',
+  downwardAPI: 'kubernetes.io~downward-api',
+} as const;
+
+type Volume = NonNullable<NonNullable<Pod['spec']>['volumes']>[number];
+type KeyToPath = { key: string; path: string; mode?: number };
+type DownwardItem = { path: string; mode?: number; fieldRef?: { fieldPath: string }; resourceFieldRef?: { resource: string; divisor?: unknown; containerName?: string } };
+
+/** A file of an atomically written volume. */
+interface PayloadFile {
+  data: Buffer;
+  mode: number;
+}
+type Payload = Map<string, PayloadFile>;
+
+/** A volume that could not be set up (upstream's FailedMount event). */
+export interface VolumeFailure {
+  volume: string;
+  /** `MountVolume.SetUp failed for volume "x" : …`, upstream's event message. */
+  message: string;
+}
+
+export interface VolumeManagerOptions {
+  /** The kubelet root directory (upstream --root-dir, /var/lib/kubelet). */
+  rootDir: string;
+  client: Client;
+  /** Where ConfigMaps and Secrets come from (default: GETs through client). */
+  getter?: ObjectGetter;
+  clock: Clock;
+  logger: Logger;
+  /** For the pod's FQDN in /etc/hosts (default cluster.local). */
+  clusterDomain?: string;
+  /** The node's hosts file, copied for host-network pods (default /etc/hosts). */
+  nodeHostsPath?: string;
+  /** Node allocatable, for downward-API resource limits that are unset. */
+  nodeAllocatable?: () => Record<string, string> | undefined;
+}
+
+interface PodVolumes {
+  /** Host path of each set-up volume by name. */
+  paths: Map<string, { path: string; readOnly: boolean }>;
+  refreshedAt: number;
+}
+
+interface CachedToken {
+  token: string;
+  refreshAt: number;
+}
+
+/** See the module comment. */
+export class VolumeManager {
+  readonly #o: VolumeManagerOptions;
+  readonly #getter: ObjectGetter;
+  readonly #pods = new Map<string, PodVolumes>();
+  readonly #tokens = new Map<string, CachedToken>();
+
+  constructor(opts: VolumeManagerOptions) {
+    this.#o = opts;
+    this.#getter = opts.getter ?? clientObjectGetter(opts.client);
+  }
+
+  get rootDir(): string {
+    return this.#o.rootDir;
+  }
+
+  /** `<root>/pods/<uid>`. */
+  podDir(uid: string): string {
+    return join(this.#o.rootDir, 'pods', uid);
+  }
+
+  /**
+   * Sets up every volume of the pod that is not yet (refreshing the API-backed ones once
+   * {@link VOLUME_REFRESH_MS} has passed). Resolves with the volumes that failed; the
+   * others are ready for {@link mountsFor}.
+   */
+  async setUpPod(pod: Pod): Promise<VolumeFailure[]> {
+    const uid = pod.metadata?.uid ?? '';
+    const now = this.#o.clock.now();
+    let pv = this.#pods.get(uid);
+    const refresh = pv !== undefined && now - pv.refreshedAt >= VOLUME_REFRESH_MS;
+    if (!pv) {
+      pv = { paths: new Map(), refreshedAt: now };
+      this.#pods.set(uid, pv);
+    }
+    if (refresh) pv.refreshedAt = now;
+    const failures: VolumeFailure[] = [];
+    for (const v of pod.spec?.volumes ?? []) {
+      const refreshable = v.configMap !== undefined || v.secret !== undefined || v.projected !== undefined || v.downwardAPI !== undefined;
+      if (pv.paths.has(v.name) && !(refresh && refreshable)) continue;
+      try {
+        pv.paths.set(v.name, await this.#setUp(pod, v));
+      } catch (err) {
+        failures.push({ volume: v.name, message: `MountVolume.SetUp failed for volume "${v.name}" : ${(err as Error).message}` });
+      }
+    }
+    return failures;
+  }
+
+  async #setUp(pod: Pod, v: Volume): Promise<{ path: string; readOnly: boolean }> {
+    const uid = pod.metadata?.uid ?? '';
+    const dir = (plugin: string) => join(this.podDir(uid), 'volumes', plugin, v.name);
+    if (v.emptyDir) {
+      const p = dir(PLUGIN_DIRS.emptyDir);
+      await mkdir(p, { recursive: true });
+      // Upstream makes emptyDir world-writable so any container user can use it.
+      await chmod(p, 0o777);
+      return { path: p, readOnly: false };
+    }
+    if (v.hostPath) {
+      await checkHostPathType(v.hostPath.path, v.hostPath.type ?? '');
+      return { path: v.hostPath.path, readOnly: false };
+    }
+    if (v.configMap) {
+      const p = dir(PLUGIN_DIRS.configMap);
+      await writeAtomic(p, await this.#configMapPayload(pod, v.configMap, v.configMap.defaultMode ?? DEFAULT_MODE), this.#o.clock.now());
+      return { path: p, readOnly: true };
+    }
+    if (v.secret) {
+      const p = dir(PLUGIN_DIRS.secret);
+      await writeAtomic(p, await this.#secretPayload(pod, { ...v.secret, name: v.secret.secretName }, v.secret.defaultMode ?? DEFAULT_MODE), this.#o.clock.now());
+      return { path: p, readOnly: true };
+    }
+    if (v.downwardAPI) {
+      const p = dir(PLUGIN_DIRS.downwardAPI);
+      await writeAtomic(p, this.#downwardPayload(pod, (v.downwardAPI.items ?? []) as DownwardItem[], v.downwardAPI.defaultMode ?? DEFAULT_MODE), this.#o.clock.now());
+      return { path: p, readOnly: true };
+    }
+    if (v.projected) {
+      const p = dir(PLUGIN_DIRS.projected);
+      await writeAtomic(p, await this.#projectedPayload(pod, v.name, v.projected), this.#o.clock.now());
+      return { path: p, readOnly: true };
+    }
+    const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
+    throw new Error(`volume type ${kind} is not supported by this kubelet`);
+  }
+
+  async #configMapPayload(pod: Pod, src: { name?: string; items?: KeyToPath[]; optional?: boolean }, defaultMode: number): Promise<Payload> {
+    const name = src.name ?? '';
+    const cm = await this.#getter.configMap(pod.metadata?.namespace ?? '', name);
+    const out: Payload = new Map();
+    if (!cm) {
+      if (src.optional) return out;
+      throw new Error(`configmap "${name}" not found`);
+    }
+    const data = new Map<string, Buffer>();
+    for (const [k, val] of Object.entries(cm.data ?? {})) data.set(k, Buffer.from(val));
+    for (const [k, val] of Object.entries(cm.binaryData ?? {})) data.set(k, Buffer.from(val, 'base64'));
+    return itemsPayload(data, src.items, defaultMode, src.optional === true, (k) => `configmap references non-existent config key: ${k}`);
+  }
+
+  async #secretPayload(pod: Pod, src: { name?: string; items?: KeyToPath[]; optional?: boolean }, defaultMode: number): Promise<Payload> {
+    const name = src.name ?? '';
+    const s = await this.#getter.secret(pod.metadata?.namespace ?? '', name);
+    if (!s) {
+      if (src.optional) return new Map();
+      throw new Error(`secret "${name}" not found`);
+    }
+    const data = new Map<string, Buffer>();
+    for (const [k, val] of Object.entries(s.data ?? {})) data.set(k, Buffer.from(val, 'base64'));
+    return itemsPayload(data, src.items, defaultMode, src.optional === true, (k) => `references non-existent secret key: ${k}`);
+  }
+
+  #downwardPayload(pod: Pod, items: DownwardItem[], defaultMode: number): Payload {
+    const out: Payload = new Map();
+    for (const item of items) {
+      let value = '';
+      if (item.fieldRef) value = podFieldValue(pod, item.fieldRef.fieldPath);
+      else if (item.resourceFieldRef) {
+        const cname = item.resourceFieldRef.containerName;
+        const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === cname);
+        if (!c) throw new Error(`container ${cname ?? ''} not found in pod ${pod.metadata?.name ?? ''}`);
+        value = containerResourceValue(item.resourceFieldRef, c, this.#o.nodeAllocatable?.());
+      }
+      out.set(cleanPayloadPath(item.path), { data: Buffer.from(value), mode: item.mode ?? defaultMode });
+    }
+    return out;
+  }
+
+  async #projectedPayload(pod: Pod, volume: string, projected: NonNullable<Volume['projected']>): Promise<Payload> {
+    const defaultMode = projected.defaultMode ?? DEFAULT_MODE;
+    const out: Payload = new Map();
+    const merge = (p: Payload) => {
+      for (const [k, f] of p) out.set(k, f);
+    };
+    for (const s of projected.sources ?? []) {
+      if (s.configMap) merge(await this.#configMapPayload(pod, s.configMap, defaultMode));
+      else if (s.secret) merge(await this.#secretPayload(pod, s.secret, defaultMode));
+      else if (s.downwardAPI) merge(this.#downwardPayload(pod, (s.downwardAPI.items ?? []) as DownwardItem[], defaultMode));
+      else if (s.serviceAccountToken) {
+        const t = s.serviceAccountToken;
+        const token = await this.#token(pod, volume, t.path, t.audience, t.expirationSeconds ?? DEFAULT_TOKEN_SECONDS);
+        out.set(cleanPayloadPath(t.path), { data: Buffer.from(token), mode: defaultMode });
+      } else {
+        throw new Error('projected volume source is not supported by this kubelet');
+      }
+    }
+    return out;
+  }
+
+  /** A bound service-account token (TokenRequest), cached until 80% of its lifetime. */
+  async #token(pod: Pod, volume: string, path: string, audience: string | undefined, seconds: number): Promise<string> {
+    const m = pod.metadata ?? {};
+    const key = `${m.uid}/${volume}/${path}`;
+    const now = this.#o.clock.now();
+    const cached = this.#tokens.get(key);
+    if (cached && now < cached.refreshAt) return cached.token;
+    const sa = pod.spec?.serviceAccountName || 'default';
+    const spec: Record<string, unknown> = { expirationSeconds: seconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: m.name, uid: m.uid } };
+    if (audience) spec.audiences = [audience];
+    const res = (await this.#o.client
+      .resource(Resources.serviceaccounts, m.namespace)
+      .createSubresource(sa, 'token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec })) as { status?: { token?: string; expirationTimestamp?: string } };
+    const token = res.status?.token;
+    if (!token) throw new Error(`failed to fetch token: the TokenRequest for service account ${m.namespace}/${sa} returned no token`);
+    const exp = res.status?.expirationTimestamp ? Date.parse(res.status.expirationTimestamp) : NaN;
+    const ttl = Number.isFinite(exp) && exp > now ? exp - now : seconds * 1000;
+    this.#tokens.set(key, { token, refreshAt: now + ttl * 0.8 });
+    return token;
+  }
+
+  /**
+   * Writes `<root>/pods/<uid>/etc-hosts` for the pod's IPs (the node's hosts file for
+   * host-network pods) and returns its path.
+   */
+  async writeHostsFile(pod: Pod, podIPs: string[]): Promise<string> {
+    const p = join(this.podDir(pod.metadata?.uid ?? ''), 'etc-hosts');
+    let nodeHosts = '';
+    if (pod.spec?.hostNetwork) nodeHosts = await readFile(this.#o.nodeHostsPath ?? '/etc/hosts', 'utf8').catch(() => '');
+    const content = managedHostsFile(pod, podIPs, this.#o.clusterDomain ?? 'cluster.local', nodeHosts);
+    await mkdir(dirname(p), { recursive: true });
+    const old = await readFile(p, 'utf8').catch(() => undefined);
+    if (old !== content) await writeFile(p, content, { mode: 0o644 });
+    return p;
+  }
+
+  /**
+   * The CRI mounts of one container (upstream makeMounts): its volumeMounts, with subPath
+   * (created in the volume when missing, never escaping it) and subPathExpr expanded from
+   * env; API-backed volumes always read-only; /etc/hosts (when `hostsFile` is given and
+   * the container mounts nothing there) and the termination-message file. Throws a
+   * CreateContainerConfigError for a mount naming no set-up volume or a bad subPath.
+   */
+  async mountsFor(pod: Pod, container: Container, attempt: number, env: ReadonlyArray<{ key: string; value: string }>, hostsFile?: string): Promise<Mount[]> {
+    const uid = pod.metadata?.uid ?? '';
+    const pv = this.#pods.get(uid);
+    const out: Mount[] = [];
+    const fail = (msg: string): never => {
+      throw new ContainerConfigError(CreateContainerConfigError, msg);
+    };
+    const mapping = mappingFuncFor(new Map(env.map((e) => [e.key, e.value])));
+    for (const vm of container.volumeMounts ?? []) {
+      const vol = pv?.paths.get(vm.name);
+      if (!vol) fail(`cannot find volume "${vm.name}" to mount into container "${container.name}"`);
+      let hostPath = vol!.path;
+      let subPath = vm.subPath ?? '';
+      if (vm.subPathExpr) subPath = expand(vm.subPathExpr, mapping);
+      if (subPath !== '') {
+        if (isAbsolute(subPath) || normalize(subPath).split(sep).includes('..')) fail(`invalid subpath "${subPath}" in volume mount "${vm.name}"`);
+        hostPath = join(vol!.path, subPath);
+        const exists = await lstat(hostPath).then(() => true, () => false);
+        if (!exists) {
+          if (vol!.readOnly) fail(`failed to prepare subPath for volumeMount "${vm.name}" of container "${container.name}"`);
+          const perm = (await stat(vol!.path)).mode & 0o7777;
+          await mkdir(hostPath, { recursive: true, mode: perm });
+        }
+        const [root, real] = await Promise.all([realpath(vol!.path), realpath(hostPath).catch(() => '')]);
+        const rel = relative(root, real);
+        if (real === '' || rel.startsWith('..') || isAbsolute(rel)) fail(`subpath "${subPath}" of volume "${vm.name}" points outside the volume`);
+      }
+      out.push({ containerPath: vm.mountPath, hostPath, readonly: vm.readOnly === true || vol!.readOnly });
+    }
+    if (hostsFile && !out.some((m) => m.containerPath === '/etc/hosts')) out.push({ containerPath: '/etc/hosts', hostPath: hostsFile, readonly: false });
+    const terminationPath = container.terminationMessagePath ?? '/dev/termination-log';
+    if (terminationPath !== '' && !out.some((m) => m.containerPath === terminationPath)) {
+      const p = join(this.podDir(uid), 'containers', container.name, `${attempt}.termination-log`);
+      await mkdir(dirname(p), { recursive: true });
+      const fh = await open(p, fsConstants.O_CREAT | fsConstants.O_WRONLY, 0o666);
+      await fh.close();
+      await chmod(p, 0o666);
+      out.push({ containerPath: terminationPath, hostPath: p, readonly: false });
+    }
+    return out;
+  }
+
+  /** Removes the pod's directory and forgets it (upstream's orphaned pod dir cleanup). */
+  async tearDownPod(uid: string): Promise<void> {
+    this.#pods.delete(uid);
+    for (const k of this.#tokens.keys()) if (k.startsWith(`${uid}/`)) this.#tokens.delete(k);
+    await rm(this.podDir(uid), { recursive: true, force: true });
+  }
+
+  /** Removes pod directories of pods not in `active` (kubelet restart after deletions); resolves with how many. */
+  async cleanupOrphans(active: ReadonlySet<string>): Promise<number> {
+    const entries = await readdir(join(this.#o.rootDir, 'pods')).catch(() => [] as string[]);
+    let n = 0;
+    for (const uid of entries) {
+      if (active.has(uid)) continue;
+      await this.tearDownPod(uid);
+      n++;
+    }
+    return n;
+  }
+}
+
+// ---- hostPath ----
+
+/** Upstream hostPath checkType, messages included. */
+export async function checkHostPathType(path: string, type: string): Promise<void> {
+  if (type === '') return;
+  const st = await stat(path).catch(() => undefined);
+  if (type === 'DirectoryOrCreate' && !st) {
+    await mkdir(path, { recursive: true, mode: 0o755 });
+    return;
+  }
+  if (type === 'FileOrCreate' && !st) {
+    const fh = await open(path, fsConstants.O_CREAT | fsConstants.O_RDONLY, 0o644);
+    await fh.close();
+    return;
+  }
+  const checks: Record<string, [boolean | undefined, string]> = {
+    DirectoryOrCreate: [st?.isDirectory(), 'a directory'],
+    Directory: [st?.isDirectory(), 'a directory'],
+    FileOrCreate: [st?.isFile(), 'a file'],
+    File: [st?.isFile(), 'a file'],
+    Socket: [st?.isSocket(), 'a socket file'],
+    CharDevice: [st?.isCharacterDevice(), 'a character device'],
+    BlockDevice: [st?.isBlockDevice(), 'a block device'],
+  };
+  const check = checks[type];
+  if (!check) throw new Error(`${type} is an invalid volume type`);
+  if (!check[0]) throw new Error(`hostPath type check failed: ${path} is not ${check[1]}`);
+}
+
+// ---- payloads and the atomic writer ----
+
+function cleanPayloadPath(p: string): string {
+  const n = normalize(p);
+  if (isAbsolute(n) || n.split(sep).includes('..') || n.startsWith('..')) throw new Error(`invalid path ${JSON.stringify(p)}: must be relative and may not contain '..'`);
+  return n;
+}
+
+function itemsPayload(data: Map<string, Buffer>, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, missing: (k: string) => string): Payload {
+  const out: Payload = new Map();
+  if (!items || items.length === 0) {
+    for (const [k, v] of data) out.set(cleanPayloadPath(k), { data: v, mode: defaultMode });
+    return out;
+  }
+  for (const it of items) {
+    const v = data.get(it.key);
+    if (v === undefined) {
+      if (optional) continue;
+      throw new Error(missing(it.key));
+    }
+    out.set(cleanPayloadPath(it.path), { data: v, mode: it.mode ?? defaultMode });
+  }
+  return out;
+}
+
+const DATA_LINK = '..data';
+
+async function currentPayloadMatches(dir: string, payload: Payload): Promise<boolean> {
+  const target = await readlink(join(dir, DATA_LINK)).catch(() => undefined);
+  if (target === undefined) return false;
+  const base = join(dir, target);
+  const seen = new Set<string>();
+  const walk = async (rel: string): Promise<boolean> => {
+    for (const e of await readdir(join(base, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : join(rel, e.name);
+      if (e.isDirectory()) {
+        if (!(await walk(r))) return false;
+        continue;
+      }
+      const want = payload.get(r);
+      if (!want) return false;
+      const [st, data] = await Promise.all([stat(join(base, r)), readFile(join(base, r))]);
+      if ((st.mode & 0o7777) !== want.mode || !data.equals(want.data)) return false;
+      seen.add(r);
+    }
+    return true;
+  };
+  try {
+    return (await walk('')) && seen.size === payload.size;
+  } catch {
+    return false;
+  }
+}
+
+function tsDirName(now: number): string {
+  const d = new Date(now);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `..${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}.${randomBytes(5).readUInt32BE() % 1e9}`;
+}
+
+/**
+ * Writes payload into dir the AtomicWriter way (see the module comment). Resolves false
+ * when dir already held exactly this payload.
+ */
+export async function writeAtomic(dir: string, payload: Payload, now: number): Promise<boolean> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (await currentPayloadMatches(dir, payload)) return false;
+  const oldTarget = await readlink(join(dir, DATA_LINK)).catch(() => undefined);
+  const ts = tsDirName(now);
+  const tsPath = join(dir, ts);
+  await mkdir(tsPath, { mode: 0o755 });
+  for (const [rel, f] of payload) {
+    const p = join(tsPath, rel);
+    await mkdir(dirname(p), { recursive: true, mode: 0o755 });
+    await writeFile(p, f.data, { mode: f.mode });
+    await chmod(p, f.mode);
+  }
+  const tmpLink = join(dir, `${DATA_LINK}_tmp`);
+  await unlink(tmpLink).catch(() => undefined);
+  await symlink(ts, tmpLink);
+  await rename(tmpLink, join(dir, DATA_LINK));
+  const top = new Set([...payload.keys()].map((k) => k.split(sep)[0]!));
+  for (const name of top) {
+    const link = join(dir, name);
+    const cur = await readlink(link).catch(() => undefined);
+    if (cur === join(DATA_LINK, name)) continue;
+    await rm(link, { recursive: true, force: true });
+    await symlink(join(DATA_LINK, name), link);
+  }
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('..') || top.has(name)) continue;
+    const target = await readlink(join(dir, name)).catch(() => undefined);
+    if (target?.startsWith(`${DATA_LINK}${sep}`)) await unlink(join(dir, name));
+  }
+  if (oldTarget && oldTarget !== ts) await rm(join(dir, oldTarget), { recursive: true, force: true });
+  return true;
+}
