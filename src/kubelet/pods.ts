@@ -23,6 +23,8 @@ import type { Container, Pod } from '../client/objects.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { Backoff, goDuration } from './backoff.js';
+import { runLifecycleHandler } from './lifecycle.js';
+import { ProberManager, transportFor, type ProbeTransport } from './prober.js';
 import {
   LabelContainerName,
   LabelPodName,
@@ -47,6 +49,7 @@ import {
   type PodStatusInput,
   type StartFailure,
 } from './status.js';
+import type { TimerWheel } from './wheel.js';
 
 /** How soon a pod whose image pull failed is synced again (to report ImagePullBackOff). */
 export const PULL_ERROR_RESYNC_MS = 1000;
@@ -56,6 +59,10 @@ export const SYNC_ERROR_RESYNC_MS = 10_000;
 export const RELIST_PERIOD_MS = 1000;
 /** Dead containers kept per container name (upstream MaxPerPodContainer). */
 const DEAD_CONTAINERS_KEPT = 1;
+/** Upstream minimumGracePeriodInSeconds: the least time a container gets between SIGTERM and SIGKILL. */
+export const MINIMUM_GRACE_PERIOD_SECONDS = 2;
+/** Upstream ErrPostStartHook, the waiting reason after a failed postStart hook. */
+export const PostStartHookError = 'PostStartHookError';
 
 export interface PodWorkersOptions {
   client: Client;
@@ -70,6 +77,10 @@ export interface PodWorkersOptions {
   hostIP: () => string;
   /** Called after each status write and pod delete (for metrics). */
   onWrite?: (what: 'status' | 'delete') => void;
+  /** Drives probe periods (the node's wheel); default: the clock's own timers. */
+  wheel?: TimerWheel;
+  /** How probes and hooks reach pods; default: the runtime's probeTransport, else the network. */
+  probeTransport?: ProbeTransport;
   /** Where containers' log files go (upstream /var/log/pods, the default). */
   podLogsDir?: string;
 }
@@ -123,9 +134,24 @@ export class PodWorkers {
   #relist: TimerHandle | undefined;
   #lastSeen = new Map<string, string>();
   #relisting = false;
+  readonly #prober: ProberManager;
 
   constructor(opts: PodWorkersOptions) {
     this.#o = opts;
+    this.#prober = new ProberManager({
+      runtime: opts.runtime,
+      clock: opts.clock,
+      wheel: opts.wheel,
+      recorder: opts.recorder,
+      logger: opts.logger,
+      transport: opts.probeTransport,
+      onUpdate: (uid) => this.#workers.get(uid)?.requestSync(),
+    });
+  }
+
+  /** The node's prober (tests, metrics). */
+  get prober(): ProberManager {
+    return this.#prober;
   }
 
   get nodeName(): string {
@@ -147,6 +173,7 @@ export class PodWorkers {
     this.#relist?.cancel();
     for (const w of this.#workers.values()) w.stop();
     this.#workers.clear();
+    this.#prober.stop();
   }
 
   /** Pods with a worker (for metrics and tests). */
@@ -160,9 +187,14 @@ export class PodWorkers {
     if (!uid || pod.spec?.nodeName !== this.#o.nodeName) return;
     let w = this.#workers.get(uid);
     if (!w) {
-      w = new PodWorker(this.#o, pod, () => this.#workers.delete(uid));
-      this.#workers.set(uid, w);
-      w.requestSync();
+      const prober = this.#prober;
+      const worker = new PodWorker(this.#o, pod, () => {
+        this.#workers.delete(uid);
+        prober.removePod(uid);
+      }, prober);
+      this.#workers.set(uid, worker);
+      prober.addPod(uid, { pod: () => worker.pod, status: () => worker.pod.status });
+      worker.requestSync();
       return;
     }
     // Status-only changes (our own writes among them) need no sync, as upstream's pod
@@ -243,12 +275,19 @@ class PodWorker {
   readonly #failures = new Map<string, StartFailure>();
   readonly #crashBackoff = new Backoff();
   readonly #imageBackoff = new Backoff();
+  readonly #prober: ProberManager;
 
-  constructor(opts: PodWorkersOptions, pod: Pod, onDone: () => void) {
+  constructor(opts: PodWorkersOptions, pod: Pod, onDone: () => void, prober: ProberManager) {
     this.#o = opts;
     this.#pod = pod;
     this.#uid = pod.metadata!.uid!;
     this.#onDone = onDone;
+    this.#prober = prober;
+  }
+
+  /** The newest pod seen. */
+  get pod(): Pod {
+    return this.#pod;
   }
 
   get busy(): boolean {
@@ -384,6 +423,7 @@ class PodWorker {
       runtimeName: this.#o.runtimeName,
       podIsTerminal,
       now: this.#o.clock.now(),
+      probes: this.#prober.podProbes(this.#uid),
     };
   }
 
@@ -391,6 +431,7 @@ class PodWorker {
   async #writeStatus(st: RuntimeState, podIsTerminal: boolean): Promise<void> {
     const input = this.#statusInput(st, podIsTerminal);
     const status = generatePodStatus(input);
+    this.#prober.setPodStatus(this.#uid, status);
     const base = input.pod.status;
     if (!statusChanged(base, status)) return;
     const diff = mergePatchDiff(JSON.parse(JSON.stringify(base ?? {})), JSON.parse(JSON.stringify(status)));
@@ -409,14 +450,20 @@ class PodWorker {
     }
   }
 
-  /** Stops every running container (Killing events) and the sandbox. */
+  /**
+   * Stops every running container and the sandbox. With `events` (graceful deletion) each
+   * running container goes through #killContainer (Killing event, preStop, grace period).
+   */
   async #killPod(st: RuntimeState, graceSeconds: number, events: boolean): Promise<void> {
     const rt = this.#o.runtime;
     await Promise.all(
       st.containers
         .filter((c) => c.state === 'running' || c.state === 'created')
         .map(async (c) => {
-          if (events && c.state === 'running') this.#event('Normal', 'Killing', `Stopping container ${c.name}`);
+          if (events && c.state === 'running') {
+            await this.#killContainer(c, { grace: graceSeconds });
+            return;
+          }
           try {
             await rt.stopContainer(c.id, graceSeconds);
           } catch (err) {
@@ -427,15 +474,89 @@ class PodWorker {
     for (const sb of st.sandboxes) if (sb.state === 'ready') await rt.stopPodSandbox(sb.id);
   }
 
-  /** The graceful deletion path (see the module comment). */
+  /**
+   * Upstream killContainer: a Killing event, the preStop hook bounded by the grace period,
+   * then StopContainer (SIGTERM, SIGKILL when it expires) with what is left of the grace
+   * period, never less than {@link MINIMUM_GRACE_PERIOD_SECONDS}. The grace period is the
+   * pod's deletionGracePeriodSeconds, else (for a probe restart) the probe's own
+   * terminationGracePeriodSeconds, else the pod's terminationGracePeriodSeconds.
+   */
+  async #killContainer(c: { id: string; name: string }, opts: { message?: string; reason?: 'liveness' | 'startup'; grace?: number } = {}): Promise<void> {
+    const pod = this.#pod;
+    const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((x) => x.name === c.name);
+    const probe = opts.reason === 'liveness' ? spec?.livenessProbe : opts.reason === 'startup' ? spec?.startupProbe : undefined;
+    let grace = opts.grace ?? pod.metadata?.deletionGracePeriodSeconds ?? probe?.terminationGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    this.#event('Normal', 'Killing', opts.message ?? `Stopping container ${c.name}`);
+    const preStop = spec?.lifecycle?.preStop;
+    if (spec && preStop && grace > 0) {
+      const clock = this.#o.clock;
+      const start = clock.now();
+      let timer: TimerHandle | undefined;
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = clock.setTimeout(() => resolve('expired'), grace * 1000);
+      });
+      const hook = runLifecycleHandler(preStop, { pod, container: spec, containerID: c.id, podIP: this.#podIP(), kind: 'preStop' }, this.#hookDeps()).catch((err: Error) => err.message);
+      const outcome = await Promise.race([hook, expired]);
+      timer?.cancel();
+      if (outcome === 'expired') this.#o.logger.info({ pod: formatPod(pod), container: c.name, gracePeriod: grace }, 'PreStop hook not completed in grace period');
+      else if (outcome !== undefined) this.#event('Warning', 'FailedPreStopHook', outcome);
+      grace -= Math.trunc((clock.now() - start) / 1000);
+    }
+    grace = Math.max(grace, MINIMUM_GRACE_PERIOD_SECONDS);
+    try {
+      await this.#o.runtime.stopContainer(c.id, grace);
+    } catch (err) {
+      this.#o.logger.warn({ pod: formatPod(pod), container: c.name, err: (err as Error).message }, 'Container termination failed with gracePeriod');
+    }
+  }
+
+  /** The pod's IP for hooks (the node's for hostNetwork pods). */
+  #podIP(sandbox?: PodSandboxStatus): string {
+    if (this.#pod.spec?.hostNetwork) return this.#o.hostIP();
+    return sandbox?.ip || this.#pod.status?.podIP || '';
+  }
+
+  #hookDeps(): Parameters<typeof runLifecycleHandler>[2] {
+    return { runtime: this.#o.runtime, transport: this.#o.probeTransport ?? transportFor(this.#o.runtime), clock: this.#o.clock, recorder: this.#o.recorder };
+  }
+
+  /**
+   * Upstream's postStart step of startContainer: on failure a FailedPostStartHook event, the
+   * container killed, and PostStartHookError until the next start. False when it failed.
+   */
+  async #postStart(c: Container, id: string, sandbox: PodSandboxStatus): Promise<boolean> {
+    const hook = c.lifecycle?.postStart;
+    if (!hook) return true;
+    const msg = await runLifecycleHandler(hook, { pod: this.#pod, container: c, containerID: id, podIP: this.#podIP(sandbox), kind: 'postStart' }, this.#hookDeps()).catch((err: Error) => err.message);
+    if (msg === undefined) return true;
+    this.#event('Warning', 'FailedPostStartHook', msg);
+    await this.#killContainer({ id, name: c.name }, { message: 'FailedPostStartHook' });
+    this.#failures.set(c.name, { reason: PostStartHookError, message: msg });
+    return false;
+  }
+
+  /**
+   * A running container whose liveness or startup probe failed: killed and, unless the
+   * restart policy is Never, started again (upstream computePodActions). The back-off counts
+   * from the previous dead instance, as upstream doBackOff reads the status from before the
+   * kill.
+   */
+  async #restartUnhealthy(st: RuntimeState, c: Container, l: ContainerStatus, restart: boolean): Promise<void> {
+    const probe = this.#prober.failedProbe(l.id)!;
+    await this.#killContainer(l, { message: `Container ${c.name} failed ${probe} probe${restart ? ', will be restarted' : ''}`, reason: probe });
+    if (!restart) return;
+    let previous: ContainerStatus | undefined;
+    for (const x of st.containers) if (x.name === c.name && x.id !== l.id && x.state === 'exited' && (!previous || x.attempt > previous.attempt)) previous = x;
+    await this.#restartWithBackoff(st, c, l, previous ?? null);
+  }
+
+  /** The graceful deletion path (see the module comment); upstream's grace period: deletion's, else the spec's, at least 1 s. */
   async #terminate(): Promise<void> {
     const pod = this.#pod;
-    const grace = Math.min(
-      pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30,
-      pod.spec?.terminationGracePeriodSeconds ?? 30,
-    );
+    const grace = Math.max(1, pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
+    this.#prober.stopLivenessAndStartup(this.#uid);
     let st = await this.#state();
-    await this.#killPod(st, Math.max(grace, 2), true);
+    await this.#killPod(st, grace, true);
     st = await this.#state();
     await this.#writeStatus(st, true);
     const m = pod.metadata!;
@@ -505,8 +626,11 @@ class PodWorker {
         continue;
       }
       if (l.state === 'running') {
-        if (sidecar) continue;
-        return;
+        if (!sidecar) return;
+        if (this.#prober.failedProbe(l.id)) await this.#restartUnhealthy(st, c, l, true);
+        // Later containers wait until the sidecar's startup probe has passed.
+        else if (c.startupProbe && this.#prober.result('startup', l.id) !== 'Success') return;
+        continue;
       }
       if (l.state !== 'exited') return;
       if (!sidecar && l.exitCode === 0) continue;
@@ -517,21 +641,28 @@ class PodWorker {
     for (const c of pod.spec?.containers ?? []) {
       const l = latest(c.name);
       if (!l) await this.#startContainer(st, c, 0);
+      else if (l.state === 'running' && this.#prober.failedProbe(l.id)) await this.#restartUnhealthy(st, c, l, restartPolicy !== 'Never');
       else if ((l.state === 'running' || l.state === 'created') && l.labels[LabelContainerHash] !== undefined && l.labels[LabelContainerHash] !== containerHash(c)) {
         // The spec changed (e.g. a new image): replace the container, as upstream
         // computePodActions does when the container hash differs.
-        this.#event('Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
-        await this.#o.runtime.stopContainer(l.id, this.#pod.spec?.terminationGracePeriodSeconds ?? 30);
+        await this.#killContainer(l, { message: `Container ${c.name} definition changed, will be restarted` });
         await this.#startContainer(st, c, l.attempt + 1);
       } else if (l.state === 'exited' && shouldRestart(l, restartPolicy)) await this.#restartWithBackoff(st, c, l);
     }
   }
 
-  /** Upstream doBackOff, then a start: CrashLoopBackOff while the back-off runs. */
-  async #restartWithBackoff(st: RuntimeState, c: Container, last: ContainerStatus): Promise<void> {
+  /**
+   * Upstream doBackOff, then a start: CrashLoopBackOff while the back-off runs. The back-off
+   * counts from `since` (default: last); null = no dead instance to count from, start now.
+   */
+  async #restartWithBackoff(st: RuntimeState, c: Container, last: ContainerStatus, since: ContainerStatus | null = last): Promise<void> {
+    if (since === null) {
+      await this.#startContainer(st, c, last.attempt + 1);
+      return;
+    }
     const now = this.#o.clock.now();
     const key = c.name;
-    const finishedAt = last.finishedAt || now;
+    const finishedAt = since.finishedAt || now;
     if (this.#crashBackoff.isInBackOffSince(key, finishedAt, now)) {
       const delay = this.#crashBackoff.get(key);
       const pod = formatPod(this.#pod);
@@ -639,6 +770,7 @@ class PodWorker {
       return;
     }
     this.#event('Normal', 'Started', `Started container ${c.name}`);
+    if (!(await this.#postStart(c, id, sandbox))) return;
     this.#failures.delete(c.name);
     // Container GC: keep the newest dead instances only.
     const dead = st.containers

@@ -41,6 +41,17 @@ export interface StartFailure {
   message: string;
 }
 
+/**
+ * What the prober knows of a running container (upstream prober manager's UpdatePodStatus
+ * reads its results caches). `containerID` is the runtime's bare ID.
+ */
+export interface ContainerProbes {
+  /** The startup probe has succeeded, or the container has none. */
+  started(containerName: string, containerID: string): boolean;
+  /** The readiness probe has succeeded, or the container has none. */
+  ready(containerName: string, containerID: string): boolean;
+}
+
 export interface PodStatusInput {
   pod: Pod;
   /** The pod's newest sandbox, if any. */
@@ -56,6 +67,8 @@ export interface PodStatusInput {
   /** All containers have been stopped for good (deleted or finished pod). */
   podIsTerminal: boolean;
   now: number;
+  /** Probe results; without them a running container counts as started and ready. */
+  probes?: ContainerProbes;
 }
 
 function isRestartableInit(c: Container): boolean {
@@ -168,12 +181,18 @@ function containerStatuses(
       s.state = { waiting: { message: failure.message || undefined, reason: failure.reason } };
       if (!failure.message) delete s.state.waiting!.message;
     }
-    // Readiness without probes: a running container is ready; a finished init container
-    // is ready when it succeeded (upstream prober UpdatePodStatus).
+    // Upstream prober UpdatePodStatus: started = running and the startup probe passed (or
+    // there is none); ready = started, running and the readiness probe passed (or there is
+    // none); a finished init container is ready when it succeeded.
     const running = s.state?.running !== undefined;
-    s.started = running;
-    if (isInit && !isRestartableInit(spec)) s.ready = s.state?.terminated?.exitCode === 0;
-    else s.ready = running;
+    const probes = latest && running ? input.probes : undefined;
+    if (isInit && !isRestartableInit(spec)) {
+      s.started = running;
+      s.ready = s.state?.terminated?.exitCode === 0;
+    } else {
+      s.started = running && (probes ? probes.started(spec.name, latest!.id) : true);
+      s.ready = s.started && (probes ? probes.ready(spec.name, latest!.id) : true);
+    }
     out.push(s);
   }
   return out;
