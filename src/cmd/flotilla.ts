@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   scheduler: () => import('./scheduler.js'),
   'controller-manager': () => import('./controller-manager.js'),
   kubelet: () => import('./kubelet.js'),
+  proxy: () => import('./proxy.js'),
 };
 
 function usage(): string {
@@ -28,6 +29,7 @@ function usage(): string {
     '  scheduler           Run the scheduler: binds pending pods to nodes',
     '  controller-manager  Run the control loops (ReplicaSet, Deployment, node lifecycle, GC, …)',
     '  kubelet             Run a node: registers it, heartbeats, runs the pods bound to it',
+    '  proxy               Run kube-proxy for a node: Services become iptables rules (or userspace forwarders)',
     '',
     'Run `flotilla <command> --help` for a command\'s flags.',
   ].join('\n');
