@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   'controller-manager': () => import('./controller-manager.js'),
   kubelet: () => import('./kubelet.js'),
   proxy: () => import('./proxy.js'),
+  images: () => import('./images.js'),
 };
 
 function usage(): string {
@@ -30,6 +31,7 @@ function usage(): string {
     '  controller-manager  Run the control loops (ReplicaSet, Deployment, node lifecycle, GC, …)',
     '  kubelet             Run a node: registers it, heartbeats, runs the pods bound to it',
     '  proxy               Run kube-proxy for a node: Services become iptables rules (or userspace forwarders)',
+    '  images              Import image archives into a running cluster (air-gap), list images, build busybox images',
     '',
     'Run `flotilla <command> --help` for a command\'s flags.',
   ].join('\n');
