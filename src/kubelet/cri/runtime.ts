@@ -71,6 +71,7 @@ interface PbContainerStatus {
   reason: string;
   message: string;
   labels: Record<string, string>;
+  log_path: string;
 }
 interface PbImage {
   id: string;
@@ -149,11 +150,15 @@ export class CriRuntime implements Runtime {
       metadata: { name: c.name, uid: c.uid, namespace: c.namespace, attempt: c.attempt },
       hostname: c.hostname ?? '',
       log_directory: c.logDirectory ?? '',
+      dns_config: c.dnsConfig ? { servers: c.dnsConfig.servers, searches: c.dnsConfig.searches, options: c.dnsConfig.options } : null,
+      port_mappings: (c.portMappings ?? []).map((p) => ({ protocol: p.protocol, container_port: p.containerPort, host_port: p.hostPort, host_ip: p.hostIp ?? '' })),
       labels: c.labels,
       annotations: c.annotations ?? {},
       linux: {
+        cgroup_parent: c.cgroupParent ?? '',
         security_context: {
-          namespace_options: { network: c.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' },
+          namespace_options: namespaceOptions(c),
+          privileged: c.privileged === true,
         },
       },
     };
@@ -230,9 +235,14 @@ export class CriRuntime implements Runtime {
         args: config.args,
         working_dir: config.workingDir ?? '',
         envs: config.env,
+        mounts: (config.mounts ?? []).map((m) => ({ container_path: m.containerPath, host_path: m.hostPath, readonly: m.readonly, selinux_relabel: m.selinuxRelabel === true })),
         labels: config.labels,
         annotations: config.annotations ?? {},
         log_path: config.logPath ?? '',
+        stdin: config.stdin === true,
+        stdin_once: config.stdinOnce === true,
+        tty: config.tty === true,
+        linux: linuxContainerConfig(config, sandboxConfig),
       },
       sandbox_config: this.#sandboxConfig(sandboxConfig),
     });
@@ -269,9 +279,50 @@ export class CriRuntime implements Runtime {
     return out;
   }
 
-  // Streaming and exec: filled in by the streaming/probe work (issue 5).
-  async execSync(_containerId: string, _cmd: string[], _timeoutSeconds: number): Promise<ExecSyncResult> {
-    throw new RuntimeError('Unknown', 'ExecSync is not implemented yet');
+  /**
+   * CRI ExecSync. timeoutSeconds 0 means no limit on the runtime's side; the gRPC deadline
+   * still allows the per-call timeout beyond it.
+   */
+  async execSync(containerId: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
+    const r = await this.#call<{ stdout: Buffer | null; stderr: Buffer | null; exit_code: number }>(
+      this.#runtime,
+      'ExecSync',
+      { container_id: containerId, cmd, timeout: String(Math.max(0, Math.ceil(timeoutSeconds))) },
+      this.#timeoutMs + Math.max(0, timeoutSeconds) * 1000,
+    );
+    return { stdout: Buffer.from(r.stdout ?? []), stderr: Buffer.from(r.stderr ?? []), exitCode: r.exit_code ?? 0 };
+  }
+
+  /** CRI Exec: the one-use URL on the runtime's stream server for this command. */
+  async execUrl(containerId: string, cmd: string[], opts: StreamOptions): Promise<string> {
+    const r = await this.#call<{ url: string }>(this.#runtime, 'Exec', {
+      container_id: containerId,
+      cmd,
+      tty: opts.tty,
+      stdin: opts.stdin,
+      stdout: opts.stdout,
+      // The CRI forbids stderr with a TTY (both arrive on stdout).
+      stderr: opts.stderr && !opts.tty,
+    });
+    return r.url;
+  }
+
+  /** CRI Attach: the one-use URL on the runtime's stream server for attaching to the container. */
+  async attachUrl(containerId: string, opts: StreamOptions): Promise<string> {
+    const r = await this.#call<{ url: string }>(this.#runtime, 'Attach', {
+      container_id: containerId,
+      stdin: opts.stdin,
+      tty: opts.tty,
+      stdout: opts.stdout,
+      stderr: opts.stderr && !opts.tty,
+    });
+    return r.url;
+  }
+
+  /** CRI PortForward: the one-use URL on the runtime's stream server for the sandbox's ports. */
+  async portForwardUrl(podSandboxId: string, ports: number[]): Promise<string> {
+    const r = await this.#call<{ url: string }>(this.#runtime, 'PortForward', { pod_sandbox_id: podSandboxId, port: ports });
+    return r.url;
   }
 
   async exec(_containerId: string, _cmd: string[], _opts: StreamOptions): Promise<StreamSession> {
@@ -304,8 +355,35 @@ export class CriRuntime implements Runtime {
       image: s.image?.image ?? '',
       imageRef: s.image_ref,
       labels: s.labels ?? {},
+      logPath: s.log_path ?? '',
     };
   }
+}
+
+/** CRI NamespaceOption of a sandbox (and its containers): pod network unless host network, own PID namespace. */
+function namespaceOptions(c: PodSandboxConfig): unknown {
+  return { network: c.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' };
+}
+
+/** CRI LinuxContainerConfig (resources, security context) of a container. */
+function linuxContainerConfig(config: ContainerConfig, sandbox: PodSandboxConfig): unknown {
+  const r = config.resources;
+  const sc = config.securityContext ?? {};
+  return {
+    resources: r
+      ? { cpu_period: String(r.cpuPeriod), cpu_quota: String(r.cpuQuota), cpu_shares: String(r.cpuShares), memory_limit_in_bytes: String(r.memoryLimitInBytes), oom_score_adj: String(r.oomScoreAdj ?? 0) }
+      : null,
+    security_context: {
+      capabilities: sc.capabilities ? { add_capabilities: sc.capabilities.add, drop_capabilities: sc.capabilities.drop } : null,
+      privileged: sc.privileged === true,
+      namespace_options: namespaceOptions(sandbox),
+      run_as_user: sc.runAsUser !== undefined ? { value: String(sc.runAsUser) } : null,
+      run_as_username: sc.runAsUsername ?? '',
+      readonly_rootfs: sc.readonlyRootfs === true,
+      no_new_privs: sc.noNewPrivs === true,
+      run_as_group: sc.runAsGroup !== undefined ? { value: String(sc.runAsGroup) } : null,
+    },
+  };
 }
 
 function toImageInfo(i: PbImage): ImageInfo {
