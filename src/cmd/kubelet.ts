@@ -28,6 +28,7 @@ export const command: Command = {
     'simulated-nodes': { type: 'string', default: '0', help: 'Host this many simulated nodes in this process instead of one node.' },
     'container-start-delay': { type: 'string', default: '0', help: 'Simulated runtime: time from StartContainer until a container runs (Go duration).' },
     capacity: { type: 'string', default: '', help: 'Node capacity as name=quantity pairs, e.g. cpu=8,memory=32Gi,pods=110 (default: the host\'s; simulated nodes 32 CPUs, 256Gi).' },
+    'pod-manifest-path': { type: 'string', default: '', help: 'Folder (or file) of static pod manifests to run; each shows in the API as a mirror pod <name>-<node>.' },
     'healthz-bind-address': { type: 'string', default: '127.0.0.1', help: 'Address for /healthz and /metrics.' },
     'healthz-port': { type: 'string', default: '10248', help: 'Port for /healthz and /metrics; 0 picks a free one.' },
   },
@@ -85,7 +86,8 @@ async function run(argv: string[]): Promise<number> {
     const podCIDR = String(values['pod-cidr'] || simulatedPodCIDR(1));
     const cri = runtimeName === 'remote' ? new CriRuntime({ endpoint: String(values['container-runtime-endpoint']) }) : undefined;
     const runtime = cri ?? new SimulatedRuntime({ clock, podCIDR, startDelayMs });
-    const kubelet = await startKubelet({ client, nodeName, runtime, clock, logger: log, registry, podCIDR, capacity, machine });
+    const staticPodPath = String(values['pod-manifest-path'] ?? '') || undefined;
+    const kubelet = await startKubelet({ client, nodeName, runtime, clock, logger: log, registry, podCIDR, capacity, machine, staticPodPath });
     const v = await runtime.version();
     process.stdout.write(`kubelet: node ${nodeName} registered (runtime ${v.runtimeName}://${v.runtimeVersion}, pod CIDR ${podCIDR})\n`);
     stop = async () => {

@@ -26,6 +26,7 @@ import {
 import { PodWorkers } from './pods.js';
 import type { Runtime } from './runtime.js';
 import { SimulatedRuntime } from './simulated.js';
+import { StaticPods } from './static.js';
 import { TimerWheel } from './wheel.js';
 
 export { KUBELET_VERSION, NodeStatusManager, hostMachineInfo, simulatedMachineInfo } from './node.js';
@@ -33,6 +34,7 @@ export type { MachineInfo, ResourceList } from './node.js';
 export { PodWorkers } from './pods.js';
 export { SimulatedRuntime, type SimulatedRuntimeOptions } from './simulated.js';
 export type { Runtime } from './runtime.js';
+export { StaticPods, isMirrorPod, isStaticPod } from './static.js';
 export { TimerWheel } from './wheel.js';
 
 /** Upstream housekeepingPeriod. */
@@ -79,6 +81,8 @@ export interface StartKubeletOptions {
   signal?: AbortSignal;
   /** Where containers' log files go (default /var/log/pods, as upstream). */
   podLogsDir?: string;
+  /** Folder (or file) of static pod manifests, shown as mirror pods (static.ts; --pod-manifest-path). */
+  staticPodPath?: string;
 }
 
 export interface RunningKubelet {
@@ -145,6 +149,8 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     },
   });
   const running = informer.run(abort.signal).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'pod informer stopped'));
+  const staticPods = opts.staticPodPath ? new StaticPods({ client: opts.client, nodeName: opts.nodeName, path: opts.staticPodPath, clock, logger }) : undefined;
+  staticPods?.start();
   // Housekeeping (upstream every 2 s): orphaned sandboxes go once the informer has synced.
   let cleaning = false;
   const housekeeping = wheel.every(HOUSEKEEPING_PERIOD_MS, () => {
@@ -164,6 +170,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     stop() {
       stopped ??= (async () => {
         abort.abort();
+        await staticPods?.stop();
         housekeeping.cancel();
         node.stop();
         workers.stop();
