@@ -25,6 +25,8 @@ import type { Logger } from '../util/log.js';
 import { Backoff, goDuration } from './backoff.js';
 import { runLifecycleHandler } from './lifecycle.js';
 import { ProberManager, transportFor, type ProbeTransport } from './prober.js';
+import { ContainerConfigError, invalidEnvKeysMessage } from './podconfig.js';
+import { PodSetup, type ContainerExtras } from './podsetup.js';
 import {
   LabelContainerName,
   LabelPodName,
@@ -83,7 +85,26 @@ export interface PodWorkersOptions {
   probeTransport?: ProbeTransport;
   /** Where containers' log files go (upstream /var/log/pods, the default). */
   podLogsDir?: string;
+  /**
+   * The kubelet root directory (upstream --root-dir, e.g. /var/lib/kubelet): volumes,
+   * /etc/hosts and termination logs live in <rootDir>/pods/<uid>. Unset (the simulated
+   * runtime), containers get no mounts.
+   */
+  rootDir?: string;
+  /** Cluster DNS server IPs for ClusterFirst pods (default [10.96.0.10]). */
+  clusterDNS?: string[];
+  /** Cluster domain (default cluster.local). */
+  clusterDomain?: string;
+  /** The node's resolver file (default /etc/resolv.conf). */
+  resolvConf?: string;
+  /** Node allocatable, for downward-API limits left unset and OOM scores. */
+  nodeAllocatable?: () => Record<string, string> | undefined;
+  /** Capabilities containers may not add (default: those this process's bounding set lacks, e.g. SYS_RESOURCE on VMs). */
+  unavailableCapabilities?: string[];
 }
+
+/** How soon a pod whose volumes failed to set up is synced again (upstream's volume manager retries within seconds). */
+export const VOLUME_RETRY_MS = 2000;
 
 /** `name_namespace(uid)`, upstream format.Pod. */
 export function formatPod(pod: Pod): string {
@@ -135,9 +156,21 @@ export class PodWorkers {
   #lastSeen = new Map<string, string>();
   #relisting = false;
   readonly #prober: ProberManager;
+  readonly #setup: PodSetup;
 
   constructor(opts: PodWorkersOptions) {
     this.#o = opts;
+    this.#setup = new PodSetup({
+      client: opts.client,
+      clock: opts.clock,
+      logger: opts.logger,
+      rootDir: opts.rootDir,
+      clusterDNS: opts.clusterDNS,
+      clusterDomain: opts.clusterDomain,
+      resolvConf: opts.resolvConf,
+      nodeAllocatable: opts.nodeAllocatable,
+      unavailableCapabilities: opts.unavailableCapabilities,
+    });
     this.#prober = new ProberManager({
       runtime: opts.runtime,
       clock: opts.clock,
@@ -191,7 +224,7 @@ export class PodWorkers {
       const worker = new PodWorker(this.#o, pod, () => {
         this.#workers.delete(uid);
         prober.removePod(uid);
-      }, prober);
+      }, prober, this.#setup);
       this.#workers.set(uid, worker);
       prober.addPod(uid, { pod: () => worker.pod, status: () => worker.pod.status });
       worker.requestSync();
@@ -228,6 +261,7 @@ export class PodWorkers {
       await rt.removePodSandbox(sb.id);
       removed++;
     }
+    await this.#setup.cleanupOrphans(new Set(this.#workers.keys()));
     return removed;
   }
 
@@ -276,9 +310,11 @@ class PodWorker {
   readonly #crashBackoff = new Backoff();
   readonly #imageBackoff = new Backoff();
   readonly #prober: ProberManager;
+  readonly #setup: PodSetup;
 
-  constructor(opts: PodWorkersOptions, pod: Pod, onDone: () => void, prober: ProberManager) {
+  constructor(opts: PodWorkersOptions, pod: Pod, onDone: () => void, prober: ProberManager, setup: PodSetup) {
     this.#o = opts;
+    this.#setup = setup;
     this.#pod = pod;
     this.#uid = pod.metadata!.uid!;
     this.#onDone = onDone;
@@ -377,6 +413,7 @@ class PodWorker {
       const st = await this.#state();
       await this.#killPod(st, 0, false);
       for (const sb of st.sandboxes) await rt.removePodSandbox(sb.id);
+      await this.#setup.tearDown(this.#uid);
       this.stop();
       this.#onDone();
       return;
@@ -604,11 +641,22 @@ class PodWorker {
       labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid },
       annotations: { ...(m.annotations ?? {}) },
       hostNetwork: this.#pod.spec?.hostNetwork === true,
+      ...this.#setup.sandboxExtras(this.#pod).extras,
     };
+  }
+
+  /** Upstream WaitForAttachAndMount: false (FailedMount events, a retry soon) while a volume is not set up. */
+  async #mountVolumes(): Promise<boolean> {
+    const failures = await this.#setup.setUpVolumes(this.#pod);
+    for (const f of failures) this.#event('Warning', 'FailedMount', f.message);
+    if (failures.length === 0) return true;
+    this.#resyncAfter(VOLUME_RETRY_MS);
+    return false;
   }
 
   /** Starts what should run (upstream computePodActions + SyncPod, without resizes). */
   async #syncContainers(initial: RuntimeState): Promise<void> {
+    if (!(await this.#mountVolumes())) return;
     const st = await this.#ensureSandbox(initial);
     const pod = this.#pod;
     const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
@@ -729,7 +777,17 @@ class PodWorker {
     if (imageRef === undefined) return;
     const m = this.#pod.metadata!;
     const sandboxConfig = this.#sandboxConfig(sandbox.attempt);
-    const env = (c.env ?? []).filter((e) => e.value !== undefined).map((e) => ({ key: e.name, value: e.value ?? '' }));
+    let extras: ContainerExtras;
+    try {
+      extras = await this.#setup.containerExtras(this.#pod, c, attempt, sandbox, this.#o.hostIP(), (k) => this.#event('Warning', 'InvalidEnvironmentVariableNames', invalidEnvKeysMessage(k)));
+    } catch (err) {
+      if (!(err instanceof ContainerConfigError)) throw err;
+      // Upstream generateContainerConfig failed: the pod worker retries after its back-off.
+      this.#event('Warning', 'Failed', `Error: ${err.message}`);
+      this.#failures.set(c.name, { reason: err.reason, message: err.message });
+      this.#resyncAfter(SYNC_ERROR_RESYNC_MS);
+      return;
+    }
     let id: string;
     try {
       id = await rt.createContainer(
@@ -739,9 +797,7 @@ class PodWorker {
           attempt,
           image: imageRef,
           userImage: c.image ?? '',
-          command: c.command ?? [],
-          args: c.args ?? [],
-          env,
+          ...extras,
           workingDir: c.workingDir,
           labels: {
             [LabelPodName]: m.name!,

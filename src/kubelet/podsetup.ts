@@ -1,0 +1,160 @@
+/**
+ * The glue between the pod workers and {@link podconfig} / {@link VolumeManager}: one per
+ * node, holding the node's DNS settings, capabilities and volume manager, and answering
+ * the two questions the workers ask — what goes into this pod's sandbox config, and what
+ * goes into this container's config (upstream generatePodSandboxConfig and
+ * generateContainerConfig).
+ */
+import { readFileSync } from 'node:fs';
+import type { Client } from '../client/interface.js';
+import type { Container, Pod } from '../client/objects.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import {
+  clientObjectGetter,
+  containerSecurityContext,
+  expandCommandAndArgs,
+  linuxContainerResources,
+  makeEnvironment,
+  missingCapabilities,
+  parseResolvConf,
+  podDNSConfig,
+  portMappings,
+  sandboxPrivileged,
+  type ClusterDNSOptions,
+  type InvalidEnvKeys,
+  type ObjectGetter,
+} from './podconfig.js';
+import type { ContainerConfig, PodSandboxConfig, PodSandboxStatus } from './runtime.js';
+import { VolumeManager, type VolumeFailure } from './volumes.js';
+import { parseQuantity } from '../apimachinery/quantity.js';
+
+/** The cluster DNS Service IP kubeadm clusters use (upstream --cluster-dns has no default). */
+export const DEFAULT_CLUSTER_DNS = '10.96.0.10';
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
+export interface PodSetupOptions {
+  client: Client;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * The kubelet root directory (upstream --root-dir). Volumes, /etc/hosts and termination
+   * logs are managed only when set; without it (the simulated runtime) containers get no mounts.
+   */
+  rootDir?: string;
+  /** Cluster DNS server IPs (default [10.96.0.10]); [] makes ClusterFirst pods use the host's resolver. */
+  clusterDNS?: string[];
+  /** Default cluster.local. */
+  clusterDomain?: string;
+  /** The host resolver file for Default pods and search paths (default /etc/resolv.conf). */
+  resolvConf?: string;
+  /** Node allocatable, for downward-API limits left unset and the OOM score of burstable pods. */
+  nodeAllocatable?: () => Record<string, string> | undefined;
+  /** Capabilities no container may add here (default: those missing from this process's bounding set). */
+  unavailableCapabilities?: string[];
+  /** ConfigMaps and Secrets (default: GETs through client). */
+  getter?: ObjectGetter;
+}
+
+/** What a container's config gets from its pod spec beyond name, image and labels. */
+export type ContainerExtras = Pick<ContainerConfig, 'command' | 'args' | 'env' | 'mounts' | 'resources' | 'securityContext' | 'stdin' | 'stdinOnce' | 'tty'>;
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/** See the module comment. */
+export class PodSetup {
+  readonly #o: PodSetupOptions;
+  readonly #getter: ObjectGetter;
+  readonly #unavailableCaps: string[];
+  readonly volumes: VolumeManager | undefined;
+  #dns: ClusterDNSOptions | undefined;
+
+  constructor(opts: PodSetupOptions) {
+    this.#o = opts;
+    this.#getter = opts.getter ?? clientObjectGetter(opts.client);
+    this.#unavailableCaps = opts.unavailableCapabilities ?? missingCapabilities(readOr('/proc/self/status', ''));
+    this.volumes = opts.rootDir
+      ? new VolumeManager({
+          rootDir: opts.rootDir,
+          client: opts.client,
+          getter: this.#getter,
+          clock: opts.clock,
+          logger: opts.logger,
+          clusterDomain: opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+          nodeAllocatable: opts.nodeAllocatable,
+        })
+      : undefined;
+  }
+
+  #dnsOptions(): ClusterDNSOptions {
+    // The host resolver is read once, as upstream reads --resolv-conf at start.
+    this.#dns ??= {
+      clusterDNS: this.#o.clusterDNS ?? [DEFAULT_CLUSTER_DNS],
+      clusterDomain: this.#o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+      hostDNS: parseResolvConf(readOr(this.#o.resolvConf ?? '/etc/resolv.conf', '')),
+    };
+    return this.#dns;
+  }
+
+  /** Sets up the pod's volumes (nothing without a root dir); the failures, for FailedMount events. */
+  async setUpVolumes(pod: Pod): Promise<VolumeFailure[]> {
+    return this.volumes ? this.volumes.setUpPod(pod) : [];
+  }
+
+  /** Removes what the pod had on disk. */
+  async tearDown(uid: string): Promise<void> {
+    await this.volumes?.tearDownPod(uid);
+  }
+
+  /** Removes pod directories of pods not in `active`. */
+  async cleanupOrphans(active: ReadonlySet<string>): Promise<number> {
+    return this.volumes ? this.volumes.cleanupOrphans(active) : 0;
+  }
+
+  /** DNS, host ports and the privileged flag of the pod's sandbox; `missingClusterDNS` for upstream's event. */
+  sandboxExtras(pod: Pod): { extras: Pick<PodSandboxConfig, 'dnsConfig' | 'portMappings' | 'privileged'>; missingClusterDNS: boolean } {
+    const dns = podDNSConfig(pod, this.#dnsOptions());
+    return { extras: { dnsConfig: dns.config, portMappings: portMappings(pod), privileged: sandboxPrivileged(pod) }, missingClusterDNS: dns.missingClusterDNS };
+  }
+
+  /**
+   * The container's environment, command/args with $(VAR) expanded, mounts, cgroup
+   * resources and security context. Rejects with a ContainerConfigError (the waiting
+   * reason and upstream message) when the spec cannot be satisfied.
+   */
+  async containerExtras(pod: Pod, c: Container, attempt: number, sandbox: PodSandboxStatus, hostIP: string, onInvalidKeys?: (k: InvalidEnvKeys) => void): Promise<ContainerExtras> {
+    const podIPs = pod.spec?.hostNetwork ? [hostIP] : [sandbox.ip, ...sandbox.additionalIPs].filter((ip) => ip !== '');
+    const allocatable = this.#o.nodeAllocatable?.();
+    const env = await makeEnvironment(pod, c, { podIPs, hostIPs: hostIP ? [hostIP] : [], nodeAllocatable: allocatable }, this.#getter, onInvalidKeys);
+    const { command, args } = expandCommandAndArgs(c, env);
+    const securityContext = containerSecurityContext(pod, c, this.#unavailableCaps);
+    let memoryCapacity: number | undefined;
+    try {
+      memoryCapacity = allocatable?.memory ? parseQuantity(allocatable.memory).value() : undefined;
+    } catch {
+      memoryCapacity = undefined;
+    }
+    let mounts: ContainerExtras['mounts'];
+    if (this.volumes) {
+      const hosts = podIPs.length > 0 ? await this.volumes.writeHostsFile(pod, podIPs) : undefined;
+      mounts = await this.volumes.mountsFor(pod, c, attempt, env, hosts);
+    }
+    return {
+      command,
+      args,
+      env,
+      mounts,
+      resources: linuxContainerResources(pod, c, memoryCapacity),
+      securityContext,
+      stdin: c.stdin === true,
+      stdinOnce: c.stdinOnce === true,
+      tty: c.tty === true,
+    };
+  }
+}
