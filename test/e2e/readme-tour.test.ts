@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { spawnFlotilla } from '../util/flotilla.js';
 import { freePort } from '../util/net.js';
 import { tempDir } from '../util/tmp.js';
+import { canRunContainers, testImageSpecs, uniquePodCIDR } from '../util/cluster.js';
+import { startRegistry } from '../util/registry.js';
 
 // The seeds' deployment-definition.yaml, as the course writes it.
 const seedDeployment = `apiVersion: apps/v1
@@ -39,11 +41,29 @@ spec:
 `;
 
 test('the README tour works against flotilla up', async (t) => {
+  // after-hooks run in order: flotilla up must be stopped (its containerd unmounting the
+  // pods) before the data dir is removed.
+  let up: ReturnType<typeof spawnFlotilla> | undefined;
+  t.after(async () => {
+    if (!up) return;
+    if (up.proc.exitCode === null && up.proc.signalCode === null) up.proc.kill('SIGTERM');
+    const timer = setTimeout(() => up?.proc.kill('SIGKILL'), 30_000);
+    await up.exited;
+    clearTimeout(timer);
+  });
   const dir = tempDir(t);
   const etcdPort = await freePort();
   const apiPort = await freePort();
-  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(etcdPort), '--secure-port', String(apiPort)]);
-  t.after(() => up.kill());
+  // As a newcomer runs it: the default runtime (real containers when this machine can run
+  // them). With no internet here, docker.io is mirrored to a local registry holding a
+  // busybox-built nginx, so `--image=nginx` pulls as it would from Docker Hub.
+  const args = ['up', '--data-dir', dir, '--etcd-port', String(etcdPort), '--secure-port', String(apiPort)];
+  if (canRunContainers()) {
+    const reg = await startRegistry(t);
+    await reg.push(testImageSpecs[1]!);
+    args.push('--registry-mirror', `docker.io=${reg.url}`, '--pod-cidr', uniquePodCIDR(), '--node-ip', '127.0.0.1', '--kubelet-port', '0');
+  }
+  up = spawnFlotilla(args);
   const deadline = Date.now() + 60_000;
   while (!up.stdout().includes('Cluster is up')) {
     assert.equal(up.proc.exitCode, null, `flotilla up exited:\n${up.stdout()}\n${up.stderr()}`);

@@ -70,6 +70,16 @@ export interface StartClusterOptions {
 }
 
 export async function startCluster(t: { after(fn: () => unknown): void }, opts: StartClusterOptions): Promise<Cluster> {
+  // after-hooks run in order: up must stop (its containerd unmounting the pods) before the
+  // data dir goes, so its hook is registered first.
+  let up: Spawned | undefined;
+  t.after(async () => {
+    if (!up || up.proc.exitCode !== null || up.proc.signalCode !== null) return;
+    const timer = setTimeout(() => up?.proc.kill('SIGKILL'), 30_000);
+    up.proc.kill('SIGTERM');
+    await up.exited;
+    clearTimeout(timer);
+  });
   const dir = tempDir(t);
   const podCIDR = uniquePodCIDR();
   if (opts.runtime === 'cri') {
@@ -89,19 +99,12 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     '--kubelet-port', '0',
     ...(opts.extraArgs ?? []),
   ];
-  const up = spawnFlotilla(args);
-  // SIGTERM first so containerd's pods are removed; SIGKILL if it hangs.
-  t.after(async () => {
-    if (up.proc.exitCode !== null || up.proc.signalCode !== null) return;
-    const timer = setTimeout(() => up.proc.kill('SIGKILL'), 30_000);
-    up.proc.kill('SIGTERM');
-    await up.exited;
-    clearTimeout(timer);
-  });
+  up = spawnFlotilla(args);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
-  while (!up.stdout().includes('Cluster is up')) {
-    assert.equal(up.proc.exitCode, null, `flotilla up exited:\n${up.stdout()}\n${up.stderr()}`);
-    assert.ok(Date.now() < deadline, `flotilla up not ready:\n${up.stdout()}\n${up.stderr().slice(-4000)}`);
+  const u = up;
+  while (!u.stdout().includes('Cluster is up')) {
+    assert.equal(u.proc.exitCode, null, `flotilla up exited:\n${u.stdout()}\n${u.stderr()}`);
+    assert.ok(Date.now() < deadline, `flotilla up not ready:\n${u.stdout()}\n${u.stderr().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const kubeconfig = join(dir, 'admin.conf');
@@ -112,11 +115,11 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     dir,
     kubeconfig,
     podCIDR,
-    up,
+    up: u,
     kubectl,
     ok(...a: string[]) {
       const r = kubectl(a);
-      assert.equal(r.status, 0, `kubectl ${a.join(' ')}\n${r.stdout}${r.stderr}\n--- flotilla up stderr (tail) ---\n${up.stderr().slice(-3000)}`);
+      assert.equal(r.status, 0, `kubectl ${a.join(' ')}\n${r.stdout}${r.stderr}\n--- flotilla up stderr (tail) ---\n${u.stderr().slice(-3000)}`);
       return r.stdout;
     },
     spawnKubectl: (a: string[]) => spawn('kubectl', a, { env, stdio: ['pipe', 'pipe', 'pipe'] }),
