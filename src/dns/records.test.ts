@@ -39,7 +39,7 @@ function newService(name: string, spec: Service['spec'], namespace = 'default'):
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec };
 }
 
-function newSlice(service: string, endpoints: { ip: string; hostname?: string; ready?: boolean }[], ports = [{ name: 'http', port: 8080, protocol: 'TCP' }], namespace = 'default'): EndpointSlice {
+function newSlice(service: string, endpoints: { ip: string; hostname?: string; ready?: boolean }[], ports: EndpointSlice['ports'] = [{ name: 'http', port: 8080, protocol: 'TCP' }], namespace = 'default'): EndpointSlice {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -69,7 +69,7 @@ function setup() {
 }
 
 function data(answer: ReturnType<ClusterRecords['resolve']>) {
-  return answer?.answers.map((a) => `${a.name} ${a.ttl} ${a.type} ${typeof (a as { data: unknown }).data === 'string' ? (a as { data: string }).data : JSON.stringify((a as { data: unknown }).data)}`);
+  return answer?.answers.map((a) => `${a.name} ${(a as { ttl?: number }).ttl} ${a.type} ${typeof (a as { data: unknown }).data === 'string' ? (a as { data: string }).data : JSON.stringify((a as { data: unknown }).data)}`);
 }
 
 test('records: a ClusterIP service answers A with its ClusterIP, TTL 5, authoritative, in the asker\'s case', () => {

@@ -17,6 +17,7 @@ import type { Forwarder } from './forward.js';
 import type { DNSMetrics } from './metrics.js';
 import { inZone, normalizeName } from './names.js';
 import type { ClusterRecords } from './records.js';
+import { encodeCompressed } from './wire.js';
 
 const RCODE_NUM: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
 /** The largest UDP payload we advertise and accept to send (the DNS flag day 2020 value). */
@@ -135,9 +136,9 @@ export class DNSHandler {
     const base = (req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0) | (req.flag_cd ? dnsPacket.CHECKING_DISABLED : 0) | (RCODE_NUM[rcode] ?? 2);
     const extra = opt ? [...additionals, this.opt(opt)] : additionals;
     const packet: Packet = { type: 'response', id: req.id, flags: base | (authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0), questions: [q], answers, authorities, additionals: extra };
-    const out = dnsPacket.encode(packet);
+    const out = encodeCompressed(packet);
     if (out.length <= maxSize) return out;
-    return dnsPacket.encode({ ...packet, flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: opt ? [this.opt(opt)] : [] });
+    return encodeCompressed({ ...packet, flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: opt ? [this.opt(opt)] : [] });
   }
 
   private opt(reqOpt: OptAnswer): Answer {
