@@ -443,15 +443,18 @@ class ProbeWorker {
   }
 
   start(schedule: (periodMs: number, fn: () => void) => TimerHandle): void {
-    this.#timer = schedule(this.spec.periodSeconds * 1000, () => this.trigger());
+    this.#timer = schedule(this.spec.periodSeconds * 1000, () => this.trigger(true));
     this.trigger();
   }
 
-  /** Runs a probe now unless one runs (then once more after it), as upstream's manual trigger. */
-  trigger(): void {
+  /**
+   * Runs a probe now; if one runs, once more after it (periodic ticks and upstream's
+   * manual trigger), or not at all when `ifIdle`.
+   */
+  trigger(ifIdle = false): void {
     if (this.#stopped) return;
     if (this.#busy) {
-      this.#again = true;
+      if (!ifIdle) this.#again = true;
       return;
     }
     this.#busy = true;
@@ -580,7 +583,7 @@ export class ProberManager {
         if (!w) return true;
         // A readiness probe that has not run for this container: run it as soon as the
         // status this call is part of is cached (after the current synchronous work).
-        if (this.#results.readiness.get(id) === undefined) queueMicrotask(() => w.trigger());
+        if (this.#results.readiness.get(id) === undefined) queueMicrotask(() => w.trigger(true));
         return false;
       },
     };

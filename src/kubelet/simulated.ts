@@ -8,11 +8,22 @@
  *  - a container whose command is a known shell script exits as the script would:
  *    `sh -c "exit 1"` exits 1 at once, `sleep 5` exits 0 after 5 s, `sh -c "sleep 2; exit 3"`
  *    exits 3 after 2 s, `true`/`false` exit 0/1; anything else runs until stopped;
- *  - exit code 0 → reason Completed, otherwise Error (containerd's reasons).
+ *  - exit code 0 → reason Completed, otherwise Error (containerd's reasons);
+ *  - ExecSync (exec probes, hooks) runs the small shell of simscript.ts against files the
+ *    container's own script creates and removes over time (`touch /tmp/healthy; sleep 30;
+ *    rm -f /tmp/healthy; …`); unknown commands succeed;
+ *  - httpGet and tcpSocket probes and hooks ({@link SimulatedRuntime.probeTransport}) reach a
+ *    pod whose sandbox is ready and whose probed container runs, and succeed (HTTP 200, TCP
+ *    connects) unless the pod's annotation `simulated.flotilla.dev/probe-fail` lists the
+ *    probe, comma-separated (`liveness,readiness`, also `startup`, `postStart`, `preStop`):
+ *    then HTTP answers 500 and TCP is refused. The annotation is read at each probe, so
+ *    `kubectl annotate` flips a simulated pod's readiness or liveness.
  */
 import type { Duplex } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { joinHostPort, type ProbeContext, type ProbeTransport } from './prober.js';
+import { SimFiles, scriptFileOps, simExec } from './simscript.js';
 import {
   LabelPodUID,
   RuntimeError,
@@ -63,7 +74,11 @@ interface SimContainer {
   status: ContainerStatus;
   script: Script;
   timer?: TimerHandle;
+  files: SimFiles;
 }
+
+/** Pod annotation listing the network probes and hooks that fail on a simulated pod (see the module comment). */
+export const ProbeFailAnnotation = 'simulated.flotilla.dev/probe-fail';
 
 /** What a container's command does when run without a process. */
 interface Script {
@@ -116,7 +131,7 @@ export function parseScript(command: string[], args: string[]): Script {
     } else if (cmd === 'exit') {
       const n = Number(st[1] ?? '0');
       return { runsForMs: ms, exitCode: Number.isInteger(n) ? ((n % 256) + 256) % 256 : 2 };
-    } else if (cmd === 'true' || cmd === ':') {
+    } else if (cmd === 'true' || cmd === ':' || cmd === 'touch' || cmd === 'rm' || cmd === 'mkdir') {
       code = 0;
     } else if (cmd === 'false') {
       code = 1;
@@ -313,6 +328,7 @@ export class SimulatedRuntime implements Runtime {
         labels: { ...config.labels },
       },
       script: parseScript(config.command, config.args),
+      files: new SimFiles(scriptFileOps(config.command, config.args)),
     });
     sb.containers.add(id);
     this.#notify(id, 'created');
@@ -327,6 +343,7 @@ export class SimulatedRuntime implements Runtime {
     if (c.status.state !== 'created') return; // stopped while starting
     c.status.state = 'running';
     c.status.startedAt = this.#clock.now();
+    c.files.started(c.status.startedAt);
     const { runsForMs, exitCode } = c.script;
     if (runsForMs === 0) {
       // The process ended before anyone could look: the runtime reports it exited.
@@ -370,8 +387,40 @@ export class SimulatedRuntime implements Runtime {
   }
 
   // Streaming and exec: filled in by the streaming/probe work (issue 5).
-  async execSync(_containerId: string, _cmd: string[], _timeoutSeconds: number): Promise<ExecSyncResult> {
-    throw new RuntimeError('Unknown', 'ExecSync is not implemented yet');
+  async execSync(containerId: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
+    const c = this.#containers.get(containerId);
+    if (!c) throw new RuntimeError('NotFound', `an error occurred when try to find container "${containerId}": not found`);
+    if (c.status.state !== 'running') throw new RuntimeError('Unknown', `failed to exec in container: container is in CONTAINER_${c.status.state.toUpperCase()} state`);
+    return simExec(cmd, c.files, this.#clock, timeoutSeconds);
+  }
+
+  /** Network probes and hooks against simulated pods (see the module comment). */
+  readonly probeTransport: ProbeTransport = {
+    httpGet: async (req) => {
+      const port = Number(req.url.port) || (req.url.protocol === 'https:' ? 443 : 80);
+      const failing = this.#probeFails(req.context, joinHostPort(req.url.hostname.replace(/^\[|\]$/g, ''), port));
+      return failing ? { statusCode: 500, body: '' } : { statusCode: 200, body: '' };
+    },
+    tcpConnect: async (host, port, _signal, context) => {
+      const addr = joinHostPort(host, port);
+      if (this.#probeFails(context, addr)) throw new Error(`dial tcp ${addr}: connect: connection refused`);
+    },
+  };
+
+  /** Whether the probe fails by annotation; throws Go's refusal when nothing runs there. */
+  #probeFails(ctx: ProbeContext, addr: string): boolean {
+    const uid = ctx.pod.metadata?.uid ?? '';
+    let running = false;
+    for (const sb of this.#sandboxes.values()) {
+      if (sb.status.uid !== uid || sb.status.state !== 'ready') continue;
+      for (const id of sb.containers) {
+        const c = this.#containers.get(id);
+        if (c && c.status.name === ctx.containerName && c.status.state === 'running') running = true;
+      }
+    }
+    if (!running) throw new Error(`dial tcp ${addr}: connect: connection refused`);
+    const list = ctx.pod.metadata?.annotations?.[ProbeFailAnnotation] ?? '';
+    return list.split(',').map((s) => s.trim()).includes(ctx.purpose);
   }
 
   async exec(_containerId: string, _cmd: string[], _opts: StreamOptions): Promise<StreamSession> {
