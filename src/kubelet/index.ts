@@ -24,6 +24,7 @@ import {
   type ResourceList,
 } from './node.js';
 import { PodWorkers } from './pods.js';
+import { startKubeletServer } from './server/index.js';
 import type { Runtime } from './runtime.js';
 import { SimulatedRuntime } from './simulated.js';
 import { StaticPods } from './static.js';
@@ -83,6 +84,18 @@ export interface StartKubeletOptions {
   podLogsDir?: string;
   /** Folder (or file) of static pod manifests, shown as mirror pods (static.ts; --pod-manifest-path). */
   staticPodPath?: string;
+  /**
+   * Serve logs/exec/attach/port-forward over HTTPS on this port (server/; --port, upstream
+   * 10250; 0 = a free port). The bound port becomes status.daemonEndpoints.kubeletEndpoint.
+   * Unset: no server.
+   */
+  serverPort?: number;
+  /** Listen address of that server (default 0.0.0.0; --address). */
+  serverAddress?: string;
+  /** Its certificate and key (PEM; --tls-cert-file/--tls-private-key-file); default self-signed. */
+  serverTLS?: { cert: string; key: string };
+  /** Only clients with a certificate from this CA (PEM; --client-ca-file); default every client. */
+  serverClientCA?: string;
 }
 
 export interface RunningKubelet {
@@ -107,6 +120,25 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   if (opts.capacity) machine = { ...machine, capacity: opts.capacity, allocatable: opts.capacity };
   const v = await opts.runtime.version();
   const recorder = opts.recorder ?? newEventRecorder({ client: opts.client, component: KUBELET_COMPONENT, host: opts.nodeName, clock, logger });
+  // The server starts before registration so the first node status carries its port; it
+  // finds pods in the informer's cache once that runs.
+  let podLister: { get(key: string): Pod | undefined; list(): Pod[] } | undefined;
+  const server =
+    opts.serverPort === undefined
+      ? undefined
+      : await startKubeletServer({
+          address: opts.serverAddress,
+          port: opts.serverPort,
+          runtime: opts.runtime,
+          podLookup: (ns, name) => podLister?.get(`${ns}/${name}`),
+          listPods: () => podLister?.list() ?? [],
+          logger,
+          registry: opts.registry,
+          clock,
+          tls: opts.serverTLS,
+          clientCA: opts.serverClientCA,
+          sans: [opts.nodeName, machine.internalIP, machine.hostname],
+        });
   const node = new NodeStatusManager({
     client: opts.client,
     nodeName: opts.nodeName,
@@ -118,6 +150,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     wheel,
     podCIDR: opts.podCIDR,
     labels: opts.labels,
+    kubeletPort: server?.port,
     onWrite: (w) => m?.writes.inc({ kind: w === 'lease' ? 'lease' : 'node_status' }),
   });
   const workers = new PodWorkers({
@@ -132,11 +165,17 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     podLogsDir: opts.podLogsDir,
     onWrite: (w) => m?.writes.inc({ kind: w === 'status' ? 'pod_status' : 'pod_delete' }),
   });
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    await server?.stop();
+    throw err;
+  }
   m?.nodes.inc();
   workers.start();
   const abort = new AbortController();
   const informer = newInformer<Pod>({ client: opts.client, gvr: Resources.pods, clock, logger, fieldSelector: `spec.nodeName=${opts.nodeName}` });
+  podLister = informer.lister;
   informer.addEventHandler({
     add: (p) => {
       workers.updatePod(p);
@@ -176,6 +215,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
         workers.stop();
         wheel.stop();
         m?.nodes.dec();
+        await server?.stop();
         await running;
       })();
       return stopped;

@@ -160,6 +160,8 @@ export interface NodeStatusManagerOptions {
   labels?: Record<string, string>;
   /** Extra annotations. */
   annotations?: Record<string, string>;
+  /** status.daemonEndpoints.kubeletEndpoint.Port: where the kubelet's server listens (default 10250). */
+  kubeletPort?: number;
   /** Delay before the first lease renewal (spreads many nodes over the period). */
   leaseFirstRenewMs?: number;
   statusUpdateFrequencyMs?: number;
@@ -323,7 +325,7 @@ export class NodeStatusManager {
         cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
         cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
       ],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: this.#o.kubeletPort ?? 10250 } },
       nodeInfo: {
         architecture: m.architecture,
         bootID: m.bootID,
