@@ -119,8 +119,9 @@ function importOne(socketPath: string, file: string, kind: ArchiveKind, opts: Im
     proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
     proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     let inputError: Error | undefined;
+    let input: NodeJS.ReadableStream & { destroy(): void } | undefined;
     if (kind === 'gzip') {
-      const input = createReadStream(file).pipe(createGunzip());
+      input = createReadStream(file).pipe(createGunzip());
       input.on('error', (err) => {
         inputError = new Error(`image archive ${file}: damaged gzip data (${err.message})`);
         proc.stdin!.destroy();
@@ -134,6 +135,7 @@ function importOne(socketPath: string, file: string, kind: ArchiveKind, opts: Im
         : new Error(`cannot run ${ctr}: ${err.message}`));
     });
     proc.once('close', (code) => {
+      input?.destroy(); // ctr may stop reading early (a bad archive): free the file.
       if (inputError) return reject(inputError);
       if (code !== 0) return reject(new Error(explainCtrError(file, socketPath, stderr)));
       resolve(parseCtrImportOutput(stdout));

@@ -123,3 +123,12 @@ test('oci: a dynamically linked or missing busybox is refused with a clear error
   }
   await assert.rejects(buildBusyboxImage({ name: 'x', busybox: '/etc/passwd', outFile: join(dir, 'x.tar') }), /not an ELF executable/);
 });
+
+test('oci: another process building the same image writes the same bytes', { skip }, async (t) => {
+  const { runFlotilla } = await import('../../../test/util/flotilla.js');
+  const dir = tempDir(t);
+  const here = await buildBusyboxImage({ name: 'example.com/web:1', config: { Cmd: ['httpd', '-f', '-p', '8080'] }, outFile: join(dir, 'here.tar') });
+  const r = runFlotilla(['images', 'build-busybox', '--name', 'example.com/web:1', '--cmd', 'httpd -f -p 8080', '-o', join(dir, 'there.tar')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(readFileSync(here.file).equals(readFileSync(join(dir, 'there.tar'))));
+});
