@@ -16,6 +16,7 @@ import { newPodGCController } from './podgc/index.js';
 import { newReplicaSetController } from './replicaset/index.js';
 import { newReplicationController } from './replication/index.js';
 import { newRootCACertPublisher, newServiceAccountsController } from './serviceaccount/index.js';
+import { newServiceLBController } from './servicelb/index.js';
 import { newStatefulSetController } from './statefulset/index.js';
 
 export interface BuiltinControllerOptions {
@@ -41,6 +42,7 @@ export function builtinControllers(opts: BuiltinControllerOptions = {}): Control
     { name: 'cronjob-controller', aliases: ['cronjob'], factory: newCronJobController },
     { name: 'node-lifecycle-controller', aliases: ['nodelifecycle'], factory: newNodeLifecycleController },
     { name: 'taint-eviction-controller', aliases: [], factory: newTaintEvictionController },
+    { name: 'service-lb-controller', aliases: ['servicelb'], factory: newServiceLBController },
   ];
   if (opts.rootCAPem) {
     list.push({ name: 'root-ca-certificate-publisher-controller', aliases: ['root-ca-cert-publisher'], factory: newRootCACertPublisher(opts.rootCAPem) });
