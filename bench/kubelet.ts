@@ -18,6 +18,9 @@
  * README claims "can reliably maintain 1k nodes and 100k pods" and "can create 20 nodes or
  * pods per second", printed next to ours.
  *
+ * The real-runtime part (bench/kubelet-cri.ts) runs first; --cri-only / --simulated-only
+ * pick one.
+ *
  * Flags: --quick (500 nodes, 20 s window), --nodes N, --window SECONDS, --in-process (API
  * server in this process: the CPU figures then include serving the requests; a single
  * event loop tops out at a few hundred PUTs/s, so keep N small).
@@ -38,6 +41,7 @@ import { startTestApiServer } from '../test/util/kubectl.js';
 import { spawnFlotilla } from '../test/util/flotilla.js';
 import { freePort } from '../test/util/net.js';
 import { fmt, nowMs, printTable, progress } from './util.js';
+import { runCri } from './kubelet-cri.js';
 
 interface Window {
   seconds: number;
@@ -137,6 +141,8 @@ async function bareLeasePuts(client: Client, names: string[], rate: number, seco
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (!args.includes('--simulated-only')) await runCri(args);
+  if (args.includes('--cri-only')) return;
   const quick = args.includes('--quick');
   const count = Number(flag(args, 'nodes') ?? (quick ? 500 : 5000));
   const windowS = Number(flag(args, 'window') ?? (quick ? 20 : 60));
