@@ -23,7 +23,8 @@ import type { Node, Pod } from '../src/client/objects.js';
 import { CriRuntime } from '../src/kubelet/cri/runtime.js';
 import { LabelPodUID } from '../src/kubelet/runtime.js';
 import { buildBusyboxImage } from '../src/kubelet/images/oci.js';
-import { canRunContainers, testImageSpecs, uniquePodCIDR } from '../test/util/cluster.js';
+import { canRunContainers, uniquePodCIDR } from '../test/util/cluster.js';
+import { testImageSpecs } from '../test/util/images.js';
 import { spawnFlotilla } from '../test/util/flotilla.js';
 import { freePort } from '../test/util/net.js';
 import { tempDir } from '../test/util/tmp.js';
@@ -69,9 +70,9 @@ export async function runCri(args: string[]): Promise<void> {
   try {
     const dir = tempDir(t);
     mkdirSync(join(dir, 'images'));
-    await buildBusyboxImage({ ...testImageSpecs[0]!, outFile: join(dir, 'images', 'busybox.tar') });
+    await buildBusyboxImage({ ...testImageSpecs.busybox, outFile: join(dir, 'images', 'busybox.tar') });
     // The sandbox image too, so up's time is not a registry timeout on an offline machine.
-    await buildBusyboxImage({ name: 'registry.k8s.io/pause:3.6', config: { Entrypoint: ['/bin/sleep', '2147483647'] }, outFile: join(dir, 'images', 'pause.tar') });
+    await buildBusyboxImage({ ...testImageSpecs.pause, outFile: join(dir, 'images', 'pause.tar') });
     progress('kubelet (cri): starting flotilla up --runtime cri');
     const t0 = nowMs();
     up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(await freePort()), '--secure-port', String(await freePort()), '--runtime', 'cri', '--pod-cidr', uniquePodCIDR(), '--node-ip', '127.0.0.1', '--kubelet-port', '0', '--node-name', 'bench-node'], { FLOTILLA_LOG_LEVEL: 'warn' });

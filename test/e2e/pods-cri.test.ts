@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { skipWithoutContainers, startCluster, testImageSpecs, type Cluster } from '../util/cluster.js';
+import { skipWithoutContainers, startCluster, type Cluster } from '../util/cluster.js';
+import { testImageSpecs } from '../util/images.js';
 import { eventually } from '../util/wait.js';
 import { haveRegistry, startRegistry } from '../util/registry.js';
 
@@ -50,7 +51,7 @@ describe('pods on containerd through flotilla up', { skip: skipWithoutContainers
     const extraArgs: string[] = [];
     if (haveRegistry) {
       const reg = await startRegistry(t);
-      await reg.push(testImageSpecs[1]!);
+      await reg.push(testImageSpecs.nginx);
       extraArgs.push('--registry-mirror', `docker.io=${reg.url}`);
     }
     c = await startCluster(t, { runtime: 'cri', extraArgs });

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxImage, type BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
 import { spawnFlotilla, type Spawned } from './flotilla.js';
+import { testImageSpecs } from './images.js';
 import { freePort } from './net.js';
 import { tempDir } from './tmp.js';
 
@@ -37,15 +38,8 @@ export function uniquePodCIDR(): string {
   return `10.${200 + Math.floor(n / 100)}.${n % 100 + 100}.0/24`;
 }
 
-/** The images tests use, built from busybox. nginx is busybox httpd serving "Welcome to nginx!" on 80. */
-export const testImageSpecs: Omit<BuildBusyboxImageOptions, 'outFile'>[] = [
-  { name: 'docker.io/library/busybox:latest', config: { Cmd: ['sh'] } },
-  {
-    name: 'docker.io/library/nginx:latest',
-    config: { Cmd: ['httpd', '-f', '-v', '-p', '80', '-h', '/usr/share/nginx/html'], ExposedPorts: { '80/tcp': {} } },
-    files: { '/usr/share/nginx/html/index.html': '<h1>Welcome to nginx!</h1>\n' },
-  },
-];
+/** The images a cri cluster starts with: busybox and nginx (busybox httpd serving "Welcome to nginx!" on 80). */
+export const defaultClusterImages: Omit<BuildBusyboxImageOptions, 'outFile'>[] = [testImageSpecs.busybox, testImageSpecs.nginx];
 
 export interface Cluster {
   dir: string;
@@ -85,7 +79,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
   if (opts.runtime === 'cri') {
     mkdirSync(join(dir, 'images'), { recursive: true });
     let i = 0;
-    for (const spec of opts.images ?? testImageSpecs) await buildBusyboxImage({ ...spec, outFile: join(dir, 'images', `image-${i++}.tar`) });
+    for (const spec of opts.images ?? defaultClusterImages) await buildBusyboxImage({ ...spec, outFile: join(dir, 'images', `image-${i++}.tar`) });
   }
   const args = [
     'up',
