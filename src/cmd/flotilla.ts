@@ -13,8 +13,10 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   scheduler: () => import('./scheduler.js'),
   'controller-manager': () => import('./controller-manager.js'),
   kubelet: () => import('./kubelet.js'),
+  crictl: () => import('./crictl.js'),
   proxy: () => import('./proxy.js'),
   images: () => import('./images.js'),
+  dns: () => import('./dns.js'),
 };
 
 function usage(): string {
@@ -30,8 +32,10 @@ function usage(): string {
     '  scheduler           Run the scheduler: binds pending pods to nodes',
     '  controller-manager  Run the control loops (ReplicaSet, Deployment, node lifecycle, GC, …)',
     '  kubelet             Run a node: registers it, heartbeats, runs the pods bound to it',
+    '  crictl              Debug the node\'s container runtime over the CRI (pods, ps, images, logs, exec, inspect)',
     '  proxy               Run kube-proxy for a node: Services become iptables rules (or userspace forwarders)',
     '  images              Import image archives into a running cluster (air-gap), list images, build busybox images',
+    '  dns                 Run the cluster DNS server: service and pod records, forwarding for the rest (CoreDNS)',
     '',
     'Run `flotilla <command> --help` for a command\'s flags.',
   ].join('\n');

@@ -20,7 +20,10 @@ export const DNS_SLICE_MANAGER = 'flotilla-dns';
 export interface EnsureDNSServiceOptions {
   /** Default 10.96.0.10. */
   clusterIP?: string;
-  /** Where the DNS server listens (a node IP), for the Endpoints and EndpointSlice. */
+  /**
+   * Where the DNS server listens (a node IP), for the Endpoints and EndpointSlice. Not a
+   * loopback address: the API server refuses those in Endpoints, as upstream's does.
+   */
   endpointIP: string;
   /** The DNS server's port, UDP and TCP (default 53). */
   port?: number;
