@@ -14,7 +14,7 @@ function slice(name: string, service: string, eps: { ip: string; ready?: boolean
     addressType: 'IPv4',
     ports: [{ name: 'http', port, protocol: 'TCP' }],
     endpoints: eps.map((e) => ({ addresses: [e.ip], nodeName: e.node, conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating } })),
-  } as EndpointSlice;
+  } as unknown as EndpointSlice;
 }
 
 test('servicePorts reads what the proxy needs', () => {
