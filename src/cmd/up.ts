@@ -28,6 +28,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseFlags, type Command } from './command.js';
 import { startEtcdMember, waitForShutdownSignal } from './etcd.js';
+import { explainCorruptStore, prepareDataDir } from './datadir.js';
 import { newLogger } from '../util/log.js';
 import { realClock } from '../util/clock.js';
 import { KVStorage } from '../storage/store.js';
@@ -80,8 +81,11 @@ function port(flag: string, v: unknown): number {
 }
 
 /** Turns the usual start-up failures into one line that says what to do. */
-function explain(component: string, err: unknown, hint: { port?: number; flag?: string } = {}): Error {
+function explain(component: string, err: unknown, hint: { port?: number; flag?: string; storeDir?: string } = {}): Error {
   const msg = err instanceof Error ? err.message : String(err);
+  // A damaged store: one line naming the file and how to recover (datadir.ts).
+  const corrupt = hint.storeDir === undefined ? undefined : explainCorruptStore(err, hint.storeDir);
+  if (corrupt) return new Error(corrupt);
   if (/EADDRINUSE|address already in use|No address added/i.test(msg) && hint.port !== undefined) {
     return new Error(`${component}: port ${hint.port} on 127.0.0.1 is already in use (is another cluster or etcd running?); stop it or pass --${hint.flag} with another port`);
   }
@@ -120,6 +124,8 @@ async function run(argv: string[]): Promise<number> {
     }
   };
 
+  // Refuses a data dir from a newer Flotilla or one that is not Flotilla's; stamps a new one.
+  await prepareDataDir(dataDir);
   say(`flotilla up: data dir ${dataDir}`);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {
@@ -143,7 +149,7 @@ async function run(argv: string[]): Promise<number> {
         progressNotifyIntervalMs: 0,
       });
     } catch (err) {
-      throw explain('store', err, { port: etcdPort, flag: 'etcd-port' });
+      throw explain('store', err, { port: etcdPort, flag: 'etcd-port', storeDir: join(dataDir, 'etcd') });
     }
     started.push({ name: 'store', stop: () => member.close() });
     const st = member.store.status();
