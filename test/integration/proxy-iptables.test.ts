@@ -10,9 +10,10 @@ import type { KObject } from '../../src/apimachinery/meta.js';
 import { Resources, type Client } from '../../src/client/interface.js';
 import type { EndpointSlice, Service } from '../../src/client/objects.js';
 import { restClientFromKubeconfig } from '../../src/client/rest.js';
-import { cleanupIptables, startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { silentLogger } from '../../src/util/log.js';
 import { backends, startBackendApiServer } from '../util/backends.js';
+import { runFlotilla } from '../util/flotilla.js';
 import { NetnsLab, netnsSkip } from '../util/netns.js';
 import { eventually } from '../util/wait.js';
 
@@ -159,10 +160,11 @@ for (const backend of backends) test(`kube-proxy iptables mode in a network name
     assert.doesNotMatch(await lab.iptablesSave(), /KUBE-SEP-/);
   });
 
-  await t.test('cleanup removes every KUBE- chain and jump', async () => {
+  await t.test('flotilla proxy --cleanup removes every KUBE- chain and jump', async () => {
     await proxy!.stop();
     proxy = undefined;
-    await cleanupIptables({ commandPrefix: ['ip', 'netns', 'exec', lab.node] });
+    const r = runFlotilla(['proxy', '--cleanup', '--netns', lab.node]);
+    assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(await lab.iptablesSave(), /KUBE-/);
   });
 });

@@ -14,6 +14,7 @@ import { restClientFromKubeconfig } from '../../src/client/rest.js';
 import { startProxy, type RunningProxy, type UserspaceProxier } from '../../src/proxy/index.js';
 import { silentLogger } from '../../src/util/log.js';
 import { backends, startBackendApiServer } from '../util/backends.js';
+import { spawnFlotilla } from '../util/flotilla.js';
 import { eventually } from '../util/wait.js';
 
 const PODS = [
@@ -148,4 +149,36 @@ for (const backend of backends) test(`kube-proxy userspace mode (${backend.name}
     await eventually('the forwarders closed', () => us.addressOf('default/web:http') === undefined, 10_000);
     await assert.rejects(get('127.0.0.1', nodePort));
   });
+});
+
+test('flotilla proxy as its own process: healthz JSON, metrics, SIGTERM', async (t) => {
+  const api = await startBackendApiServer(t, backends[0]!);
+  const proc = spawnFlotilla([
+    'proxy', '--kubeconfig', api.kubeconfigPath, '--proxy-mode', 'userspace', '--hostname-override', 'Node-1',
+    '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0', '--iptables-min-sync-period', '0s',
+  ]);
+  t.after(() => proc.kill());
+  let healthz = 0;
+  let metrics = 0;
+  await eventually('the proxy announcing its ports', () => {
+    const m = /\/healthz on 127\.0\.0\.1:(\d+); \/metrics on 127\.0\.0\.1:(\d+)/.exec(proc.stdout());
+    if (m) [healthz, metrics] = [Number(m[1]), Number(m[2])];
+    return m !== null;
+  }, 30_000);
+  const fetchText = async (port: number, path: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+  };
+  await eventually('a first sync', async () => JSON.parse((await fetchText(healthz, '/healthz')).body).lastUpdated !== '0001-01-01 00:00:00 +0000 UTC', 30_000);
+  const h = await fetchText(healthz, '/healthz');
+  assert.equal(h.status, 200);
+  assert.equal(h.type, 'application/json');
+  const body = JSON.parse(h.body) as Record<string, unknown>;
+  assert.equal(body.nodeName, 'node-1');
+  assert.match(String(body.currentTime), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/);
+  const m = await fetchText(metrics, '/metrics');
+  assert.match(m.body, /kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/);
+  assert.match(m.body, /kubeproxy_sync_proxy_rules_last_timestamp_seconds /);
+  await proc.kill('SIGTERM');
+  assert.equal(await proc.exited, 0);
 });
