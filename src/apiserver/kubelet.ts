@@ -34,7 +34,7 @@ export function kubeletLocation(node: KObject): { host: string; port: number } |
  * Picks the container a log request is for and checks it can have logs, with upstream's
  * messages (400 BadRequest).
  */
-export function logContainer(pod: KObject, requested: string | undefined): string {
+export function logContainer(pod: KObject, requested: string | undefined, previous = false): string {
   const name = pod.metadata?.name ?? '';
   const spec = (pod.spec ?? {}) as Obj;
   const containers = ((spec.containers as { name: string }[] | undefined) ?? []).map((c) => c.name);
@@ -61,7 +61,10 @@ export function logContainer(pod: KObject, requested: string | undefined): strin
   const waiting = ((cs?.state as Obj | undefined)?.waiting as { reason?: string } | undefined) ?? (cs ? undefined : { reason: 'ContainerCreating' });
   const running = (cs?.state as Obj | undefined)?.running;
   const terminated = (cs?.state as Obj | undefined)?.terminated;
-  if (!running && !terminated && waiting) {
+  // A restarting container still has its last run's log (and --previous asks for it): the
+  // kubelet decides, as upstream's validateContainerLogStatus.
+  const lastTerminated = ((cs?.lastState as Obj | undefined)?.terminated as Obj | undefined) !== undefined;
+  if (!running && !terminated && waiting && !previous && !lastTerminated) {
     throw newBadRequest(`container "${container}" in pod "${name}" is waiting to start: ${waiting.reason ?? 'ContainerCreating'}`);
   }
   return container!;

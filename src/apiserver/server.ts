@@ -27,6 +27,7 @@ import {
   getNestedField,
   isStatusError,
   newBadRequest,
+  newGenericServerResponse,
   newInternalError,
   newInvalid,
   newMethodNotSupported,
@@ -1081,7 +1082,7 @@ export class ApiServer {
   /** pods/log: checks the pod and container, then streams the kubelet's containerLogs. */
   async #podLog(req: Http2ServerRequest, res: Http2ServerResponse, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string): Promise<void> {
     const pod = await store.get(ns, name);
-    const container = logContainer(pod, q.get('container') ?? undefined);
+    const container = logContainer(pod, q.get('container') ?? undefined, ['true', '1'].includes(q.get('previous') ?? ''));
     const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
     if (!nodeName) throw podHasNoNode(pod);
     const nodes = this.store('', 'v1', 'nodes');
@@ -1100,6 +1101,15 @@ export class ApiServer {
     const upstream = await kubeletGet(loc, path, { cert: this.#opts.kubeletClient?.cert ?? this.#opts.tls.cert, key: this.#opts.kubeletClient?.key ?? this.#opts.tls.key }, abort.signal);
     void req;
     const code = upstream.statusCode ?? 502;
+    if (code < 200 || code > 206) {
+      // upstream's GenericHttpResponseChecker: the kubelet's text becomes the Status message.
+      const chunks: Buffer[] = [];
+      for await (const c of upstream) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString().slice(0, 2048);
+      if (code === 500) throw newInternalError(text);
+      if (code === 400) throw newBadRequest(text);
+      throw newGenericServerResponse(code, '', { group: '', resource: 'pods/log' }, name, text);
+    }
     res.writeHead(code, { 'content-type': upstream.headers['content-type'] ?? 'text/plain', 'cache-control': 'no-cache, private' });
     upstream.on('data', (d: Buffer) => { if (!res.writableEnded && !res.destroyed) res.write(d); });
     await new Promise<void>((resolve) => {

@@ -253,15 +253,15 @@ export class SimulatedStreams {
     let finish!: (v: { exitCode?: number }) => void;
     const done = new Promise<{ exitCode?: number; message?: string }>((resolve) => (finish = resolve));
     if (r.kind === 'cat') {
-      if (!stdin) {
+      const exit = () => {
         stdout?.end();
+        stderr?.end();
         finish({ exitCode: 0 });
-      } else {
+      };
+      if (!stdin) exit();
+      else {
         stdin.on('data', (d: Buffer) => stdout?.write(opts.tty ? Buffer.from(term(d.toString())) : d));
-        stdin.on('end', () => {
-          stdout?.end();
-          finish({ exitCode: 0 });
-        });
+        stdin.on('end', exit);
       }
     } else {
       stdin?.resume();

@@ -24,6 +24,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { joinHostPort, type ProbeContext, type ProbeTransport } from './prober.js';
 import { SimFiles, scriptFileOps, simExec } from './simscript.js';
+import { SimulatedStreams } from './simulated-exec.js';
 import {
   LabelPodUID,
   RuntimeError,
@@ -58,6 +59,14 @@ export interface SimulatedRuntimeOptions {
   imageSize?: number;
   /** IDs; default random 64-hex like containerd. Tests pass a counter for stable names. */
   newID?: () => string;
+  /**
+   * Where simulated containers write CRI-format logs for `kubectl logs`:
+   * `<logDir>/<ns>_<pod>_<uid>/<container>/<attempt>.log` ("simulated container <name>
+   * started" plus what its `echo` statements print). Unset: no log files.
+   */
+  logDir?: string;
+  /** Where port-forwards to a pod's port go (kwok's PortForward idea); unset or undefined refuses. */
+  portForward?: (sandbox: PodSandboxStatus, port: number) => { host: string; port: number } | undefined;
 }
 
 export const SIMULATED_RUNTIME_NAME = 'simulated';
@@ -164,6 +173,8 @@ export class SimulatedRuntime implements Runtime {
   readonly #containers = new Map<string, SimContainer>();
   readonly #images = new Map<string, ImageInfo>();
   readonly #handlers = new Set<(ev: ContainerEvent) => void>();
+  /** exec, attach, port-forward and log files (simulated-exec.ts). */
+  readonly #streams: SimulatedStreams;
 
   constructor(opts: SimulatedRuntimeOptions) {
     this.#clock = opts.clock;
@@ -175,6 +186,7 @@ export class SimulatedRuntime implements Runtime {
     this.#imageSize = opts.imageSize ?? 50_000_000;
     this.#newID = opts.newID ?? (() => randomBytes(32).toString('hex'));
     for (const img of opts.preloadedImages ?? []) this.#addImage(img);
+    this.#streams = new SimulatedStreams({ clock: opts.clock, logDir: opts.logDir, portForward: opts.portForward });
   }
 
   async version(): Promise<RuntimeVersion> {
@@ -201,6 +213,7 @@ export class SimulatedRuntime implements Runtime {
       },
       containers: new Set(),
     });
+    this.#streams.sandboxCreated(id, config);
     return id;
   }
 
@@ -220,6 +233,7 @@ export class SimulatedRuntime implements Runtime {
     await this.stopPodSandbox(id);
     for (const cid of sb.containers) await this.removeContainer(cid);
     this.#sandboxes.delete(id);
+    this.#streams.sandboxRemoved(id);
   }
 
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
@@ -331,6 +345,7 @@ export class SimulatedRuntime implements Runtime {
       files: new SimFiles(scriptFileOps(config.command, config.args)),
     });
     sb.containers.add(id);
+    this.#containers.get(id)!.status.logPath = this.#streams.containerCreated(id, podSandboxId, config);
     this.#notify(id, 'created');
     return id;
   }
@@ -343,6 +358,7 @@ export class SimulatedRuntime implements Runtime {
     if (c.status.state !== 'created') return; // stopped while starting
     c.status.state = 'running';
     c.status.startedAt = this.#clock.now();
+    this.#streams.containerStarted(id);
     c.files.started(c.status.startedAt);
     const { runsForMs, exitCode } = c.script;
     if (runsForMs === 0) {
@@ -369,6 +385,7 @@ export class SimulatedRuntime implements Runtime {
     if (!c) return;
     c.timer?.cancel();
     this.#containers.delete(id);
+    this.#streams.containerRemoved(id);
     this.#sandboxes.get(c.status.podSandboxId)?.containers.delete(id);
     this.#notify(id, 'deleted', c.status);
   }
@@ -423,16 +440,26 @@ export class SimulatedRuntime implements Runtime {
     return list.split(',').map((s) => s.trim()).includes(ctx.purpose);
   }
 
-  async exec(_containerId: string, _cmd: string[], _opts: StreamOptions): Promise<StreamSession> {
-    throw new RuntimeError('Unknown', 'Exec is not implemented yet');
+  async exec(containerId: string, cmd: string[], opts: StreamOptions): Promise<StreamSession> {
+    this.#runningContainer(containerId);
+    return this.#streams.exec(containerId, cmd, opts);
   }
 
-  async attach(_containerId: string, _opts: StreamOptions): Promise<StreamSession> {
-    throw new RuntimeError('Unknown', 'Attach is not implemented yet');
+  async attach(containerId: string, opts: StreamOptions): Promise<StreamSession> {
+    this.#runningContainer(containerId);
+    return this.#streams.attach(containerId, opts);
   }
 
-  async portForward(_podSandboxId: string, _port: number): Promise<Duplex> {
-    throw new RuntimeError('Unknown', 'PortForward is not implemented yet');
+  async portForward(podSandboxId: string, port: number): Promise<Duplex> {
+    const sb = this.#sandboxes.get(podSandboxId);
+    if (!sb || sb.status.state !== 'ready') throw new RuntimeError('NotFound', `failed to find sandbox "${podSandboxId}" in store: not found`);
+    return this.#streams.portForward({ ...sb.status }, port);
+  }
+
+  #runningContainer(id: string): void {
+    const c = this.#containers.get(id);
+    if (!c) throw new RuntimeError('NotFound', `an error occurred when try to find container "${id}": not found`);
+    if (c.status.state !== 'running') throw new RuntimeError('Unknown', `container ${id} is in CONTAINER_${c.status.state.toUpperCase()} state`);
   }
 
   async containerStatus(id: string): Promise<ContainerStatus> {
@@ -457,6 +484,7 @@ export class SimulatedRuntime implements Runtime {
     c.status.exitCode = exitCode;
     c.status.reason = reason;
     c.status.finishedAt = now;
+    this.#streams.containerExited(id);
     if (notify) this.#notify(id, 'stopped');
   }
 

@@ -208,10 +208,13 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    handleProtocols: (protocols: Set<string>) => {
-      if (protocols.has(SPDY_TUNNEL_PROTOCOL)) return SPDY_TUNNEL_PROTOCOL;
-      return selectRemoteCommandProtocol(protocols) ?? false;
-    },
+    handleProtocols: (protocols: Set<string>) => selectRemoteCommandProtocol(protocols) ?? false,
+  });
+  // "SPDY/3.1+portforward.k8s.io" is not an RFC 7230 token ('/'), which ws refuses to parse:
+  // such requests have the header taken off before the handshake and put back on the answer.
+  const tunnels = new WeakSet<IncomingMessage>();
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    if (tunnels.has(req)) headers.push(`Sec-WebSocket-Protocol: ${SPDY_TUNNEL_PROTOCOL}`);
   });
   const sockets = new Set<Duplex>();
   const aborts = new Set<AbortController>();
@@ -321,7 +324,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
       if (!(err instanceof HttpError)) logger.warn({ err: msg, path: url.pathname }, 'kubelet server request failed');
       if (!res.headersSent) {
         res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(msg + '\n');
+        res.end(msg);
       } else if (!res.writableEnded) res.end();
     }
   };
@@ -376,11 +379,11 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
         const serve = (conn: SpdyConnection) =>
           handlePortForward({ conn, dial, podName: `${target.pod}_${target.namespace}`, podUID: uid, clock, onError: (err) => logger.info({ err: (err as Error).message }, 'port forward failed') });
         if (isWebSocket) {
+          const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+          if (!offered.includes(SPDY_TUNNEL_PROTOCOL)) throw new HttpError(400, `unable to upgrade: requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${SPDY_TUNNEL_PROTOCOL}]`);
+          delete req.headers['sec-websocket-protocol'];
+          tunnels.add(req);
           wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-            if (ws.protocol !== SPDY_TUNNEL_PROTOCOL) {
-              ws.close(1002, 'unsupported port-forward protocol');
-              return;
-            }
             const conn = new SpdyConnection({ server: true, send: (b) => ws.readyState === ws.OPEN && ws.send(b), close: () => ws.close(1000) });
             ws.on('message', (data: Buffer) => conn.feed(data));
             ws.on('close', () => conn.transportClosed());

@@ -142,6 +142,9 @@ export class HeaderCompressor {
       parts.push(hdr, chunk);
       if (raw.length === 0) break;
     }
+    // The empty stored block of a zlib sync flush: it is what makes an inflater (Go's
+    // compress/flate) hand out the block's bytes without reading past the frame.
+    parts.push(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]));
     return Buffer.concat(parts);
   }
 }

@@ -1,0 +1,206 @@
+/**
+ * The kubelet's HTTPS server behind a real API server, driven by the real kubectl, on the
+ * simulated runtime (no containers): `kubectl logs` (--tail, --timestamps, -f, --previous),
+ * `kubectl exec` (output, exit codes, stdin, -it, refused commands), `kubectl attach` and
+ * `kubectl port-forward` (to a local HTTP server standing in for the pod's port) all go
+ * kubectl → API server → kubelet and back.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, get as httpGet } from 'node:http';
+import { restClientFromKubeconfig } from '../../src/client/rest.js';
+import { SimulatedRuntime, simulatedMachineInfo, startKubelet } from '../../src/kubelet/index.js';
+import { realClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/log.js';
+import { backends, startBackendApiServer } from '../util/backends.js';
+import { KUBECTL, spawnKubectl, type TestApiServer } from '../util/kubectl.js';
+import { tempDir } from '../util/tmp.js';
+
+type T = { after(fn: () => unknown): void };
+
+/** Polls fn until it returns a value (bounded; never a speed check). */
+async function eventually<V>(what: string, fn: () => Promise<V | undefined | null | false>, o: { timeoutMs?: number } = {}): Promise<V> {
+  const end = Date.now() + (o.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== null && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A local HTTP server standing in for port 80 of every simulated pod. */
+async function backendHTTP(t: T): Promise<number> {
+  const srv = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`hello from the pod, path ${req.url}\n`);
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+  srv.unref();
+  return (srv.address() as { port: number }).port;
+}
+
+async function simulatedNode(t: T, api: TestApiServer, nodeName: string) {
+  const httpPort = await backendHTTP(t);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet');
+  t.after(() => client.close());
+  const podCIDR = '10.244.9.0/24';
+  const runtime = new SimulatedRuntime({
+    clock: realClock,
+    podCIDR,
+    logDir: tempDir(t, 'flotilla-kubelet-logs-'),
+    portForward: (_sb, port) => (port === 80 ? { host: '127.0.0.1', port: httpPort } : undefined),
+  });
+  const kubelet = await startKubelet({
+    client,
+    nodeName,
+    runtime,
+    clock: realClock,
+    logger: silentLogger(),
+    podCIDR,
+    machine: simulatedMachineInfo({ name: nodeName, internalIP: '127.0.0.1' }),
+    serverPort: 0,
+    serverAddress: '127.0.0.1',
+  });
+  t.after(() => kubelet.stop());
+  return { client, kubelet };
+}
+
+async function runPod(api: TestApiServer, name: string, node: string, args: string[], extra: string[] = []): Promise<void> {
+  await api.ok(['run', name, '--image', 'busybox', '--overrides', JSON.stringify({ spec: { nodeName: node } }), ...extra, '--', ...args]);
+}
+
+async function waitRunning(api: TestApiServer, name: string, restarts = 0): Promise<void> {
+  await eventually(`pod ${name} Running`, async () => {
+    const out = await api.ok(['get', 'pod', name, '--no-headers']);
+    const m = /\s1\/1\s+Running\s+(\d+)/.exec(out);
+    return m && Number(m[1]) >= restarts ? out : undefined;
+  });
+}
+
+/** kubectl with stdin from a pipe, to completion. */
+function kubectlWithInput(kubeconfig: string, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    p.stdin.end(input);
+  });
+}
+
+function fetchText(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+for (const backend of backends) {
+  test(`kubectl logs, exec, attach and port-forward through the API server to a simulated kubelet (${backend.name})`, { skip: backend.skip }, async (t) => {
+    const api = await startBackendApiServer(t, backend);
+    await simulatedNode(t, api, 'sim-srv');
+    const node = await api.ok(['get', 'node', 'sim-srv', '-o', 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}']);
+    assert.match(node, /^\d+$/);
+    assert.notEqual(node, '10250');
+
+    await runPod(api, 'web', 'sim-srv', ['sh', '-c', 'echo hello from web; echo second line; sleep 3600'], ['--env', 'GREETING=hi there']);
+    await waitRunning(api, 'web');
+
+    // logs
+    assert.equal(await api.ok(['logs', 'web']), 'simulated container web started\nhello from web\nsecond line\n');
+    assert.equal(await api.ok(['logs', 'web', '--tail=1']), 'second line\n');
+    assert.equal(await api.ok(['logs', 'pod/web', '-c', 'web', '--limit-bytes=5']), 'simul');
+    assert.match(await api.ok(['logs', 'web', '--timestamps']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z simulated container web started\n/);
+    assert.equal(await api.ok(['logs', 'web', '--since=1h']), 'simulated container web started\nhello from web\nsecond line\n');
+    const prev = await api.kubectl(['logs', 'web', '--previous']);
+    assert.notEqual(prev.code, 0);
+    assert.match(prev.stderr, /previous terminated container "web" in pod "web" not found/);
+    const badContainer = await api.kubectl(['logs', 'web', '-c', 'nope']);
+    assert.match(badContainer.stderr, /container nope is not valid for pod web/);
+
+    // exec
+    assert.equal(await api.ok(['exec', 'web', '--', 'echo', 'hi', 'there']), 'hi there\n');
+    assert.equal(await api.ok(['exec', 'web', '--', 'hostname']), 'web\n');
+    assert.match(await api.ok(['exec', 'web', '--', 'env']), /^GREETING=hi there$/m);
+    const failed = await api.kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 3']);
+    assert.equal(failed.code, 3);
+    assert.match(failed.stderr, /command terminated with exit code 3/);
+    const refused = await api.kubectl(['exec', 'web', '--', 'nginx', '-t']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /simulated runtime runs no processes: "nginx -t" cannot be executed/);
+    const cat = await kubectlWithInput(api.kubeconfigPath, ['exec', '-i', 'web', '--', 'cat'], 'line one\nline two\n');
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, 'line one\nline two\n');
+    // -it with a pipe for stdin: kubectl says it cannot use a TTY and runs without one.
+    const it = await kubectlWithInput(api.kubeconfigPath, ['exec', '-it', 'web', '--', 'cat'], 'typed\n');
+    assert.equal(it.code, 0, it.stderr);
+    assert.equal(it.stdout, 'typed\n');
+    assert.match(it.stderr, /Unable to use a TTY/);
+
+    // port-forward (WebSocket-tunnelled SPDY, kubectl 1.32's default)
+    const pf = spawnKubectl(api.kubeconfigPath, ['port-forward', 'pod/web', ':80']);
+    t.after(() => pf.kill());
+    await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 80/);
+    const localPort = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(pf.stdout())![1]);
+    assert.equal(await fetchText(localPort, '/one'), 'hello from the pod, path /one\n');
+    assert.equal(await fetchText(localPort, '/two'), 'hello from the pod, path /two\n');
+    await pf.waitFor(/Handling connection for \d+\n[\s\S]*Handling connection for \d+/);
+    await pf.kill();
+
+    // port-forward over plain SPDY (kubectl's fallback), and a port nothing listens on
+    const spdy = spawn(KUBECTL, ['--kubeconfig', api.kubeconfigPath, 'port-forward', 'pod/web', ':80', ':81'], { env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => spdy.kill('SIGKILL'));
+    let spdyOut = '';
+    let spdyErr = '';
+    spdy.stdout.on('data', (d: Buffer) => (spdyOut += d.toString()));
+    spdy.stderr.on('data', (d: Buffer) => (spdyErr += d.toString()));
+    const ports = await eventually('plain SPDY port-forward listening', async () => {
+      const m80 = /Forwarding from 127\.0\.0\.1:(\d+) -> 80\n/.exec(spdyOut);
+      const m81 = /Forwarding from 127\.0\.0\.1:(\d+) -> 81\n/.exec(spdyOut);
+      return m80 && m81 ? [Number(m80[1]), Number(m81[1])] : undefined;
+    });
+    assert.equal(await fetchText(ports[0]!, '/spdy'), 'hello from the pod, path /spdy\n');
+    await fetchText(ports[1]!, '/').catch(() => '');
+    await eventually('port-forward error for port 81', async () => (/error forwarding port 81 to pod .*simulated runtime runs no processes: nothing listens on port 81/.test(spdyErr) ? true : undefined));
+    spdy.kill('SIGKILL');
+
+    // logs -f follows until the container exits; --previous after a restart
+    await runPod(api, 'short', 'sim-srv', ['sh', '-c', 'echo short lived; sleep 3']);
+    await waitRunning(api, 'short');
+    const follow = await api.kubectl(['logs', '-f', 'short'], { timeoutMs: 30_000 });
+    assert.equal(follow.code, 0, follow.stderr);
+    assert.equal(follow.stdout, 'simulated container short started\nshort lived\n');
+
+    await runPod(api, 'crashy', 'sim-srv', ['sh', '-c', 'echo attempt; sleep 1; exit 1']);
+    await eventually('crashy restarted', async () => {
+      const out = await api.ok(['get', 'pod', 'crashy', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']);
+      return Number(out) >= 1 ? out : undefined;
+    }, { timeoutMs: 60_000 });
+    assert.equal(await api.ok(['logs', 'crashy', '--previous']), 'simulated container crashy started\nattempt\n');
+
+    // attach: nothing new to show; it ends when the container exits.
+    await runPod(api, 'attachme', 'sim-srv', ['sh', '-c', 'echo a; sleep 2']);
+    await waitRunning(api, 'attachme');
+    const attach = await api.kubectl(['attach', 'attachme'], { timeoutMs: 30_000 });
+    assert.equal(attach.code, 0, attach.stderr);
+
+  });
+}
