@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   scheduler: () => import('./scheduler.js'),
   kubelet: () => import('./kubelet.js'),
   controllers: () => import('./controllers.js'),
+  dns: () => import('./dns.js'),
 };
 
 const args = process.argv.slice(2);

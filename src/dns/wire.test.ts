@@ -16,6 +16,8 @@ const packet: Packet = {
   authorities: [{ type: 'SOA', name: 'cluster.local', ttl: 5, class: 'IN', data: { mname: 'ns.dns.cluster.local', rname: 'hostmaster.cluster.local', serial: 1, refresh: 7200, retry: 1800, expire: 86400, minimum: 5 } }],
   additionals: [
     { type: 'A', name: 'web-0.web.default.svc.cluster.local', ttl: 5, class: 'IN', data: '10.244.0.5' },
+    { type: 'AAAA', name: 'web-0.web.default.svc.cluster.local', ttl: 5, class: 'IN', data: 'fd00::5' },
+    { type: 'TXT', name: 'dns-version.cluster.local', ttl: 5, class: 'IN', data: ['1.1.0'] },
     { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as never,
   ],
 };
