@@ -48,6 +48,8 @@ import { importImagesFolder } from '../kubelet/images/import.js';
 import { parseRegistryMirrors, writeRegistryHosts } from '../kubelet/images/registry.js';
 import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandbox.js';
 import { newRegistry } from '../util/health.js';
+import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
+import { DEFAULT_DNS_CLUSTER_IP, ensureDNSService, startClusterDNS } from '../dns/index.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
 interface Running {
@@ -67,6 +69,7 @@ export const command: Command = {
     runtime: { type: 'string', default: 'auto', help: 'Container runtime of the node: cri (its own containerd; needs root), simulated (pods run without containers), or auto (cri when possible).' },
     'pod-cidr': { type: 'string', default: '10.244.0.0/24', help: "This node's pod CIDR (the CNI bridge's subnet)." },
     'registry-mirror': { type: 'string', multiple: true, help: 'A registry mirror for the node\'s containerd, REGISTRY=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000.' },
+    'proxy-mode': { type: 'string', default: 'auto', help: 'kube-proxy mode: iptables, userspace, none, or auto (iptables with real containers, else userspace).' },
     'kubelet-port': { type: 'string', default: '10250', help: "Port of the kubelet's HTTPS server (logs, exec, port-forward) on the node IP (0 = pick a free one)." },
     'node-ip': { type: 'string', default: '', help: "The node's InternalIP, where its kubelet listens (default: the host's first non-loopback IPv4)." },
     'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
@@ -108,6 +111,8 @@ async function run(argv: string[]): Promise<number> {
   if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(podCIDR)) throw new Error(`invalid --pod-cidr ${JSON.stringify(podCIDR)}: want an IPv4 CIDR from /16 to /28, like 10.244.0.0/24`);
   const nodeIP = String(values['node-ip'] || hostInternalIP());
   const kubeletPort = port('kubelet-port', values['kubelet-port']);
+  const proxyModeFlag = String(values['proxy-mode']);
+  if (!['auto', 'iptables', 'userspace', 'none'].includes(proxyModeFlag)) throw new Error(`invalid --proxy-mode ${JSON.stringify(proxyModeFlag)}: want auto, iptables, userspace or none`);
   const mirrors = parseRegistryMirrors((values['registry-mirror'] as string[] | undefined) ?? []);
   const support = runtimeMode === 'simulated' ? undefined : realRuntimeSupport();
   if (runtimeMode === 'cri' && support && !support.ok) throw new Error(`--runtime cri: ${support.reason}`);
@@ -199,6 +204,7 @@ async function run(argv: string[]): Promise<number> {
     // k3s runs one), else the simulated runtime, and up says which and why.
     let runtime: Runtime;
     let runtimeLine: string;
+    let gateway: string | undefined;
     if (support?.ok) {
       const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR, logger: newLogger('containerd') }).catch((err: unknown) => {
         throw explain('containerd', err);
@@ -213,6 +219,7 @@ async function run(argv: string[]): Promise<number> {
       started.push({ name: 'cri client', stop: async () => cri.close() });
       const sandboxImage = await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(containerdDirOf(dataDir), 'build'), logger: newLogger('images'), pullTimeoutMs: 10_000 });
       runtime = cri;
+      gateway = ctd.gateway;
       say(`  ✓ containerd   pid ${ctd.pid}, socket ${ctd.socket}; pods on bridge ${ctd.bridge} (${podCIDR})`);
       if (sandboxImage === 'built') say(`  ✓ images       sandbox image ${DefaultSandboxImage} built from the host's busybox (no registry reachable)`);
       if (imported.length > 0) say(`  ✓ images       ${imported.flatMap((i) => i.images).length} image(s) imported from ${join(dataDir, 'images')}`);
@@ -236,6 +243,43 @@ async function run(argv: string[]): Promise<number> {
     });
     started.push({ name: 'kubelet', stop: async () => { await kubelet.stop(); await kubeletClient.close(); } });
     say(`  ✓ kubelet      node ${nodeName} (${nodeIP}), ${runtimeLine}`);
+
+    // kube-proxy: the node's nat rules with real containers (root), else the userspace mode.
+    const proxyMode = (proxyModeFlag === 'auto' ? (gateway ? 'iptables' : 'userspace') : proxyModeFlag) as ProxyMode | 'none';
+    if (proxyMode !== 'none') {
+      const proxyClient = localClient('kube-proxy/v1.32.0 (flotilla)');
+      const proxy = await startProxy({
+        client: proxyClient,
+        nodeName,
+        mode: proxyMode,
+        clusterCIDR: podCIDR,
+        logger: newLogger('kube-proxy', { node: nodeName }),
+        registry,
+        userspace: { listenAddress: nodeIP },
+      });
+      started.push({
+        name: 'kube-proxy',
+        stop: async () => {
+          await proxy.stop();
+          await proxyClient.close();
+          // The node goes away with up (as k3s-killall.sh does): so do its service rules.
+          if (proxy.mode === 'iptables') await cleanupIptables().catch((err: unknown) => log.warn({ err }, 'iptables clean-up failed'));
+        },
+      });
+      say(`  ✓ kube-proxy   ${proxyMode} mode${proxyMode === 'iptables' ? ' (nat chains KUBE-SERVICES …)' : `: services answer on ${nodeIP}`}`);
+    }
+
+    // Cluster DNS on the pods' gateway (an address of this host every pod reaches), behind
+    // the kube-dns Service at 10.96.0.10 that kube-proxy forwards to it.
+    if (gateway) {
+      const dnsClient = localClient('coredns/v1.11.3 (flotilla)');
+      const dns = await startClusterDNS({ client: dnsClient, address: gateway, port: 53, logger: newLogger('dns'), registry, clock: realClock }).catch((err: unknown) => {
+        throw explain('dns', err, { port: 53 });
+      });
+      started.push({ name: 'dns', stop: async () => { await dns.stop(); await dnsClient.close(); } });
+      await ensureDNSService(dnsClient, { endpointIP: gateway, port: dns.port });
+      say(`  ✓ dns          ${DEFAULT_DNS_CLUSTER_IP} (kube-system/kube-dns) → ${gateway}:${dns.port}; upstream ${dns.upstreams.join(', ') || 'none'}`);
+    }
     if (simulatedNodes > 0) {
       const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');
       const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });

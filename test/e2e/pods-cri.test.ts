@@ -60,7 +60,7 @@ describe('pods on containerd through flotilla up', { skip: skipWithoutContainers
     c = await startCluster(t, { runtime: 'cri', extraArgs });
   });
   after(async () => {
-    for (const fn of hooks.reverse()) await fn();
+    for (const fn of hooks) await fn();
   });
 
   test('the node is Ready and says it runs containerd', () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { spawnFlotilla } from '../util/flotilla.js';
 import { freePort } from '../util/net.js';
 import { tempDir } from '../util/tmp.js';
-import { canRunContainers, uniquePodCIDR } from '../util/cluster.js';
+import { canRunContainers, hostNetworkLock, uniquePodCIDR } from '../util/cluster.js';
 import { testImageSpecs } from '../util/images.js';
 import { startRegistry } from '../util/registry.js';
 
@@ -60,6 +60,7 @@ test('the README tour works against flotilla up', async (t) => {
   // busybox-built nginx, so `--image=nginx` pulls as it would from Docker Hub.
   const args = ['up', '--data-dir', dir, '--etcd-port', String(etcdPort), '--secure-port', String(apiPort)];
   if (canRunContainers()) {
+    await hostNetworkLock(t);
     const reg = await startRegistry(t);
     await reg.push(testImageSpecs.nginx);
     args.push('--registry-mirror', `docker.io=${reg.url}`, '--pod-cidr', uniquePodCIDR(), '--node-ip', '127.0.0.1', '--kubelet-port', '0');

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxImage, type BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
 import { spawnFlotilla, type Spawned } from './flotilla.js';
@@ -40,6 +40,43 @@ export function uniquePodCIDR(): string {
 
 /** The images a cri cluster starts with: busybox and nginx (busybox httpd serving "Welcome to nginx!" on 80). */
 export const defaultClusterImages: Omit<BuildBusyboxImageOptions, 'outFile'>[] = [testImageSpecs.busybox, testImageSpecs.nginx];
+
+/**
+ * A machine-wide lock for clusters that own the host's iptables (kube-proxy's nat chains
+ * and ClusterIPs are per network namespace): test files run in parallel, so clusters with
+ * real containers take turns. Released after the cluster stops (hooks run in order).
+ */
+export async function hostNetworkLock(t: { after(fn: () => unknown): void }): Promise<void> {
+  const dir = '/tmp/flotilla-test-locks';
+  const lock = join(dir, 'host-network');
+  mkdirSync(dir, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch {
+      // Held: by a live process, wait; by a dead one, take it over.
+      let pid = 0;
+      try {
+        pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        // Being created or removed right now.
+      }
+      let alive = pid > 0;
+      if (alive) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      if (pid > 0 && !alive) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  t.after(() => rmSync(lock, { recursive: true, force: true }));
+}
 
 export interface Cluster {
   dir: string;
@@ -74,6 +111,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     await up.exited;
     clearTimeout(timer);
   });
+  if (opts.runtime === 'cri') await hostNetworkLock(t);
   const dir = tempDir(t);
   const podCIDR = uniquePodCIDR();
   if (opts.runtime === 'cri') {

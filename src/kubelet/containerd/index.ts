@@ -242,6 +242,15 @@ function ip(args: string[], logger: Logger): Promise<void> {
   });
 }
 
+/** Creates the pods' bridge with the gateway address, as the CNI bridge plugin would. */
+async function ensureBridge(bridge: string, podCIDR: string, mtu: number, logger: Logger): Promise<void> {
+  const prefix = podCIDR.split('/')[1];
+  if (!existsSync(`/sys/class/net/${bridge}`)) await ip(['link', 'add', bridge, 'type', 'bridge'], logger);
+  await ip(['link', 'set', bridge, 'mtu', String(mtu)], logger);
+  await ip(['addr', 'replace', `${gatewayOf(podCIDR)}/${prefix}`, 'dev', bridge], logger);
+  await ip(['link', 'set', bridge, 'up'], logger);
+}
+
 /**
  * Writes the configuration, starts containerd and resolves once its CRI answers. Rejects
  * with containerd's own last log lines if it exits or does not answer in time.
@@ -260,6 +269,10 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Man
   writeFileSync(join(dir, 'config.toml'), containerdConfig({ dir, sandboxImage: opts.sandboxImage ?? DEFAULT_SANDBOX_IMAGE, cniBinDir }));
   const conflist = cniConflist({ podCIDR: opts.podCIDR, bridge, mtu: opts.mtu ?? defaultRouteMTU(), ipamDir: join(dir, 'cni', 'ipam') });
   writeFileSync(join(dir, 'cni', 'net.d', '10-flotilla.conflist'), JSON.stringify(conflist, null, 2) + '\n');
+
+  // The bridge exists from the start (the CNI bridge plugin adopts it), so node services
+  // such as cluster DNS can listen on the pods' gateway before the first pod runs.
+  await ensureBridge(bridge, opts.podCIDR, opts.mtu ?? defaultRouteMTU(), logger);
 
   const logPath = join(dir, 'containerd.log');
   const logFd = openSync(logPath, 'a');
