@@ -312,7 +312,7 @@ export class VolumeManager {
         }
         const [root, real] = await Promise.all([realpath(vol!.path), realpath(hostPath).catch(() => '')]);
         const rel = relative(root, real);
-        if (real === '' || rel.startsWith('..') || isAbsolute(rel)) fail(`subpath "${subPath}" of volume "${vm.name}" points outside the volume`);
+        if (real === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) fail(`subpath "${subPath}" of volume "${vm.name}" points outside the volume`);
       }
       out.push({ containerPath: vm.mountPath, hostPath, readonly: vm.readOnly === true || vol!.readOnly });
     }

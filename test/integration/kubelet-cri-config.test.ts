@@ -130,10 +130,14 @@ function containerId(pod: Pod, name: string): string {
 
 async function waitPod(node: Node, name: string, what: string, cond: (p: Pod) => boolean): Promise<Pod> {
   let pod: Pod | undefined;
-  await eventually(`${name}: ${what}`, async () => {
-    pod = await node.get(name);
-    return cond(pod);
-  }, 60_000);
+  try {
+    await eventually(`${name}: ${what}`, async () => {
+      pod = await node.get(name);
+      return cond(pod);
+    }, 60_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(pod?.status?.containerStatuses)}\nevents:\n${node.events.join('\n')}`);
+  }
   return pod!;
 }
 
@@ -220,6 +224,69 @@ test('env from ConfigMap/Secret/downward API, a shared emptyDir, ConfigMap and S
   assert.ok(existsSync(join(podDir, 'volumes/kubernetes.io~empty-dir/shared/msg')));
   await node.remove('cfg-pod');
   await eventually('pod directory removed', () => !existsSync(podDir));
+});
+
+test('security context (user, group, read-only root), a projected service-account token, hostPath and subPath in a real container', { skip }, async (t) => {
+  const node = await startNode(t);
+  node.fake.prependReactor('create', 'serviceaccounts', (a) =>
+    a.subresource === 'token' ? { result: { status: { token: 'header.payload.signature', expirationTimestamp: new Date(Date.now() + 3600_000).toISOString() } } } : undefined,
+  );
+  const cms = node.fake.resource<ConfigMap>(Resources.configmaps, 'default');
+  await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'CERT' } });
+  await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { 'app.conf': 'a=b\n' } });
+  const hostDir = join(node.rootDir, '..', 'host-data');
+  await node.create(
+    newPod('secure', {
+      securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+      volumes: [
+        {
+          name: 'kube-api-access-x1',
+          projected: {
+            defaultMode: 420,
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+            ],
+          },
+        },
+        { name: 'app', configMap: { name: 'app' } },
+        { name: 'host', hostPath: { path: hostDir, type: 'DirectoryOrCreate' } },
+      ],
+      containers: [
+        {
+          name: 'main',
+          image: 'busybox',
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', '3600'],
+          securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [
+            { name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
+            { name: 'app', mountPath: '/etc/app.conf', subPath: 'app.conf' },
+            { name: 'host', mountPath: '/host', readOnly: true },
+          ],
+        },
+      ],
+    }),
+  );
+  const pod = await waitPod(node, 'secure', 'Running', (p) => p.status?.phase === 'Running');
+  const id = containerId(pod, 'main');
+  assert.equal(await exec(node.cri, id, ['id', '-u']), '1000\n');
+  assert.equal(await exec(node.cri, id, ['id', '-g']), '3000\n');
+  const touch = await node.cri.execSync(id, ['touch', '/rootfs-write'], 10);
+  assert.notEqual(touch.exitCode, 0, 'the root filesystem is read-only');
+  assert.match(touch.stderr.toString(), /Read-only file system/);
+  const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+  assert.equal(await exec(node.cri, id, ['cat', `${sa}/token`]), 'header.payload.signature');
+  assert.equal(await exec(node.cri, id, ['cat', `${sa}/ca.crt`]), 'CERT');
+  assert.equal(await exec(node.cri, id, ['cat', `${sa}/namespace`]), 'default');
+  assert.equal(await exec(node.cri, id, ['cat', '/etc/app.conf']), 'a=b\n');
+  assert.ok(existsSync(hostDir), 'DirectoryOrCreate made the host directory');
+  assert.equal(await exec(node.cri, id, ['ls', '-d', '/host']), '/host\n');
+  // ExecSync reports a command's own exit code and its stderr.
+  const r = await node.cri.execSync(id, ['sh', '-c', 'echo oops >&2; exit 7'], 10);
+  assert.equal(r.exitCode, 7);
+  assert.equal(r.stderr.toString(), 'oops\n');
 });
 
 test('a memory limit is enforced: over-limit container is OOMKilled with exit code 137', { skip }, async (t) => {
