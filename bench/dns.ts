@@ -26,9 +26,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { setMaxListeners } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { Registry } from 'prom-client';
 import type { KObject } from '../src/apimachinery/meta.js';
 import { FakeClient } from '../src/client/fake.js';
 import { newInformerFactory } from '../src/client/informer.js';
