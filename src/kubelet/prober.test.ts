@@ -460,3 +460,33 @@ test('httpGet and tcpSocket probe actions against real local servers', async (t)
   assert.deepEqual(await probe({ tcpSocket: { port } }), ['Success', '']);
   assert.deepEqual(await probe({ tcpSocket: { port: closedPort } }), ['Failure', `dial tcp 127.0.0.1:${closedPort}: connect: connection refused`]);
 });
+
+test('simulated SIGTERM: a trap exits with its code, an ignored TERM is SIGKILLed when the grace period ends', async (t) => {
+  const env = await setup(t);
+  await env.create(
+    newPod(
+      'term',
+      [
+        { name: 'polite', command: ['sh', '-c', "trap 'exit 42' TERM; while true; do sleep 1; done"] },
+        { name: 'stubborn', command: ['sh', '-c', "trap '' TERM; while true; do sleep 1; done"] },
+      ],
+      { grace: 3 },
+    ),
+  );
+  env.fake.clearActions();
+  const t0 = env.clock.now();
+  markDeleted(env, 'term', 3);
+  await flush(60);
+  await env.step(2_000);
+  assert.ok(await env.pod('term'), 'still terminating inside the grace period');
+  await env.step(2_000);
+  await assert.rejects(env.pod('term'), /not found/);
+  const finals = env.fake
+    .actions()
+    .filter((a) => a.verb === 'patch' && a.subresource === 'status')
+    .map((a) => (a.object as { status?: Pod['status'] }).status?.containerStatuses)
+    .filter((s) => s !== undefined)
+    .at(-1)!;
+  assert.deepEqual(Object.fromEntries(finals.map((c) => [c.name, c.state?.terminated?.exitCode])), { polite: 42, stubborn: 137 });
+  assert.equal((env.stops.find((s) => s.name === 'stubborn')!.at - t0) / 1000, 0);
+});

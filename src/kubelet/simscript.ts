@@ -231,3 +231,21 @@ export async function simExec(cmd: string[], files: SimFiles, clock: Clock, time
   }
   return { stdout: Buffer.from(stdout), stderr: Buffer.from(stderr), exitCode: code };
 }
+
+/**
+ * What a container's `sh -c` script does on SIGTERM (simulated StopContainer): `trap ''
+ * TERM` (or a handler without `exit`) ignores it, so the runtime SIGKILLs it when the grace
+ * period ends (exit 137); a handler with `exit N` exits N at once. undefined: no trap — the
+ * simulated process ends at once with 0, as most servers do.
+ */
+export function termTrap(command: string[], args: string[]): { ignore: true } | { exitCode: number } | undefined {
+  for (const st of parseArgv([...command, ...args])) {
+    if (base(st.argv[0]!) !== 'trap' || st.argv.length < 3) continue;
+    if (!st.argv.slice(2).some((s) => s === 'TERM' || s === 'SIGTERM' || s === '15')) continue;
+    const handler = st.argv[1]!;
+    if (handler === '-') return undefined;
+    const m = /(?:^|[;\s])exit\s+(\d+)/.exec(handler);
+    return m ? { exitCode: Number(m[1]) % 256 } : { ignore: true };
+  }
+  return undefined;
+}

@@ -17,13 +17,15 @@
  *    connects) unless the pod's annotation `simulated.flotilla.dev/probe-fail` lists the
  *    probe, comma-separated (`liveness,readiness`, also `startup`, `postStart`, `preStop`):
  *    then HTTP answers 500 and TCP is refused. The annotation is read at each probe, so
- *    `kubectl annotate` flips a simulated pod's readiness or liveness.
+ *    `kubectl annotate` flips a simulated pod's readiness or liveness;
+ *  - StopContainer: a script's `trap 'exit N' TERM` exits N, `trap '' TERM` is killed (137)
+ *    when the grace period ends; otherwise the container exits 0 at once.
  */
 import type { Duplex } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { joinHostPort, type ProbeContext, type ProbeTransport } from './prober.js';
-import { SimFiles, scriptFileOps, simExec } from './simscript.js';
+import { SimFiles, scriptFileOps, simExec, termTrap } from './simscript.js';
 import { SimulatedStreams } from './simulated-exec.js';
 import {
   LabelPodUID,
@@ -84,6 +86,8 @@ interface SimContainer {
   script: Script;
   timer?: TimerHandle;
   files: SimFiles;
+  /** What SIGTERM does to it (simscript.ts termTrap). */
+  term: ReturnType<typeof termTrap>;
 }
 
 /** Pod annotation listing the network probes and hooks that fail on a simulated pod (see the module comment). */
@@ -343,6 +347,7 @@ export class SimulatedRuntime implements Runtime {
       },
       script: parseScript(config.command, config.args),
       files: new SimFiles(scriptFileOps(config.command, config.args)),
+      term: termTrap(config.command, config.args),
     });
     sb.containers.add(id);
     this.#containers.get(id)!.status.logPath = this.#streams.containerCreated(id, podSandboxId, config);
@@ -372,11 +377,17 @@ export class SimulatedRuntime implements Runtime {
     }
   }
 
-  async stopContainer(id: string, _timeoutSeconds: number): Promise<void> {
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     const c = this.#containers.get(id);
     if (!c) throw new RuntimeError('NotFound', `an error occurred when try to find container "${id}": not found`);
-    // A simulated process honours SIGTERM at once: exit 0, as nginx and most servers do.
-    if (c.status.state === 'running') this.#exit(id, 0, 'Completed', true);
+    // A simulated process honours SIGTERM at once: exit 0, as nginx and most servers do;
+    // a script that traps TERM exits as its handler says, or is SIGKILLed once the grace
+    // period is over if it ignores it.
+    if (c.status.state === 'running' && c.term && 'ignore' in c.term) {
+      if (timeoutSeconds > 0) await this.#clock.sleep(timeoutSeconds * 1000);
+      this.#exit(id, 137, 'Error', true);
+    } else if (c.status.state === 'running' && c.term && 'exitCode' in c.term) this.#exit(id, c.term.exitCode, c.term.exitCode === 0 ? 'Completed' : 'Error', true);
+    else if (c.status.state === 'running') this.#exit(id, 0, 'Completed', true);
     else if (c.status.state === 'created') this.#exit(id, 0, 'Completed', true);
   }
 
