@@ -28,7 +28,9 @@ export function commandHelp(c: Command): string {
   const lines = [c.summary, '', `Usage: flotilla ${c.name} ${c.usage}`, '', 'Flags:'];
   for (const [name, f] of Object.entries(c.flags)) {
     const def = f.default === undefined || f.default === '' ? '' : ` (default ${JSON.stringify(f.default)})`;
-    lines.push(`  --${name}${f.type === 'string' ? ' string' : ''}\n        ${f.help}${def}`);
+    const short = f.short ? `-${f.short}, ` : '';
+    const repeat = f.multiple ? ' (repeatable)' : '';
+    lines.push(`  ${short}--${name}${f.type === 'string' ? ' string' : ''}\n        ${f.help}${def}${repeat}`);
   }
   return lines.join('\n');
 }

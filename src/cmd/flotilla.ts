@@ -8,6 +8,7 @@ import { commandHelp, type Command } from './command.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   up: () => import('./up.js'),
+  status: () => import('./status.js'),
   etcd: () => import('./etcd.js'),
   apiserver: () => import('./apiserver.js'),
   scheduler: () => import('./scheduler.js'),
@@ -26,6 +27,7 @@ function usage(): string {
     '',
     'Commands:',
     '  up                  Start a whole cluster (store, control plane and a node) on one data dir',
+    '  status              Show the cluster on a data dir: API server, store, control plane, nodes, pods',
     '  etcd                Run the embedded store behind the etcd v3 API; snapshot save/restore',
     '  apiserver           Run the Kubernetes API server (HTTPS on :6443) over the embedded store or etcd',
     '  scheduler           Run the scheduler: binds pending pods to nodes',
@@ -34,13 +36,16 @@ function usage(): string {
     '  proxy               Run kube-proxy for a node: Services become iptables rules (or userspace forwarders)',
     '  images              Import image archives into a running cluster (air-gap), list images, build busybox images',
     '  dns                 Run the cluster DNS server: service and pod records, forwarding for the rest (CoreDNS)',
+    '  version             Print the version of flotilla',
     '',
-    'Run `flotilla <command> --help` for a command\'s flags.',
+    'Run `flotilla <command> --help` (or `flotilla help <command>`) for a command\'s flags.',
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `flotilla help up` is `flotilla up --help` (Cobra's help command).
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 1;
@@ -50,13 +55,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(`flotilla ${version}`);
     return 0;
   }
-  const load = commands[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) {
     console.error(`flotilla: unknown command "${name}"\n\n${usage()}`);
     return 1;
   }
   const { command } = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // Only before a `--`: what follows belongs to the program run (crictl exec c -- ls -h).
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     console.log(commandHelp(command));
     return 0;
   }
