@@ -115,7 +115,7 @@ export async function startClusterDNS(opts: ClusterDNSOptions): Promise<ClusterD
     const handler = new DNSHandler({ records, logger, metrics, forwarder: undefined });
     listening = await listenDNS({ handler, address: opts.address, port: opts.port, logger });
     const port = listening.port;
-    upstreams = upstreams.filter((u) => !(u.port === port && (u.host === opts.address || (isLoopback(u.host) && isLoopback(opts.address)))));
+    upstreams = upstreams.filter((u) => !isSelf(u, opts.address, port));
     const forwarder = upstreams.length ? new Forwarder({ upstreams, clock: opts.clock, observer: metrics.forwardObserver }) : undefined;
     handler.forwarder = forwarder;
     http = await serveDNSHTTP({ health: opts.health, ready: opts.ready, metrics: opts.metrics, registry, notReady: () => (synced() ? [] : ['kubernetes']) });
@@ -156,6 +156,18 @@ export async function startClusterDNS(opts: ClusterDNSOptions): Promise<ClusterD
 
 function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1';
+}
+
+/**
+ * True when upstream u is this server: same port, and the address it listens on, or any
+ * local address when it listens on a wildcard (a resolv.conf naming the node itself).
+ */
+function isSelf(u: Upstream, address: string, port: number): boolean {
+  if (u.port !== port) return false;
+  if (u.host === address || (isLoopback(u.host) && isLoopback(address))) return true;
+  if (address !== '0.0.0.0' && address !== '::' && address !== '') return false;
+  if (isLoopback(u.host)) return true;
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === u.host));
 }
 
 /** The addresses the server answers on, for NS records when there is no kube-dns Service. */
