@@ -21,7 +21,7 @@ import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { PodWorkers } from '../../src/kubelet/pods.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { importTestImages } from '../util/images.js';
+import { importTestImages, NginxWelcome } from '../util/images.js';
 import { eventually } from '../util/wait.js';
 
 const canRun =
@@ -40,6 +40,7 @@ interface Node {
   cri: CriRuntime;
   workers: PodWorkers;
   rootDir: string;
+  gateway: string;
   events: string[];
   create(pod: Pod): Promise<Pod>;
   get(name: string): Promise<Pod>;
@@ -62,7 +63,7 @@ async function startNode(t: { after(fn: () => unknown): void }): Promise<Node> {
     cri.close();
     await ctd.stop();
   });
-  await importTestImages(ctd.socket, ['busybox', 'pause']);
+  await importTestImages(ctd.socket, ['busybox', 'nginx', 'pause']);
   const fake = new FakeClient();
   const events: string[] = [];
   const recorder: EventRecorder = { event: (_o, type, reason, message) => events.push(`${type} ${reason}: ${message}`) };
@@ -92,6 +93,7 @@ async function startNode(t: { after(fn: () => unknown): void }): Promise<Node> {
     cri,
     workers,
     rootDir,
+    gateway: ctd.gateway,
     events,
     async create(pod) {
       const created = await pods.create(pod);
@@ -287,6 +289,36 @@ test('security context (user, group, read-only root), a projected service-accoun
   const r = await node.cri.execSync(id, ['sh', '-c', 'echo oops >&2; exit 7'], 10);
   assert.equal(r.exitCode, 7);
   assert.equal(r.stderr.toString(), 'oops\n');
+});
+
+test('a hostPort reaches the container through the portmap plugin; the privileged flag reaches the sandbox', { skip }, async (t) => {
+  const node = await startNode(t);
+  const hostPort = 20000 + (process.pid % 20000);
+  await node.create(
+    newPod('web', {
+      containers: [
+        {
+          name: 'nginx',
+          image: 'nginx',
+          imagePullPolicy: 'IfNotPresent',
+          ports: [{ containerPort: 80, hostPort }],
+          securityContext: { privileged: true },
+        },
+      ],
+    }),
+  );
+  const pod = await waitPod(node, 'web', 'Running', (p) => p.status?.phase === 'Running');
+  const id = containerId(pod, 'nginx');
+  // Privileged containers see the host's devices (e.g. /dev/kmsg is hidden otherwise).
+  assert.equal((await node.cri.execSync(id, ['ls', '/dev/kmsg'], 10)).exitCode, 0);
+  const gateway = node.gateway;
+  let body = '';
+  await eventually(`http://${gateway}:${hostPort}/`, async () => {
+    const res = await fetch(`http://${gateway}:${hostPort}/`, { signal: AbortSignal.timeout(2000) });
+    body = await res.text();
+    return res.status === 200;
+  });
+  assert.equal(body, NginxWelcome);
 });
 
 test('a memory limit is enforced: over-limit container is OOMKilled with exit code 137', { skip }, async (t) => {
