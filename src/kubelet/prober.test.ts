@@ -14,6 +14,8 @@ import type { Container, Pod } from '../client/objects.js';
 import { FakeClock, realClock } from '../util/clock.js';
 import { silentLogger } from '../util/log.js';
 import { startKubelet, simulatedMachineInfo, type RunningKubelet } from './index.js';
+import { PodWorkers } from './pods.js';
+import { TimerWheel } from './wheel.js';
 import { httpGetRequest, netTransport, resolveContainerPort, runProbe } from './prober.js';
 import { SimFiles, scriptFileOps, simExec } from './simscript.js';
 import { SimulatedRuntime } from './simulated.js';
@@ -489,4 +491,38 @@ test('simulated SIGTERM: a trap exits with its code, an ignored TERM is SIGKILLe
     .at(-1)!;
   assert.deepEqual(Object.fromEntries(finals.map((c) => [c.name, c.state?.terminated?.exitCode])), { polite: 42, stubborn: 137 });
   assert.equal((env.stops.find((s) => s.name === 'stubborn')!.at - t0) / 1000, 0);
+});
+
+test("probe periods run on the node's timer wheel when the pod workers are given one", async (t) => {
+  const clock = new FakeClock();
+  const fake = new FakeClient({ clock });
+  const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.2.0/24' });
+  const wheel = new TimerWheel({ clock });
+  const events: string[] = [];
+  const workers = new PodWorkers({
+    client: fake,
+    nodeName: NODE,
+    runtime,
+    runtimeName: 'simulated',
+    clock,
+    logger: silentLogger(),
+    recorder: { event: (_o, _type, reason, message) => events.push(`${reason}: ${message}`) },
+    hostIP: () => '192.168.0.10',
+    wheel,
+  });
+  workers.start();
+  t.after(() => {
+    workers.stop();
+    wheel.stop();
+  });
+  const pods = fake.resource<Pod>(Resources.pods, 'default');
+  workers.updatePod(await pods.create(newPod('w', [{ command: ['sleep', '3600'], livenessProbe: { exec: { command: ['false'] }, periodSeconds: 2, failureThreshold: 2 } }])));
+  await flush(60);
+  assert.equal(wheel.size, 1, 'one wheel entry for the probe');
+  for (let i = 0; i < 50; i++) {
+    clock.step(100);
+    await flush(5);
+  }
+  await flush(60);
+  assert.ok(events.includes('Killing: Container c0 failed liveness probe, will be restarted'), events.join('\n'));
 });
