@@ -94,6 +94,13 @@ test('dns server: garbage gets FORMERR, other opcodes NOTIMP, responses are igno
   assert.equal(formerr.rcode, 'FORMERR');
   const notify = dnsPacket.encode({ type: 'query', id: 7, flags: 4 << 11, questions: [{ type: 'SOA', name: 'cluster.local' }] });
   assert.equal((dnsPacket.decode(await udpExchange(dns.port, notify)) as { rcode?: string }).rcode, 'NOTIMP');
+  // A type dns-packet has no name for (65, HTTPS, as modern stub resolvers ask): NODATA, question echoed.
+  const https = dnsPacket.encode({ type: 'query', id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'UNKNOWN_65' as 'A', name: 'web.default.svc.cluster.local' }] });
+  const httpsAnswer = dnsPacket.decode(await udpExchange(dns.port, https)) as { rcode?: string; questions?: { type: string }[]; answers?: unknown[]; authorities?: { type: string }[] };
+  assert.equal(httpsAnswer.rcode, 'NOERROR');
+  assert.equal(httpsAnswer.questions?.[0]?.type, 'UNKNOWN_65');
+  assert.deepEqual(httpsAnswer.answers, []);
+  assert.equal(httpsAnswer.authorities?.[0]?.type, 'SOA');
   const response = dnsPacket.encode({ type: 'response', id: 8, questions: [{ type: 'A', name: 'web.default.svc.cluster.local' }] });
   await assert.rejects(udpExchange(dns.port, response, 300), /no UDP answer/);
 });
