@@ -259,11 +259,12 @@ async function run(argv: string[]): Promise<number> {
   const dataDir = kubeconfigFlag ? undefined : resolve(String(values['data-dir']));
   const kubeconfig = kubeconfigFlag ? resolve(kubeconfigFlag) : join(dataDir!, 'admin.conf');
   const notRunning = `no cluster running on ${dataDir}: start one with flotilla up --data-dir ${dataDir}`;
+  const up = dataDir ? upProcessOf(dataDir) : undefined;
+  const starting = (why: string) => `the cluster on ${dataDir} is not serving yet: flotilla up (pid ${up?.pid}) runs but ${why}; wait for its "Cluster is up" line, or see its output`;
   if (dataDir && !existsSync(kubeconfig)) {
-    console.error(notRunning);
+    console.error(isUp(up) ? starting('has not written admin.conf') : notRunning);
     return 1;
   }
-  const up = dataDir ? upProcessOf(dataDir) : undefined;
   const creds = await loadKubeconfig(kubeconfig);
   const client = newRestClient({
     server: creds.server, ca: creds.ca, cert: creds.cert, key: creds.key, token: creds.token,
@@ -277,7 +278,11 @@ async function run(argv: string[]): Promise<number> {
     try {
       readyz = await client.request('GET', '/readyz?verbose');
     } catch (err) {
-      if (dataDir && (nothingListening(err) || !isUp(up))) {
+      if (dataDir && isUp(up)) {
+        console.error(starting(`its API server ${creds.server} does not answer (${(err as Error).message})`));
+        return 1;
+      }
+      if (dataDir && nothingListening(err)) {
         console.error(notRunning);
         return 1;
       }
