@@ -670,7 +670,8 @@ class PodWorker {
       const l = latest(c.name);
       if (!l) {
         await this.#startContainer(st, c, 0);
-        if (!sidecar) return;
+        // A sidecar with a startup probe holds what follows until it has started.
+        if (!sidecar || c.startupProbe) return;
         continue;
       }
       if (l.state === 'running') {

@@ -526,3 +526,32 @@ test("probe periods run on the node's timer wheel when the pod workers are given
   await flush(60);
   assert.ok(events.includes('Killing: Container c0 failed liveness probe, will be restarted'), events.join('\n'));
 });
+
+test("a sidecar's startup probe holds the pod's containers until it passes; its readiness counts for Ready", async (t) => {
+  const env = await setup(t);
+  const pod = newPod('side', [{ name: 'app', command: ['sleep', '3600'] }]);
+  pod.spec!.initContainers = [
+    {
+      name: 'proxy',
+      image: 'busybox:1.36',
+      imagePullPolicy: 'IfNotPresent',
+      restartPolicy: 'Always',
+      command: ['sh', '-c', 'sleep 3; touch /tmp/up; sleep 3600'],
+      startupProbe: { exec: { command: ['cat', '/tmp/up'] }, periodSeconds: 1, failureThreshold: 10 },
+      readinessProbe: { exec: { command: ['cat', '/tmp/up'] }, periodSeconds: 1 },
+    },
+  ];
+  await env.create(pod);
+  await env.step(1_500);
+  let p = await env.pod('side');
+  assert.equal(p.status!.initContainerStatuses![0]!.started, false);
+  assert.ok(p.status!.containerStatuses![0]!.state!.waiting, 'app waits for the sidecar to start');
+  await env.step(3_000);
+  p = await env.pod('side');
+  assert.equal(p.status!.initContainerStatuses![0]!.started, true);
+  assert.ok(p.status!.containerStatuses![0]!.state!.running);
+  await env.step(1_500);
+  p = await env.pod('side');
+  assert.equal(p.status!.initContainerStatuses![0]!.ready, true);
+  assert.equal(condition(p, 'Ready'), 'True');
+});
