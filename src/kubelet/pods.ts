@@ -649,7 +649,12 @@ class PodWorker {
   async #mountVolumes(): Promise<boolean> {
     const failures = await this.#setup.setUpVolumes(this.#pod);
     for (const f of failures) this.#event('Warning', 'FailedMount', f.message);
-    if (failures.length === 0) return true;
+    if (failures.length === 0) {
+      // API-backed volumes (ConfigMap/Secret edits, token renewal) refresh on a periodic sync, as upstream's.
+      const refreshMs = this.#setup.refreshPeriodMs(this.#pod);
+      if (refreshMs !== undefined) this.#resyncAfter(refreshMs);
+      return true;
+    }
     this.#resyncAfter(VOLUME_RETRY_MS);
     return false;
   }

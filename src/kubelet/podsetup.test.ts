@@ -10,6 +10,7 @@ import { silentLogger } from '../util/log.js';
 import { PodWorkers, SYNC_ERROR_RESYNC_MS, VOLUME_RETRY_MS } from './pods.js';
 import type { ContainerConfig, PodSandboxConfig } from './runtime.js';
 import { SimulatedRuntime } from './simulated.js';
+import { VOLUME_REFRESH_MS } from './volumes.js';
 import { tempDir } from '../../test/util/tmp.js';
 
 async function flush(times = 50): Promise<void> {
@@ -160,4 +161,21 @@ test('volumes: FailedMount until the Secret exists, then files, mounts and /etc/
   await flush();
   await env.workers.idle();
   assert.equal(existsSync(podDir), false);
+});
+
+test('a running pod re-syncs periodically so ConfigMap edits reach its volume', async (t) => {
+  const root = tempDir(t, 'flotilla-podsetup-');
+  const env = setup(t, root);
+  const cms = env.fake.resource<ConfigMap>(Resources.configmaps, 'default');
+  await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { k: 'v1' } });
+  await env.create(newPod('live', { volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }], containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }] }));
+  const pod = await env.get('live');
+  assert.equal(pod.status?.phase, 'Running');
+  const file = join(root, 'pods', pod.metadata!.uid!, 'volumes/kubernetes.io~configmap/cfg/k');
+  assert.equal(readFileSync(file, 'utf8'), 'v1');
+  const cm = await cms.get('cfg');
+  await cms.update({ ...cm, data: { k: 'v2' } });
+  await env.step(VOLUME_REFRESH_MS);
+  assert.equal(readFileSync(file, 'utf8'), 'v2');
+  assert.equal(env.created.length, 1, 'the container is not restarted');
 });

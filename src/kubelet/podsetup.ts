@@ -26,7 +26,7 @@ import {
   type ObjectGetter,
 } from './podconfig.js';
 import type { ContainerConfig, PodSandboxConfig, PodSandboxStatus } from './runtime.js';
-import { VolumeManager, type VolumeFailure } from './volumes.js';
+import { VOLUME_REFRESH_MS, VolumeManager, type VolumeFailure } from './volumes.js';
 import { parseQuantity } from '../apimachinery/quantity.js';
 
 /** The cluster DNS Service IP kubeadm clusters use (upstream --cluster-dns has no default). */
@@ -105,6 +105,16 @@ export class PodSetup {
   /** Sets up the pod's volumes (nothing without a root dir); the failures, for FailedMount events. */
   async setUpVolumes(pod: Pod): Promise<VolumeFailure[]> {
     return this.volumes ? this.volumes.setUpPod(pod) : [];
+  }
+
+  /**
+   * How soon the pod should sync again to refresh its ConfigMap/Secret/projected/downward
+   * API volumes; undefined when it has none (or volumes are not managed).
+   */
+  refreshPeriodMs(pod: Pod): number | undefined {
+    if (!this.volumes) return undefined;
+    const refreshable = (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret || v.projected || v.downwardAPI);
+    return refreshable ? VOLUME_REFRESH_MS : undefined;
   }
 
   /** Removes what the pod had on disk. */
