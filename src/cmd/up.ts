@@ -12,6 +12,7 @@
  *   containerd/ the node's own containerd (real runtime): config, state, socket, CNI
  *   images/     image archives imported into that containerd at every start (air-gap)
  *   kubelet/    the kubelet's root dir (pod volumes); pod-logs/ containers' log files
+ *   manifests/  static pods (kubeadm's /etc/kubernetes/manifests), shown as mirror pods
  *
  * The API server keeps Kubernetes' objects in the same store that etcdctl sees, under
  * /registry/..., as kube-apiserver does in etcd.
@@ -239,10 +240,17 @@ async function run(argv: string[]): Promise<number> {
       logger: newLogger('kubelet', { node: nodeName }),
       registry,
       podLogsDir: join(dataDir, 'pod-logs'),
+      rootDir: gateway ? join(dataDir, 'kubelet') : undefined,
       machine: hostMachineInfo({ internalIP: nodeIP }),
+      // logs, exec, attach, port-forward: only the API server's client certificate (signed
+      // by the cluster CA) is let in, as with the kubelet's --client-ca-file.
+      serverAddress: nodeIP,
+      serverPort: kubeletPort,
+      serverClientCA: creds.ca?.toString('utf8'),
+      staticPodPath: join(dataDir, 'manifests'),
     });
     started.push({ name: 'kubelet', stop: async () => { await kubelet.stop(); await kubeletClient.close(); } });
-    say(`  ✓ kubelet      node ${nodeName} (${nodeIP}), ${runtimeLine}`);
+    say(`  ✓ kubelet      node ${nodeName} (${nodeIP}), ${runtimeLine}; https://${nodeIP}:${kubelet.node.node?.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? kubeletPort}, static pods in ${join(dataDir, 'manifests')}`);
 
     // kube-proxy: the node's nat rules with real containers (root), else the userspace mode.
     const proxyMode = (proxyModeFlag === 'auto' ? (gateway ? 'iptables' : 'userspace') : proxyModeFlag) as ProxyMode | 'none';

@@ -82,6 +82,12 @@ export interface StartKubeletOptions {
   signal?: AbortSignal;
   /** Where containers' log files go (default /var/log/pods, as upstream). */
   podLogsDir?: string;
+  /** The kubelet root dir (--root-dir): pod volumes, /etc/hosts. Unset: containers get no mounts. */
+  rootDir?: string;
+  /** Cluster DNS server IPs for ClusterFirst pods (--cluster-dns; default 10.96.0.10). */
+  clusterDNS?: string[];
+  /** --cluster-domain (default cluster.local). */
+  clusterDomain?: string;
   /** Folder (or file) of static pod manifests, shown as mirror pods (static.ts; --pod-manifest-path). */
   staticPodPath?: string;
   /**
@@ -163,6 +169,9 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     recorder,
     hostIP: () => node.internalIP,
     podLogsDir: opts.podLogsDir,
+    rootDir: opts.rootDir,
+    clusterDNS: opts.clusterDNS,
+    clusterDomain: opts.clusterDomain,
     onWrite: (w) => m?.writes.inc({ kind: w === 'status' ? 'pod_status' : 'pod_delete' }),
   });
   try {
