@@ -172,3 +172,12 @@ test('dns server: /health, /ready and /metrics on their own ports, CoreDNS style
   const metrics = await (await fetch(`http://127.0.0.1:${dns.metricsPort}/metrics`)).text();
   assert.match(metrics, /coredns_dns_request_duration_seconds_bucket/);
 });
+
+test('dns server: two servers may share one metrics registry (a restart in one process)', async (t) => {
+  const { registry } = await start(t, []);
+  const client = seeded();
+  const second = await startClusterDNS({ client, address: '127.0.0.1', port: 0, upstream: [], logger: silentLogger(), registry, clock: realClock });
+  t.after(() => second.stop());
+  assert.equal((await udpQuery(second.port, 'web.default.svc.cluster.local', 'A')).rcode, 'NOERROR');
+  assert.match(await registry.metrics(), /coredns_dns_requests_total\{server="dns:\/\/127\.0\.0\.1:0"/);
+});
