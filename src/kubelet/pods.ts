@@ -52,6 +52,7 @@ import {
   type StartFailure,
 } from './status.js';
 import type { TimerWheel } from './wheel.js';
+import type { Registry } from 'prom-client';
 
 /** How soon a pod whose image pull failed is synced again (to report ImagePullBackOff). */
 export const PULL_ERROR_RESYNC_MS = 1000;
@@ -83,6 +84,8 @@ export interface PodWorkersOptions {
   wheel?: TimerWheel;
   /** How probes and hooks reach pods; default: the runtime's probeTransport, else the network. */
   probeTransport?: ProbeTransport;
+  /** Prober metrics (prober_probe_total, prober_probe_duration_seconds) go here when set. */
+  registry?: Registry;
   /** Where containers' log files go (upstream /var/log/pods, the default). */
   podLogsDir?: string;
   /**
@@ -178,6 +181,7 @@ export class PodWorkers {
       recorder: opts.recorder,
       logger: opts.logger,
       transport: opts.probeTransport,
+      registry: opts.registry,
       onUpdate: (uid) => this.#workers.get(uid)?.requestSync(),
     });
   }

@@ -14,6 +14,7 @@ import type { Container, Pod } from '../client/objects.js';
 import { FakeClock, realClock } from '../util/clock.js';
 import { silentLogger } from '../util/log.js';
 import { startKubelet, simulatedMachineInfo, type RunningKubelet } from './index.js';
+import { Registry } from 'prom-client';
 import { PodWorkers } from './pods.js';
 import { TimerWheel } from './wheel.js';
 import { httpGetRequest, netTransport, resolveContainerPort, runProbe } from './prober.js';
@@ -498,6 +499,7 @@ test("probe periods run on the node's timer wheel when the pod workers are given
   const fake = new FakeClient({ clock });
   const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.2.0/24' });
   const wheel = new TimerWheel({ clock });
+  const registry = new Registry();
   const events: string[] = [];
   const workers = new PodWorkers({
     client: fake,
@@ -509,6 +511,7 @@ test("probe periods run on the node's timer wheel when the pod workers are given
     recorder: { event: (_o, _type, reason, message) => events.push(`${reason}: ${message}`) },
     hostIP: () => '192.168.0.10',
     wheel,
+    registry,
   });
   workers.start();
   t.after(() => {
@@ -525,6 +528,8 @@ test("probe periods run on the node's timer wheel when the pod workers are given
   }
   await flush(60);
   assert.ok(events.includes('Killing: Container c0 failed liveness probe, will be restarted'), events.join('\n'));
+  const metrics = await registry.metrics();
+  assert.match(metrics, /prober_probe_total\{probe_type="Liveness",result="failed",container="c0",pod="w",namespace="default",pod_uid="[^"]+"\} [2-9]/);
 });
 
 test("a sidecar's startup probe holds the pod's containers until it passes; its readiness counts for Ready", async (t) => {

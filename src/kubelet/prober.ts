@@ -28,6 +28,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { parseRFC3339 } from '../apimachinery/meta.js';
 import type { EventRecorder } from '../client/interface.js';
 import type { Container, Pod, PodStatus } from '../client/objects.js';
@@ -394,6 +395,40 @@ export interface ProberManagerOptions {
   transport?: ProbeTransport;
   /** A cached result changed (upstream's results-manager updates channel): sync the pod. */
   onUpdate: (podUID: string) => void;
+  /** Where prober_probe_total and prober_probe_duration_seconds go (upstream's metrics); none when unset. */
+  registry?: Registry;
+}
+
+interface ProberMetrics {
+  total: Counter<'probe_type' | 'result' | 'container' | 'pod' | 'namespace' | 'pod_uid'>;
+  duration: Histogram<'probe_type' | 'container' | 'pod' | 'namespace'>;
+}
+
+function proberMetrics(registry: Registry | undefined): ProberMetrics | undefined {
+  if (!registry) return undefined;
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    total: get(
+      'prober_probe_total',
+      () =>
+        new Counter({
+          name: 'prober_probe_total',
+          help: 'Cumulative number of a liveness, readiness or startup probe for a container by result.',
+          labelNames: ['probe_type', 'result', 'container', 'pod', 'namespace', 'pod_uid'],
+          registers: [registry],
+        }),
+    ),
+    duration: get(
+      'prober_probe_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'prober_probe_duration_seconds',
+          help: 'Duration in seconds for a probe response.',
+          labelNames: ['probe_type', 'container', 'pod', 'namespace'],
+          registers: [registry],
+        }),
+    ),
+  };
 }
 
 /** What a worker reads of its pod: the pod (for spec, annotations, deletion) and the last generated status. */
@@ -502,9 +537,11 @@ export class ProberManager {
   readonly #workers = new Map<string, Map<string, ProbeWorker>>();
   readonly #statuses = new Map<string, PodStatus>();
   readonly #results: Record<ProbeType, Map<string, ProbeResult>> = { liveness: new Map(), readiness: new Map(), startup: new Map() };
+  readonly #metrics: ProberMetrics | undefined;
 
   constructor(opts: ProberManagerOptions) {
     this.#o = opts;
+    this.#metrics = proberMetrics(opts.registry);
     this.logger = opts.logger;
     this.#transport = opts.transport ?? transportFor(opts.runtime);
   }
@@ -645,9 +682,16 @@ export class ProberManager {
       if (w.type === 'startup') return true;
     } else if (w.type !== 'startup') return true;
 
+    const probeStart = this.#o.clock.now();
     const run = await this.#probeWithRetries(w, pod, status);
     if (w.stopped || w.containerID !== id) return !w.stopped;
     const name = typeName[w.type];
+    if (this.#metrics) {
+      const m = pod.metadata ?? {};
+      const result = run.outcome === 'Success' || run.outcome === 'Warning' ? 'successful' : run.outcome === 'Failure' ? 'failed' : 'unknown';
+      this.#metrics.total.inc({ probe_type: name, result, container: w.container.name, pod: m.name ?? '', namespace: m.namespace ?? '', pod_uid: w.uid });
+      if (result !== 'failed') this.#metrics.duration.observe({ probe_type: name, container: w.container.name, pod: m.name ?? '', namespace: m.namespace ?? '' }, (this.#o.clock.now() - probeStart) / 1000);
+    }
     let result: ProbeResult;
     if (run.error !== undefined) {
       this.#event(pod, 'Warning', 'Unhealthy', `${name} probe errored and resulted in unknown state: ${run.error}`);
