@@ -30,6 +30,7 @@ import {
   type RuntimeErrorCode,
   type RuntimeVersion,
 } from '../runtime.js';
+import { criPortForward, criStreamSession } from './stream.js';
 
 const protoPath = join(dirname(fileURLToPath(import.meta.url)), 'api.proto');
 
@@ -325,16 +326,19 @@ export class CriRuntime implements Runtime {
     return r.url;
   }
 
-  async exec(_containerId: string, _cmd: string[], _opts: StreamOptions): Promise<StreamSession> {
-    throw new RuntimeError('Unknown', 'Exec is not implemented yet');
+  /** CRI Exec, then the stream server's URL over SPDY (stream.ts). */
+  async exec(containerId: string, cmd: string[], opts: StreamOptions): Promise<StreamSession> {
+    return criStreamSession(await this.execUrl(containerId, cmd, opts), opts);
   }
 
-  async attach(_containerId: string, _opts: StreamOptions): Promise<StreamSession> {
-    throw new RuntimeError('Unknown', 'Attach is not implemented yet');
+  /** CRI Attach, then the stream server's URL over SPDY (stream.ts). */
+  async attach(containerId: string, opts: StreamOptions): Promise<StreamSession> {
+    return criStreamSession(await this.attachUrl(containerId, opts), opts);
   }
 
-  async portForward(_podSandboxId: string, _port: number): Promise<Duplex> {
-    throw new RuntimeError('Unknown', 'PortForward is not implemented yet');
+  /** CRI PortForward: the runtime dials the port inside the sandbox's network namespace. */
+  async portForward(podSandboxId: string, port: number): Promise<Duplex> {
+    return criPortForward(await this.portForwardUrl(podSandboxId, [port]), port);
   }
 
   async containerStatus(id: string): Promise<ContainerStatus> {

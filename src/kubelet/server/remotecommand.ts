@@ -13,6 +13,7 @@
  * text. As upstream, an empty message on the first writable output channel tells the
  * client the streams are ready.
  */
+import { finished as streamFinished, type Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamOptions, StreamSession } from '../runtime.js';
 
@@ -156,13 +157,12 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
   }
   session.stdin?.on('error', () => {});
   for (const m of early.splice(0)) deliver(m);
-  const pump = (r: NodeJS.ReadableStream | undefined, channel: number) =>
+  const pump = (r: Readable | undefined, channel: number) =>
     new Promise<void>((resolve) => {
       if (!r) return resolve();
       r.on('data', (d: Buffer) => send(channel, Buffer.isBuffer(d) ? d : Buffer.from(d)));
-      r.once('end', () => resolve());
-      r.once('close', () => resolve());
-      r.once('error', () => resolve());
+      // finished() also settles for a stream that ended or was destroyed before we looked.
+      streamFinished(r, { writable: false }, () => resolve());
     });
   const outputs = Promise.all([pump(session.stdout, CHANNEL_STDOUT), pump(session.stderr, CHANNEL_STDERR)]);
   const finished = (async () => {
