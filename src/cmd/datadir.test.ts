@@ -118,11 +118,13 @@ test('explainCorruptStore: one line naming the file for WAL damage, the store fo
       '`flotilla etcd snapshot restore BACKUP.db --data-dir /d/etcd` (a file taken with `etcdctl snapshot save`), ' +
       'or move that file away if losing its records is acceptable',
   );
+  const snap = explainCorruptStore(new WalCorruptError('/d/etcd/snap/0000000000000010.snap', 0, 'bad magic'), '/d/etcd');
+  assert.match(snap!, /^store: \/d\/etcd\/snap\/0000000000000010.snap is corrupt at byte offset 0; restore from a backup: .*`etcdctl snapshot save`\)$/);
   const replay = explainCorruptStore(new MvccError('Corrupt', { message: 'mvcc: data is corrupt: record 3 has revision 9, expected 3' }), '/d/etcd');
   assert.match(replay!, /^store: the data in \/d\/etcd is corrupt \(mvcc: data is corrupt: record 3 has revision 9, expected 3\); restore from a backup/);
   assert.equal(explainCorruptStore(new Error('listen EADDRINUSE'), '/d/etcd'), undefined);
   assert.equal(explainCorruptStore(new MvccError('Closed'), '/d/etcd'), undefined);
-  for (const line of [wal!, replay!]) assert.doesNotMatch(line, /\n/);
+  for (const line of [wal!, snap!, replay!]) assert.doesNotMatch(line, /\n/);
 });
 
 test('explainCorruptStore recognises what the real store throws on a flipped bit in its WAL', async (t) => {

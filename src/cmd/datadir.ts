@@ -112,7 +112,10 @@ export function explainCorruptStore(err: unknown, storeDir: string): string | un
     `restore from a backup: move ${storeDir} away, then \`flotilla etcd snapshot restore BACKUP.db --data-dir ${storeDir}\` ` +
     '(a file taken with `etcdctl snapshot save`)';
   if (err instanceof WalCorruptError) {
-    return `store: ${err.file} is corrupt at byte offset ${err.offset}; ${restore}, or move that file away if losing its records is acceptable`;
+    // Without a damaged log segment the store loses only that segment's records; a snapshot
+    // is the only copy of everything before it (the log was truncated after it was taken).
+    const lossy = err.file.endsWith('.wal') ? ', or move that file away if losing its records is acceptable' : '';
+    return `store: ${err.file} is corrupt at byte offset ${err.offset}; ${restore}${lossy}`;
   }
   if (isMvccError(err, 'Corrupt')) {
     return `store: the data in ${storeDir} is corrupt (${err.message}); ${restore}`;

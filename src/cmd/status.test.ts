@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assess, renderStatus, table, type StatusReport } from './status.js';
+import { assess, loopStatus, renderStatus, table, type StatusReport } from './status.js';
+import type { Lease, Pod } from '../client/objects.js';
 import { version } from './version.js';
 
 function newReport(over: Partial<StatusReport> = {}): StatusReport {
@@ -93,4 +94,31 @@ test('an unhealthy cluster: the failing readiness checks are listed and the verd
   assert.ok(lines.includes('No nodes registered.'));
   assert.ok(lines.includes('No pods.'));
   assert.equal(lines.at(-1), 'Unhealthy: API server not ready (etcd); no nodes registered. 3/3 components ok, 0/0 nodes Ready, 0/0 pods Running.');
+});
+
+test('loopStatus: the leader Lease first, then the flotilla up process, then a mirror pod', () => {
+  const now = Date.parse('2026-01-01T00:01:00Z');
+  const lease = (renewTime: string): Lease => ({
+    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'kube-scheduler', namespace: 'kube-system' },
+    spec: { holderIdentity: 'host_1234', leaseDurationSeconds: 15, renewTime },
+  });
+  const pod = (ready: boolean): Pod => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'kube-scheduler-vm', namespace: 'kube-system', labels: { component: 'kube-scheduler', tier: 'control-plane' } },
+    spec: { containers: [] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+  const up = { pid: 42, argv: ['node', '/x/dist/src/cmd/flotilla.js', 'up', '--data-dir', 'd'] };
+  const cases = [
+    { name: 'fresh lease', lease: lease('2026-01-01T00:00:55.000000Z'), up, pods: [], want: ['ok', 'Leading', 'Lease kube-system/kube-scheduler held by host_1234, renewed 5s ago'] },
+    { name: 'stale lease', lease: lease('2026-01-01T00:00:00.000000Z'), up, pods: [], want: ['unhealthy', 'Stale', 'Lease kube-system/kube-scheduler held by host_1234, renewed 60s ago (lease duration 15s)'] },
+    { name: 'in flotilla up', lease: undefined, up, pods: [pod(false)], want: ['ok', 'Running', 'in flotilla up (pid 42), without leader election'] },
+    { name: 'a process that is not flotilla up', lease: undefined, up: { pid: 7, argv: ['sleep', 'up'] }, pods: [], want: ['unknown', 'Unknown', 'no leader Lease kube-system/kube-scheduler, no flotilla up on a data dir, no pod labelled component=kube-scheduler'] },
+    { name: 'mirror pod Ready', lease: undefined, up: undefined, pods: [pod(true)], want: ['ok', 'Running', 'pod kube-system/kube-scheduler-vm Running, Ready; no leader Lease'] },
+    { name: 'mirror pod not Ready', lease: undefined, up: undefined, pods: [pod(false)], want: ['unhealthy', 'NotReady', 'pod kube-system/kube-scheduler-vm Running, not Ready; no leader Lease'] },
+  ];
+  for (const tc of cases) {
+    const c = loopStatus('kube-scheduler', tc.lease, tc.up, tc.pods, now);
+    assert.deepEqual([c.health, c.status, c.detail], tc.want, tc.name);
+  }
 });

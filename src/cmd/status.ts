@@ -139,7 +139,7 @@ export function renderStatus(r: StatusReport): string {
 // Gathering.
 
 /** The `flotilla up` process holding a data dir's store, from the store's lock file. */
-interface UpProcess {
+export interface UpProcess {
   pid: number;
   argv: string[];
 }
@@ -211,8 +211,12 @@ async function storeStatus(client: RestClient, readyz: string[], endpoint: strin
   };
 }
 
-/** A control-plane loop, by its leader Lease (kube-system/<lease>) or the `up` process running it. */
-function loopStatus(name: string, lease: Lease | undefined, up: UpProcess | undefined, now: number): ComponentStatus {
+/**
+ * A control-plane loop, by its leader Lease (kube-system/<name>), else the `up` process
+ * running it, else its static pod's mirror in kube-system (label component=<name>, as kubeadm
+ * labels them).
+ */
+export function loopStatus(name: string, lease: Lease | undefined, up: UpProcess | undefined, pods: Pod[], now: number): ComponentStatus {
   if (lease?.spec?.holderIdentity) {
     const age = sinceMs(lease.spec.renewTime ?? lease.spec.acquireTime, now);
     const duration = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
@@ -221,7 +225,13 @@ function loopStatus(name: string, lease: Lease | undefined, up: UpProcess | unde
     return { name, health: 'unhealthy', status: 'Stale', detail: `${detail} (lease duration ${duration / 1000}s)` };
   }
   if (isUp(up)) return { name, health: 'ok', status: 'Running', detail: `in flotilla up (pid ${up.pid}), without leader election` };
-  return { name, health: 'unknown', status: 'Unknown', detail: `no leader Lease kube-system/${name}, and no flotilla up on the data dir` };
+  const pod = pods.find((p) => p.metadata?.namespace === 'kube-system' && p.metadata.labels?.component === name);
+  if (pod) {
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    const detail = `pod kube-system/${pod.metadata?.name} ${pod.status?.phase ?? 'Pending'}${ready ? ', Ready' : ', not Ready'}; no leader Lease`;
+    return ready ? { name, health: 'ok', status: 'Running', detail } : { name, health: 'unhealthy', status: 'NotReady', detail };
+  }
+  return { name, health: 'unknown', status: 'Unknown', detail: `no leader Lease kube-system/${name}, no flotilla up on a data dir, no pod labelled component=${name}` };
 }
 
 function nodeRow(n: Node, pods: Pod[], heartbeat: Lease | undefined, now: number): NodeRow {
@@ -313,8 +323,8 @@ async function run(argv: string[]): Promise<number> {
     }
     const components = [
       await storeStatus(client, readyz.body.toString('utf8').split('\n'), endpoint, timeoutMs),
-      loopStatus('kube-controller-manager', leaseNamed(controlLeases.items, 'kube-controller-manager'), up, now),
-      loopStatus('kube-scheduler', leaseNamed(controlLeases.items, 'kube-scheduler'), up, now),
+      loopStatus('kube-controller-manager', leaseNamed(controlLeases.items, 'kube-controller-manager'), up, pods.items, now),
+      loopStatus('kube-scheduler', leaseNamed(controlLeases.items, 'kube-scheduler'), up, pods.items, now),
     ];
 
     const podsByNs = new Map<string, Map<string, number>>();

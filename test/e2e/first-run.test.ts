@@ -1,7 +1,8 @@
 /**
  * The first minutes of a newcomer with the real `flotilla` CLI: `flotilla status` on a
  * running cluster and on nothing, the one-line refusals of a data dir `up` must not open
- * (from a newer Flotilla, not Flotilla's, a corrupt store), and the help texts.
+ * (from a newer Flotilla, not Flotilla's, a corrupt store). The help texts are checked in
+ * cli-help.test.ts (a file of its own: it starts a dozen CLI processes).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -117,33 +118,4 @@ test('flotilla up refuses a non-empty directory that is not a Flotilla data dir'
     `flotilla: data dir ${dir} is not empty and is not a Flotilla data dir (no flotilla.json, no etcd/; it holds figures, thesis.tex): pass an empty or new directory with --data-dir`,
   ]);
   assert.deepEqual(readdirSync(dir).sort(), ['figures', 'thesis.tex']);
-});
-
-test('flotilla --help lists every command, each of which prints its usage and flags', async () => {
-  const top = runFlotilla(['--help']);
-  assert.equal(top.status, 0, top.stderr);
-  assert.match(top.stdout, /^Usage: flotilla <command> \[flags\]$/m);
-  const section = top.stdout.split('Commands:\n')[1]!.split('\n\n')[0]!;
-  const names = section.split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter((n) => n !== 'version');
-  for (const expected of ['up', 'status', 'etcd', 'apiserver', 'scheduler', 'controller-manager', 'kubelet', 'proxy', 'images']) {
-    assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
-  }
-  // In parallel: each is a separate node process.
-  const helps = names.map((name) => ({ name, p: spawnFlotilla([name, '--help']) }));
-  for (const { name, p } of helps) {
-    assert.equal(await p.exited, 0, `${name}: ${p.stderr()}`);
-    assert.match(p.stdout(), new RegExp(`^Usage: flotilla ${name} `, 'm'), name);
-    assert.match(p.stdout(), /^Flags:\n {2}(-\w, )?--[a-z-]+/m, name);
-  }
-  // `flotilla help <command>` is the same text.
-  const viaHelp = runFlotilla(['help', 'status']);
-  assert.equal(viaHelp.status, 0);
-  assert.equal(viaHelp.stdout, helps.find((h) => h.name === 'status')!.p.stdout());
-  assert.match(viaHelp.stdout, /--data-dir string\n.*\(default "flotilla-data"\)/);
-  assert.match(viaHelp.stdout, /--kubeconfig string/);
-
-  const unknown = runFlotilla(['sail']);
-  assert.equal(unknown.status, 1);
-  assert.match(unknown.stderr, /^flotilla: unknown command "sail"\n/);
-  assert.match(unknown.stderr, /^Commands:\n {2}up\s/m);
 });
