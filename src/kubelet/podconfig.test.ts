@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConfigMap, Container, Pod, Secret } from '../client/objects.js';
+import type { ConfigMap, Container, Pod, Secret, Service } from '../client/objects.js';
 import {
   ContainerConfigError,
   containerResourceValue,
@@ -20,6 +20,7 @@ import {
   podFieldValue,
   portMappings,
   sandboxPrivileged,
+  serviceEnvironment,
   type InvalidEnvKeys,
   type ObjectGetter,
 } from './podconfig.js';
@@ -272,4 +273,51 @@ test('/etc/hosts as the kubelet writes it', () => {
   const sub = newPod({ hostname: 'h0', subdomain: 'svc0' });
   assert.match(managedHostsFile(sub, ['10.244.0.5'], 'cluster.local', ''), /\n10\.244\.0\.5\th0\.svc0\.ns1\.svc\.cluster\.local\th0\n$/);
   assert.equal(managedHostsFile(newPod({ hostNetwork: true }), ['192.168.1.2'], 'cluster.local', '127.0.0.1 localhost\n'), '# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n');
+});
+
+test('service environment variables: kubernetes from default always, same-namespace Services unless enableServiceLinks is false', async () => {
+  const svc = (ns: string, name: string, clusterIP: string, ports: Array<{ name?: string; port: number; protocol?: string }>): Service =>
+    ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { clusterIP, ports } }) as Service;
+  const services = [
+    svc('default', 'kubernetes', '10.96.0.1', [{ name: 'https', port: 443 }]),
+    svc('ns1', 'redis-master', '10.96.0.20', [{ port: 6379 }, { name: 'metrics', port: 9121, protocol: 'TCP' }]),
+    svc('ns1', 'headless', 'None', [{ port: 80 }]),
+    svc('other', 'web', '10.96.0.30', [{ port: 80 }]),
+  ];
+  const env = serviceEnvironment(newPod(), services);
+  assert.deepEqual(Object.fromEntries(env), {
+    KUBERNETES_SERVICE_HOST: '10.96.0.1',
+    KUBERNETES_SERVICE_PORT: '443',
+    KUBERNETES_SERVICE_PORT_HTTPS: '443',
+    KUBERNETES_PORT: 'tcp://10.96.0.1:443',
+    KUBERNETES_PORT_443_TCP: 'tcp://10.96.0.1:443',
+    KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+    KUBERNETES_PORT_443_TCP_PORT: '443',
+    KUBERNETES_PORT_443_TCP_ADDR: '10.96.0.1',
+    REDIS_MASTER_SERVICE_HOST: '10.96.0.20',
+    REDIS_MASTER_SERVICE_PORT: '6379',
+    REDIS_MASTER_SERVICE_PORT_METRICS: '9121',
+    REDIS_MASTER_PORT: 'tcp://10.96.0.20:6379',
+    REDIS_MASTER_PORT_6379_TCP: 'tcp://10.96.0.20:6379',
+    REDIS_MASTER_PORT_6379_TCP_PROTO: 'tcp',
+    REDIS_MASTER_PORT_6379_TCP_PORT: '6379',
+    REDIS_MASTER_PORT_6379_TCP_ADDR: '10.96.0.20',
+    REDIS_MASTER_PORT_9121_TCP: 'tcp://10.96.0.20:9121',
+    REDIS_MASTER_PORT_9121_TCP_PROTO: 'tcp',
+    REDIS_MASTER_PORT_9121_TCP_PORT: '9121',
+    REDIS_MASTER_PORT_9121_TCP_ADDR: '10.96.0.20',
+  });
+  const unlinked = serviceEnvironment(newPod({ enableServiceLinks: false }), services);
+  assert.deepEqual([...unlinked.keys()].filter((k) => !k.startsWith('KUBERNETES_')), []);
+  assert.equal(unlinked.get('KUBERNETES_SERVICE_HOST'), '10.96.0.1');
+  // They can be referenced with $(VAR), come last and never override the container's own.
+  const out = await makeEnvironment(
+    newPod(),
+    { name: 'c', env: [{ name: 'API', value: 'https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)' }, { name: 'REDIS_MASTER_SERVICE_PORT', value: 'mine' }] },
+    { ...ctx, services },
+    getter({}),
+  );
+  assert.deepEqual(out.slice(0, 2), [{ key: 'API', value: 'https://10.96.0.1:443' }, { key: 'REDIS_MASTER_SERVICE_PORT', value: 'mine' }]);
+  assert.equal(out.filter((e) => e.key === 'REDIS_MASTER_SERVICE_PORT').length, 1);
+  assert.ok(out.some((e) => e.key === 'KUBERNETES_PORT_443_TCP_ADDR'));
 });

@@ -14,7 +14,7 @@
 import { isNotFound } from '../apimachinery/errors.js';
 import { parseQuantity, type Quantity } from '../apimachinery/quantity.js';
 import { Resources, type Client } from '../client/interface.js';
-import type { ConfigMap, Container, Pod, Secret } from '../client/objects.js';
+import type { ConfigMap, Container, Pod, Secret, Service } from '../client/objects.js';
 import type { DNSConfig, LinuxContainerResources, LinuxContainerSecurityContext, PortMapping } from './runtime.js';
 import { CreateContainerConfigError, CreateContainerError, podQOSClass } from './status.js';
 
@@ -34,6 +34,8 @@ export class ContainerConfigError extends Error {
 export interface ObjectGetter {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** The Services of a namespace (for service environment variables). */
+  services?(namespace: string): Promise<Service[]>;
 }
 
 /** An {@link ObjectGetter} doing direct GETs (upstream's Get strategy of the configmap/secret managers). */
@@ -49,6 +51,7 @@ export function clientObjectGetter(client: Client): ObjectGetter {
   return {
     configMap: (ns, name) => get<ConfigMap>(Resources.configmaps, ns, name),
     secret: (ns, name) => get<Secret>(Resources.secrets, ns, name),
+    services: async (ns) => (await client.resource<Service>(Resources.services, ns).list()).items,
   };
 }
 
@@ -60,6 +63,11 @@ export interface PodRuntimeContext {
   hostIPs: string[];
   /** Node allocatable, the downward API's default for unset limits (cpu, memory, ephemeral-storage). */
   nodeAllocatable?: Record<string, string>;
+  /**
+   * Services for the service environment variables: the pod's namespace's and the
+   * `kubernetes` Service of `default` (see {@link serviceEnvironment}). Undefined: none.
+   */
+  services?: Service[];
 }
 
 // ---- $(VAR) expansion (third_party/forked/golang/expansion) ----
@@ -194,6 +202,62 @@ export function containerResourceValue(ref: { resource: string; divisor?: unknow
 
 // ---- environment ----
 
+/** The namespace whose `kubernetes` Service every pod gets variables for (upstream masterServiceNamespace). */
+export const MASTER_SERVICE_NAMESPACE = 'default';
+
+function envName(s: string): string {
+  return s.toUpperCase().replace(/-/g, '_');
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Service environment variables (upstream getServiceEnvVarMap + envvars.FromServices):
+ * for the `kubernetes` Service of `default` always, and for every Service of the pod's
+ * namespace unless enableServiceLinks is false — `<NAME>_SERVICE_HOST`,
+ * `<NAME>_SERVICE_PORT[_<PORTNAME>]` and Docker-link style `<NAME>_PORT…` variables.
+ * Services without a cluster IP (headless, ExternalName) give none. Later names win.
+ */
+export function serviceEnvironment(pod: Pod, services: readonly Service[]): Map<string, string> {
+  const ns = pod.metadata?.namespace ?? '';
+  const links = pod.spec?.enableServiceLinks !== false;
+  const chosen = new Map<string, Service>();
+  for (const svc of services) {
+    const ip = svc.spec?.clusterIP;
+    if (!ip || ip === 'None') continue;
+    const name = svc.metadata?.name ?? '';
+    const sns = svc.metadata?.namespace ?? '';
+    if (sns === MASTER_SERVICE_NAMESPACE && name === 'kubernetes') {
+      // A Service of the same name in the pod's own namespace takes precedence when linked.
+      if (!chosen.has(name)) chosen.set(name, svc);
+    } else if (sns === ns && links) {
+      chosen.set(name, svc);
+    }
+  }
+  const out = new Map<string, string>();
+  for (const svc of [...chosen.values()].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))) {
+    const prefix = envName(svc.metadata?.name ?? '');
+    const host = svc.spec!.clusterIP!;
+    const ports = svc.spec?.ports ?? [];
+    out.set(`${prefix}_SERVICE_HOST`, host);
+    if (ports[0]) out.set(`${prefix}_SERVICE_PORT`, String(ports[0].port));
+    for (const p of ports) if (p.name) out.set(`${prefix}_SERVICE_PORT_${envName(p.name)}`, String(p.port));
+    ports.forEach((p, i) => {
+      const proto = (p.protocol ?? 'TCP').toLowerCase();
+      const url = `${proto}://${hostPort(host, p.port)}`;
+      if (i === 0) out.set(`${prefix}_PORT`, url);
+      const pp = `${prefix}_PORT_${p.port}_${proto.toUpperCase()}`;
+      out.set(pp, url);
+      out.set(`${pp}_PROTO`, proto);
+      out.set(`${pp}_PORT`, String(p.port));
+      out.set(`${pp}_ADDR`, host);
+    });
+  }
+  return out;
+}
+
 /** Upstream IsEnvVarName: `[-._a-zA-Z][-._a-zA-Z0-9]*`. */
 function isEnvVarName(k: string): boolean {
   return /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(k);
@@ -280,7 +344,8 @@ export async function makeEnvironment(
     }
   }
 
-  const mapping = mappingFuncFor(env);
+  const serviceEnv = serviceEnvironment(pod, ctx.services ?? []);
+  const mapping = mappingFuncFor(env, serviceEnv);
   for (const e of container.env ?? []) {
     let value = e.value ?? '';
     if (value !== '') value = expand(value, mapping);
@@ -322,6 +387,8 @@ export async function makeEnvironment(
     }
     env.set(e.name, value);
   }
+  // Service variables come last and never override the container's own.
+  for (const [k, v] of serviceEnv) if (!env.has(k)) env.set(k, v);
   return [...env].map(([key, value]) => ({ key, value }));
 }
 

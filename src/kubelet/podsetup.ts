@@ -7,10 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Client } from '../client/interface.js';
-import type { Container, Pod } from '../client/objects.js';
+import type { Container, Pod, Service } from '../client/objects.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import {
+  MASTER_SERVICE_NAMESPACE,
   clientObjectGetter,
   containerSecurityContext,
   expandCommandAndArgs,
@@ -52,8 +53,14 @@ export interface PodSetupOptions {
   nodeAllocatable?: () => Record<string, string> | undefined;
   /** Capabilities no container may add here (default: those missing from this process's bounding set). */
   unavailableCapabilities?: string[];
-  /** ConfigMaps and Secrets (default: GETs through client). */
+  /** ConfigMaps, Secrets and Services (default: reads through client). */
   getter?: ObjectGetter;
+  /**
+   * Give containers the service environment variables (KUBERNETES_SERVICE_HOST, …).
+   * Default: when rootDir is set, i.e. for real containers; the simulated runtime skips
+   * the Service reads.
+   */
+  serviceEnv?: boolean;
 }
 
 /** What a container's config gets from its pod spec beyond name, image and labels. */
@@ -102,6 +109,16 @@ export class PodSetup {
     return this.#dns;
   }
 
+  /** The Services whose variables the pod's containers get (upstream reads them from the service lister). */
+  async #services(pod: Pod): Promise<Service[] | undefined> {
+    const list = this.#getter.services?.bind(this.#getter);
+    if (!(this.#o.serviceEnv ?? this.#o.rootDir !== undefined) || !list) return undefined;
+    const ns = pod.metadata?.namespace ?? '';
+    const out = pod.spec?.enableServiceLinks === false ? [] : await list(ns);
+    if (ns !== MASTER_SERVICE_NAMESPACE || pod.spec?.enableServiceLinks === false) out.push(...(await list(MASTER_SERVICE_NAMESPACE)).filter((s) => s.metadata?.name === 'kubernetes'));
+    return out;
+  }
+
   /** Sets up the pod's volumes (nothing without a root dir); the failures, for FailedMount events. */
   async setUpVolumes(pod: Pod): Promise<VolumeFailure[]> {
     return this.volumes ? this.volumes.setUpPod(pod) : [];
@@ -141,7 +158,8 @@ export class PodSetup {
   async containerExtras(pod: Pod, c: Container, attempt: number, sandbox: PodSandboxStatus, hostIP: string, onInvalidKeys?: (k: InvalidEnvKeys) => void): Promise<ContainerExtras> {
     const podIPs = pod.spec?.hostNetwork ? [hostIP] : [sandbox.ip, ...sandbox.additionalIPs].filter((ip) => ip !== '');
     const allocatable = this.#o.nodeAllocatable?.();
-    const env = await makeEnvironment(pod, c, { podIPs, hostIPs: hostIP ? [hostIP] : [], nodeAllocatable: allocatable }, this.#getter, onInvalidKeys);
+    const services = await this.#services(pod);
+    const env = await makeEnvironment(pod, c, { podIPs, hostIPs: hostIP ? [hostIP] : [], nodeAllocatable: allocatable, services }, this.#getter, onInvalidKeys);
     const { command, args } = expandCommandAndArgs(c, env);
     const securityContext = containerSecurityContext(pod, c, this.#unavailableCaps);
     let memoryCapacity: number | undefined;

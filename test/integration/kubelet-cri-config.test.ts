@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClient } from '../../src/client/fake.js';
 import { Resources, type EventRecorder } from '../../src/client/interface.js';
-import type { ConfigMap, Pod, Secret } from '../../src/client/objects.js';
+import type { ConfigMap, Pod, Secret, Service } from '../../src/client/objects.js';
 import { containerdDirOf, startContainerd } from '../../src/kubelet/containerd/index.js';
 import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { PodWorkers } from '../../src/kubelet/pods.js';
@@ -147,6 +147,7 @@ test('env from ConfigMap/Secret/downward API, a shared emptyDir, ConfigMap and S
   const node = await startNode(t);
   await node.fake.resource<ConfigMap>(Resources.configmaps, 'default').create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-config' }, data: { GREETING: 'hello', 'app.conf': 'x=1\n' } });
   await node.fake.resource<Secret>(Resources.secrets, 'default').create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-secret' }, data: { password: Buffer.from('s3cret').toString('base64') } });
+  await node.fake.resource<Service>(Resources.services, 'default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443 }] } });
   await node.create(
     newPod('cfg-pod', {
       volumes: [
@@ -203,6 +204,8 @@ test('env from ConfigMap/Secret/downward API, a shared emptyDir, ConfigMap and S
   assert.equal(env.get('APP_LABEL'), 'cfg-pod');
   assert.equal(env.get('MEM_LIMIT_MI'), '64');
   assert.equal(env.get('COMBINED'), 'hello-n1-$(NOT_EXPANDED)');
+  assert.equal(env.get('KUBERNETES_SERVICE_HOST'), '10.96.0.1');
+  assert.equal(env.get('KUBERNETES_SERVICE_PORT'), '443');
 
   // The writer's emptyDir file is the reader's.
   await eventually('the message in the shared emptyDir', async () => (await exec(node.cri, reader, ['cat', '/data/msg'])) === 'hello from cfg-pod\n');
