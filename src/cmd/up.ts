@@ -132,6 +132,19 @@ async function run(argv: string[]): Promise<number> {
 
   // Refuses a data dir from a newer Flotilla or one that is not Flotilla's; stamps a new one.
   await prepareDataDir(dataDir);
+  // Ctrl-C or SIGTERM at any time, start-up included, stops what has started.
+  let interrupted: NodeJS.Signals | undefined;
+  const shutdown = waitForShutdownSignal().then((sig) => { interrupted = sig; return sig; });
+  const checkpoint = () => {
+    if (interrupted) throw new Error(`interrupted by ${interrupted} while starting`);
+  };
+  // Test harnesses set FLOTILLA_STOP_WITH_PARENT so a cluster never outlives the process
+  // that started it (a killed test runner leaves no containers behind).
+  if (process.env.FLOTILLA_STOP_WITH_PARENT === '1') {
+    const parent = process.ppid;
+    setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 1000).unref();
+  }
+
   say(`flotilla up: data dir ${dataDir}`);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {
@@ -158,6 +171,7 @@ async function run(argv: string[]): Promise<number> {
       throw explain('store', err, { port: etcdPort, flag: 'etcd-port', storeDir: join(dataDir, 'etcd') });
     }
     started.push({ name: 'store', stop: () => member.close() });
+    checkpoint();
     const st = member.store.status();
     const endpoint = member.server.clientUrls[0] ?? clientURL;
     say(`  ✓ store        embedded, ${resuming ? 'resumed' : 'new'} at revision ${st.revision}; etcd v3 API on ${endpoint}`);
@@ -171,6 +185,7 @@ async function run(argv: string[]): Promise<number> {
       throw explain('apiserver', err, { port: securePort, flag: 'secure-port' });
     }
     started.push({ name: 'apiserver', stop: () => api.stop() });
+    checkpoint();
     say(`  ✓ apiserver    https://${api.host}:${api.port}; admin kubeconfig ${api.kubeconfigPath}`);
 
     // The control plane's loops, on the API server only (in-process clients with their own
@@ -194,11 +209,13 @@ async function run(argv: string[]): Promise<number> {
       informers,
     });
     started.push({ name: 'controller-manager', stop: async () => { await cm.stop(); await cmClient.close(); } });
+    checkpoint();
     say(`  ✓ controller-manager  ${cm.controllers.length} controllers`);
     const scheduler = newScheduler({ client: schedClient, informers, clock: realClock, logger: newLogger('scheduler'), registry });
     const schedRun = scheduler.run(controlAbort.signal);
     informers.start(controlAbort.signal);
     started.push({ name: 'scheduler', stop: async () => { controlAbort.abort(); await schedRun.catch(() => {}); await schedClient.close(); } });
+    checkpoint();
     say('  ✓ scheduler    default-scheduler');
 
     // This machine's node: real containers through its own containerd when possible (as
@@ -211,6 +228,7 @@ async function run(argv: string[]): Promise<number> {
         throw explain('containerd', err);
       });
       started.push({ name: 'containerd', stop: () => ctd.stop() });
+      checkpoint();
       if (Object.keys(mirrors).length > 0) {
         await writeRegistryHosts(join(containerdDirOf(dataDir), 'certs.d'), mirrors);
         say(`  ✓ registries   mirrors: ${Object.entries(mirrors).map(([h, u]) => `${h} → ${u.join(', ')}`).join('; ')}`);
@@ -218,6 +236,7 @@ async function run(argv: string[]): Promise<number> {
       const imported = await importImagesFolder(join(dataDir, 'images'), { socketPath: ctd.socket, logger: newLogger('images') });
       const cri = new CriRuntime({ endpoint: ctd.socket });
       started.push({ name: 'cri client', stop: async () => cri.close() });
+      checkpoint();
       const sandboxImage = await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(containerdDirOf(dataDir), 'build'), logger: newLogger('images'), pullTimeoutMs: 10_000 });
       runtime = cri;
       gateway = ctd.gateway;
@@ -250,6 +269,7 @@ async function run(argv: string[]): Promise<number> {
       staticPodPath: join(dataDir, 'manifests'),
     });
     started.push({ name: 'kubelet', stop: async () => { await kubelet.stop(); await kubeletClient.close(); } });
+    checkpoint();
     say(`  ✓ kubelet      node ${nodeName} (${nodeIP}), ${runtimeLine}; https://${nodeIP}:${kubelet.node.node?.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? kubeletPort}, static pods in ${join(dataDir, 'manifests')}`);
 
     // kube-proxy: the node's nat rules with real containers (root), else the userspace mode.
@@ -292,6 +312,7 @@ async function run(argv: string[]): Promise<number> {
       const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');
       const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });
       started.push({ name: 'simulated nodes', stop: async () => { await sims.stop(); await simClient.close(); } });
+      checkpoint();
       say(`  ✓ simulated    ${simulatedNodes} more node(s): sim-node-1 …`);
     }
 
@@ -301,11 +322,17 @@ async function run(argv: string[]): Promise<number> {
     say(`The store answers etcdctl too: ETCDCTL_API=3 etcdctl --endpoints=${endpoint} get / --prefix --keys-only`);
     say('Press Ctrl-C to stop; `flotilla up` on the same --data-dir resumes the cluster.');
   } catch (err) {
+    if (interrupted) {
+      say(`\nflotilla up: ${interrupted} while starting, stopping`);
+      await stopAll();
+      say('flotilla up: stopped');
+      return 0;
+    }
     await stopAll();
     throw err;
   }
 
-  const signal = await waitForShutdownSignal();
+  const signal = await shutdown;
   log.info({ signal }, 'shutting down');
   say(`\nflotilla up: ${signal}, stopping`);
   await stopAll();

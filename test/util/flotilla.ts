@@ -36,7 +36,7 @@ export interface Spawned {
 
 export function spawnFlotilla(args: string[], env: Record<string, string> = {}): Spawned {
   const proc = spawn(process.execPath, [...flotillaNodeArgs(), ...args], {
-    env: { ...process.env, FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_LOG_LEVEL ?? 'info', ...env },
+    env: { ...process.env, FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_LOG_LEVEL ?? 'info', FLOTILLA_STOP_WITH_PARENT: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
