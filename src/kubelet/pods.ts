@@ -222,7 +222,7 @@ export class PodWorkers {
   updatePod(pod: Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid || pod.spec?.nodeName !== this.#o.nodeName) return;
-    let w = this.#workers.get(uid);
+    const w = this.#workers.get(uid);
     if (!w) {
       const prober = this.#prober;
       const worker = new PodWorker(this.#o, pod, () => {

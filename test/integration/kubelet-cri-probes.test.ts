@@ -60,10 +60,10 @@ test('probes, hooks and graceful termination on containerd', { skip }, async (t)
   const podCIDR = `10.${180 + (process.pid % 20)}.${process.pid % 250}.0/24`;
   const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR, logger: silentLogger() });
   const rt = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
-  let kubelet: Awaited<ReturnType<typeof startKubelet>> | undefined;
+  const running: { kubelet?: Awaited<ReturnType<typeof startKubelet>> } = {};
   // One hook, in this order: no pod, shim or mount may outlive the test.
   t.after(async () => {
-    await kubelet?.stop();
+    await running.kubelet?.stop();
     rt.close();
     await ctd.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -72,7 +72,7 @@ test('probes, hooks and graceful termination on containerd', { skip }, async (t)
   const fake = new FakeClient();
   const events: string[] = [];
   const recorder: EventRecorder = { event: (o, _type, reason, message) => events.push(`${(o as { metadata?: { name?: string } }).metadata?.name}/${reason}: ${message}`) };
-  kubelet = await startKubelet({
+  running.kubelet = await startKubelet({
     client: fake,
     nodeName: NODE,
     runtime: rt,
