@@ -22,8 +22,11 @@
  * `Readiness probe warning: …` (ProbeWarning), `… probe errored and resulted in unknown
  * state: …`.
  *
- * Departure: upstream delays a worker's first probe by a random part of the period when the
+ * Departures: upstream delays a worker's first probe by a random part of the period when the
  * kubelet has just started; here the first probe runs at once, so tests are deterministic.
+ * Upstream's status generation triggers a readiness probe every time it finds a container not
+ * yet ready; here only for a container the worker has not probed yet (the status is
+ * generated several times per sync, and extra probes would count towards the thresholds).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -483,8 +486,8 @@ class ProbeWorker {
   }
 
   /**
-   * Runs a probe now; if one runs, once more after it (periodic ticks and upstream's
-   * manual trigger), or not at all when `ifIdle`.
+   * Runs a probe now. While one runs: with `ifIdle` (period ticks, dropped as Go's ticker
+   * drops them, and the first-probe trigger) nothing, else once more after it.
    */
   trigger(ifIdle = false): void {
     if (this.#stopped) return;
