@@ -9,11 +9,13 @@
  * then init containers one at a time in order, then containers), honouring the restart
  * policy and the crash-loop and image-pull back-offs, and writes the status again. Syncs
  * are requested by pod updates, runtime container events (or a 1 s relist when the runtime
- * has none) and back-off expiry.
+ * has none), back-off expiry and changed probe results (prober.ts): a liveness or startup
+ * failure kills and restarts the container, readiness drives Ready.
  *
- * A pod with a deletionTimestamp has its containers stopped within the grace period, its
- * final status written, and is then deleted with gracePeriodSeconds=0, as the kubelet's
- * status manager does, so `kubectl delete pod` returns.
+ * A pod with a deletionTimestamp has its containers stopped within the grace period (each
+ * container's preStop hook first, counted inside it), its final status written, and is
+ * then deleted with gracePeriodSeconds=0, as the kubelet's status manager does, so
+ * `kubectl delete pod` returns.
  */
 import { createHash } from 'node:crypto';
 import { isConflict, isNotFound } from '../apimachinery/errors.js';
