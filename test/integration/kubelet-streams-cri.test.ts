@@ -96,17 +96,17 @@ test('kubectl logs, exec, attach and port-forward on containerd through the API 
   const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR, logger: silentLogger() });
   const rt = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet');
-  let kubelet: Awaited<ReturnType<typeof startKubelet>> | undefined;
+  const node: { kubelet?: Awaited<ReturnType<typeof startKubelet>> } = {};
   // One hook, in this order: no pod, shim or mount may outlive the test.
   t.after(async () => {
-    await kubelet?.stop();
+    await node.kubelet?.stop();
     await client.close();
     rt.close();
     await ctd.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
   await importTestImages(ctd.socket);
-  kubelet = await startKubelet({
+  node.kubelet = await startKubelet({
     client,
     nodeName: NODE,
     runtime: rt,
