@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   scheduler: () => import('./scheduler.js'),
   kubelet: () => import('./kubelet.js'),
   controllers: () => import('./controllers.js'),
+  proxy: () => import('./proxy.js'),
   dns: () => import('./dns.js'),
 };
 

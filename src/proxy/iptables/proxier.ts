@@ -1,6 +1,7 @@
 /**
  * The iptables back-end: each sync renders the rules (rules.ts) and applies the changed
- * chains in one `iptables-restore --noflush`. A full sync first reads the host's tables,
+ * chains with `iptables-restore --noflush`: one atomic call, or for syncs of more than
+ * ~1000 chains a few calls ordered so no rule ever references a missing chain. A full sync first reads the host's tables,
  * so jump rules that went missing are put back and stale per-service chains deleted.
  */
 import type { Logger } from '../../util/log.js';
@@ -8,12 +9,14 @@ import type { ProxyMetrics } from '../metrics.js';
 import type { ProxyBackend } from '../proxier.js';
 import type { ProxyState } from '../types.js';
 import { chainsInSave, IptablesApplier, jumpRuleLines, type CommandRunner } from './applier.js';
-import { generateRules, restorePayload, type AppliedRules, type GenerateResult, type RuleGeneratorOptions, type Table } from './rules.js';
+import { generateRules, restorePayloads, type AppliedRules, type GenerateResult, type RuleGeneratorOptions, type Table } from './rules.js';
 
 export interface IptablesProxierOptions extends RuleGeneratorOptions {
   runner: CommandRunner;
   logger: Logger;
   metrics?: ProxyMetrics;
+  /** Split larger syncs into restores of about this many chains (default 1000). */
+  maxChainsPerRestore?: number;
 }
 
 export class IptablesProxier implements ProxyBackend {
@@ -49,9 +52,9 @@ export class IptablesProxier implements ProxyBackend {
       jumps.nat = jumpRuleLines('nat', n);
     }
     const result = generateRules({ state, changedServices: full ? undefined : changed, previous: this.applied, existingNatChains }, this.o);
-    const payload = restorePayload(result, jumps);
+    const payloads = restorePayloads(result, jumps, this.o.maxChainsPerRestore);
     try {
-      await this.applier.restore(payload);
+      for (const p of payloads) await this.applier.restore(p);
     } catch (err) {
       this.applied = undefined;
       this.o.metrics?.restoreFailures.inc();
@@ -60,7 +63,7 @@ export class IptablesProxier implements ProxyBackend {
     }
     this.applied = result.applied;
     this.last = result;
-    this.lastPayload = payload;
+    this.lastPayload = payloads.join('');
     const m = this.o.metrics;
     if (m) {
       m.iptablesTotal.set({ table: 'filter' }, result.stats.rules.filter);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { servicePorts } from '../tracker.js';
 import type { EndpointInfo, ProxyState } from '../types.js';
-import { endpointChainName, generateRules, portProtoHash, probability, restorePayload, serviceChainNames, type GenerateResult } from './rules.js';
+import { appliedChain, endpointChainName, generateRules, portProtoHash, probability, restorePayload, restorePayloads, serviceChainNames, type GenerateResult } from './rules.js';
 
 type SvcSpec = Record<string, unknown>;
 
@@ -18,7 +18,7 @@ const svc1 = { name: 'svc1', spec: { clusterIP: '172.30.0.41', ports: [{ name: '
 
 /** The rules of one chain (nat unless said), as written. */
 function chain(r: GenerateResult, name: string, table: 'nat' | 'filter' = 'nat'): string[] {
-  const text = r.applied.chains.get(`${table}/${name}`);
+  const text = appliedChain(r.applied, table, name);
   return text ? text.split('\n') : [];
 }
 
@@ -82,7 +82,7 @@ test('a service without endpoints is rejected in the filter table', () => {
     '-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 3001 -j REJECT',
   ]);
   assert.equal(chain(r, 'KUBE-SERVICES').length, 1, 'only the nodeports rule');
-  assert.ok(![...r.applied.chains.keys()].some((k) => k.includes('KUBE-SVC-')));
+  assert.equal(r.applied.services.get('ns1/svc1')!.chains.size, 0);
 });
 
 test('NodePort and LoadBalancer traffic goes through KUBE-EXT- and is masqueraded', () => {
@@ -160,7 +160,7 @@ test('--nodeport-addresses: NodePorts only on the given node IPs', () => {
 
 test('headless and ExternalName services get no rules', () => {
   const r = generateRules({ state: state([{ name: 'h', spec: { clusterIP: 'None', ports: [{ port: 80 }] } }, { name: 'x', spec: { type: 'ExternalName', externalName: 'example.com' } }]) });
-  assert.deepEqual(r.applied.serviceChains.size, 0);
+  assert.ok([...r.applied.services.values()].every((rec) => rec.chains.size === 0));
   assert.equal(chain(r, 'KUBE-SERVICES').length, 1);
 });
 
@@ -187,7 +187,7 @@ test('incremental: only changed chains are written; removed ones are flushed and
   assert.deepEqual(second.tables.nat.deleteLines, [`-X ${gone}`]);
   assert.equal(second.stats.chainsWritten, 1);
   // svc2's chains are still known, though not rendered.
-  assert.ok(second.applied.chains.has(`nat/${serviceChainNames(state([svc2]).services.get('ns1/svc2:p80')!).cluster}`));
+  assert.notEqual(appliedChain(second.applied, 'nat', serviceChainNames(state([svc2]).services.get('ns1/svc2:p80')!).cluster), undefined);
   const payload = restorePayload(second);
   assert.ok(payload.startsWith('*nat\n:KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]\n'));
   assert.ok(payload.endsWith(`-X ${gone}\nCOMMIT\n`));
@@ -204,4 +204,25 @@ test('incremental: only changed chains are written; removed ones are flushed and
 test('a full sync deletes stale service chains found on the host', () => {
   const r = generateRules({ state: state([svc1], { 'ns1/svc1:p80': [{ ip: '10.180.0.1' }] }), existingNatChains: new Set(['KUBE-SVC-AAAAAAAAAAAAAAAA', 'KUBE-SEP-SXIVWICOYRO3J4NJ', 'CNI-123', 'KUBE-MARK-DROP']) });
   assert.deepEqual(r.tables.nat.deleteLines, ['-X KUBE-SVC-AAAAAAAAAAAAAAAA']);
+});
+
+test('a large sync is split: whole services first, shared chains and deletions last', () => {
+  const svc2 = { name: 'svc2', spec: { clusterIP: '172.30.0.42', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] } };
+  const r = generateRules({
+    state: state([svc1, svc2], { 'ns1/svc1:p80': [{ ip: '10.1.0.1' }, { ip: '10.1.0.2' }], 'ns1/svc2:p80': [{ ip: '10.2.0.1' }] }),
+    existingNatChains: new Set(['KUBE-SEP-AAAAAAAAAAAAAAAA']),
+  });
+  assert.deepEqual(restorePayloads(r, {}, 1000), [restorePayload(r)]);
+  const parts = restorePayloads(r, { nat: ['-I PREROUTING 1 -j KUBE-SERVICES'] }, 3);
+  assert.equal(parts.length, 3);
+  // svc1: KUBE-SVC + 2 KUBE-SEP; svc2: KUBE-SVC + 1 KUBE-SEP.
+  assert.deepEqual(parts.slice(0, 2).map((p) => p.split('\n').filter((l) => l.startsWith(':')).length), [4, 2]);
+  assert.ok(parts[0]!.startsWith('*nat\n:KUBE-MARK-MASQ - [0:0]\n') && parts[0]!.includes('-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\n'));
+  assert.ok(!parts[2]!.includes('KUBE-MARK-MASQ - [0:0]'));
+  assert.ok(parts.slice(0, 2).every((p) => p.startsWith('*nat\n') && !p.includes('KUBE-SERVICES') && !p.includes('*filter')));
+  const last = parts[2]!;
+  assert.ok(last.startsWith('*filter\n'));
+  assert.ok(last.includes(':KUBE-SERVICES - [0:0]\n') && last.includes('-I PREROUTING 1 -j KUBE-SERVICES\n'));
+  assert.ok(last.includes(':KUBE-SEP-AAAAAAAAAAAAAAAA - [0:0]\n') && last.endsWith('-X KUBE-SEP-AAAAAAAAAAAAAAAA\nCOMMIT\n'));
+  assert.ok(!last.includes(':KUBE-SVC-XPGD46QRK7WJZT7O'));
 });

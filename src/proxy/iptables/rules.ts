@@ -85,16 +85,34 @@ const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 function base32First16(buf: Buffer): string {
   let out = '';
   for (let i = 0; i < 10; i += 5) {
-    let bits = 0n;
-    for (let j = 0; j < 5; j++) bits = (bits << 8n) | BigInt(buf[i + j]!);
-    for (let k = 7; k >= 0; k--) out += BASE32[Number((bits >> BigInt(k * 5)) & 31n)];
+    // 40 bits fit a double exactly.
+    let bits = buf[i]! * 2 ** 32 + buf.readUInt32BE(i + 1);
+    const chunk: string[] = new Array(8);
+    for (let k = 7; k >= 0; k--) {
+      chunk[k] = BASE32[bits % 32]!;
+      bits = Math.floor(bits / 32);
+    }
+    out += chunk.join('');
   }
   return out;
 }
 
+// Chain names are hashed on every sync for every endpoint; memoized, bounded.
+const hashCache = new Map<string, string>();
+
+function hash16(input: string): string {
+  let h = hashCache.get(input);
+  if (h === undefined) {
+    if (hashCache.size >= 500_000) hashCache.clear();
+    h = base32First16(createHash('sha256').update(input).digest());
+    hashCache.set(input, h);
+  }
+  return h;
+}
+
 /** Upstream portProtoHash: base32(sha256(servicePortName + protocol))[:16]. */
 export function portProtoHash(servicePortName: string, protocol: string): string {
-  return base32First16(createHash('sha256').update(servicePortName + protocol).digest());
+  return hash16(servicePortName + protocol);
 }
 
 export interface ServiceChains {
@@ -112,7 +130,7 @@ export function serviceChainNames(sp: ServicePortInfo): ServiceChains {
 
 /** KUBE-SEP-: base32(sha256(servicePortName + protocol + "ip:port"))[:16]. */
 export function endpointChainName(sp: ServicePortInfo, ep: EndpointInfo): string {
-  return `KUBE-SEP-${base32First16(createHash('sha256').update(sp.name + sp.protocol.toLowerCase() + endpointString(ep)).digest())}`;
+  return `KUBE-SEP-${hash16(sp.name + sp.protocol.toLowerCase() + endpointString(ep))}`;
 }
 
 /** fmt.Sprintf("%0.10f", 1/n), as upstream's probability(). */
@@ -139,13 +157,50 @@ export interface RuleGeneratorOptions {
   nodePortIPs?: readonly string[];
 }
 
-/** What a sync left on the host, handed back to the next sync. */
-export interface AppliedRules {
-  /** "table/chain" → the chain's rules as written. */
+/** Shared chains a Service adds rules to, as "table/chain". */
+const SHARED_KEYS = [
+  `nat/${KUBE_SERVICES}`,
+  `nat/${KUBE_NODEPORTS}`,
+  `filter/${KUBE_SERVICES}`,
+  `filter/${KUBE_EXTERNAL_SERVICES}`,
+  `filter/${KUBE_NODEPORTS}`,
+  `filter/${KUBE_PROXY_FIREWALL}`,
+] as const;
+type SharedKey = (typeof SHARED_KEYS)[number];
+
+/** What one Service contributed to the last sync. */
+export interface ServiceRecord {
+  /** Its own nat chains (KUBE-SVC-, KUBE-SVL-, KUBE-EXT-, KUBE-FW-, KUBE-SEP-) → their rules, as written. */
   chains: Map<string, string>;
-  /** Service ("ns/name") → the per-service nat chains it owns. */
-  serviceChains: Map<string, Set<string>>;
+  /** Its rules in the shared chains, by "table/chain". */
+  shared: Partial<Record<SharedKey, string[]>>;
+  /** Endpoints its rules use (for the large-cluster threshold). */
+  endpoints: number;
+  natRules: number;
+  noLocalInternal: number;
+  noLocalExternal: number;
+}
+
+/** What a sync left on the host, handed back to the next sync (never mutated). */
+export interface AppliedRules {
+  /** By Service ("namespace/name"). */
+  services: Map<string, ServiceRecord>;
+  /** The shared chains' rules as written, by "table/chain". */
+  shared: Map<string, string>;
+  /** Service keys, sorted: the order their rules appear in the shared chains. */
+  order: string[];
   largeClusterMode: boolean;
+}
+
+/** A chain's rules in an applied state ('' when it has none), or undefined when kube-proxy has no such chain. */
+export function appliedChain(a: AppliedRules, table: Table, chain: string): string | undefined {
+  const shared = a.shared.get(`${table}/${chain}`);
+  if (shared !== undefined || table === 'filter') return shared;
+  for (const r of a.services.values()) {
+    const text = r.chains.get(chain);
+    if (text !== undefined) return text;
+  }
+  return undefined;
 }
 
 export interface GenerateInput {
@@ -161,14 +216,23 @@ export interface GenerateInput {
 export interface TableDelta {
   /** ":CHAIN - [0:0]" lines: chains (re)declared, which flushes them. */
   chainLines: string[];
-  /** "-A …" lines of the declared chains. */
+  /** "-A …" lines of the declared chains (one string per chain). */
   ruleLines: string[];
   /** "-X CHAIN" lines. */
   deleteLines: string[];
 }
 
+/** The written chains of one Service: they only reference each other (and KUBE-MARK-MASQ), so they can be restored on their own. */
+export interface ServiceChunk {
+  chains: string[];
+  chainLines: string[];
+  ruleLines: string[];
+}
+
 export interface GenerateResult {
   tables: Record<Table, TableDelta>;
+  /** The per-service part of tables.nat, by Service, for restoring a large sync in batches. */
+  serviceChunks: ServiceChunk[];
   applied: AppliedRules;
   /** The sync rewrote every chain. */
   full: boolean;
@@ -182,66 +246,32 @@ export interface GenerateResult {
   };
 }
 
-class ChainSet {
-  readonly chains = new Map<string, string[]>();
-  rules(chain: string): string[] {
-    let r = this.chains.get(chain);
-    if (!r) this.chains.set(chain, (r = []));
+type Categorized = ReturnType<typeof categorizeEndpoints>;
+
+/** Renders one Service's ports into its record. */
+function renderService(ports: ServicePortInfo[], cats: Categorized[], largeClusterMode: boolean, opts: RuleGeneratorOptions): ServiceRecord {
+  const chains = new Map<string, string[]>();
+  const shared: Partial<Record<SharedKey, string[]>> = {};
+  const rules = (chain: string) => {
+    let r = chains.get(chain);
+    if (!r) chains.set(chain, (r = []));
     return r;
-  }
-  add(chain: string, ...words: string[]): void {
-    this.rules(chain).push(`-A ${chain} ${words.join(' ')}`);
-  }
-}
-
-/**
- * Renders the rules for state and the restore payload from `previous` to them. Pure: it
- * runs nothing; the applier feeds {@link restorePayload} of the result to iptables-restore
- * and keeps `applied` only if that succeeds.
- */
-export function generateRules(input: GenerateInput, opts: RuleGeneratorOptions = {}): GenerateResult {
-  const { state } = input;
-  const markBit = 1 << (opts.masqueradeBit ?? 14);
-  const mark = `0x${markBit.toString(16)}`;
-  const filter = new ChainSet();
-  const nat = new ChainSet();
-  for (const c of BASE_CHAINS.filter) filter.rules(c);
-  for (const c of BASE_CHAINS.nat) nat.rules(c);
-
-  // Shared chains, rendered whole every sync.
-  filter.add(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
-  filter.add(KUBE_FORWARD, '-m', 'comment', '--comment', quote('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
-  filter.add(KUBE_FORWARD, '-m', 'comment', '--comment', quote('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
-  nat.add(KUBE_POSTROUTING, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
-  nat.add(KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', mark);
-  nat.add(KUBE_POSTROUTING, '-m', 'comment', '--comment', quote('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
-  nat.add(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);
-
-  const ports = [...state.services.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : 1));
-  const categorized = ports.map((sp) => categorizeEndpoints(sp, state.endpoints.get(sp.name) ?? []));
-  const totalEndpoints = categorized.reduce((n, c) => n + c.allReachable.length, 0);
-  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
-  const prev = input.previous;
-  const full = !input.changedServices || !prev || prev.largeClusterMode !== largeClusterMode;
-  const renderService = (svc: string) => full || input.changedServices!.has(svc);
+  };
+  const add = (chain: string, ...words: string[]) => rules(chain).push(`-A ${chain} ${words.join(' ')}`);
+  const addShared = (key: SharedKey, ...words: string[]) => (shared[key] ??= []).push(`-A ${key.slice(key.indexOf('/') + 1)} ${words.join(' ')}`);
   const comment = (c: string): string[] => (largeClusterMode ? [] : ['-m', 'comment', '--comment', quote(c)]);
-
-  const serviceChains = new Map<string, Set<string>>();
+  let endpoints = 0;
   let noLocalInternal = 0;
   let noLocalExternal = 0;
 
   ports.forEach((sp, i) => {
-    const { cluster, local, allReachable, hasAny: hasEndpoints } = categorized[i]!;
+    const { cluster, local, allReachable, hasAny: hasEndpoints } = cats[i]!;
+    endpoints += allReachable.length;
     const names = serviceChainNames(sp);
     const proto = sp.protocol.toLowerCase();
     const match = ['-m', proto, '-p', proto];
     const port = String(sp.port);
     const svcName = sp.name;
-    const render = renderService(sp.service);
-    let owned = serviceChains.get(sp.service);
-    if (!owned) serviceChains.set(sp.service, (owned = new Set()));
-    // Per-service chains go to `chains` only when rendered; otherwise just their names are recorded.
-    const chains = render ? nat : undefined;
 
     const internalPolicyChain = sp.internalPolicyLocal ? names.local : names.cluster;
     const hasInternalEndpoints = hasEndpoints && (!sp.internalPolicyLocal || local.length > 0);
@@ -276,170 +306,255 @@ export function generateRules(input: GenerateInput, opts: RuleGeneratorOptions =
     // The cluster IP.
     const clusterIPArgs = ['-m', 'comment', '--comment', quote(`${svcName} cluster IP`), ...match, '-d', sp.clusterIP, '--dport', port];
     if (hasInternalEndpoints) {
-      nat.add(KUBE_SERVICES, ...clusterIPArgs, '-j', internalPolicyChain);
+      addShared(`nat/${KUBE_SERVICES}`, ...clusterIPArgs, '-j', internalPolicyChain);
     } else {
-      filter.add(KUBE_SERVICES, '-m', 'comment', '--comment', quote(internalFilterComment), ...match, '-d', sp.clusterIP, '--dport', port, '-j', internalFilterTarget);
+      addShared(`filter/${KUBE_SERVICES}`, '-m', 'comment', '--comment', quote(internalFilterComment), ...match, '-d', sp.clusterIP, '--dport', port, '-j', internalFilterTarget);
     }
     // External IPs.
     for (const ip of sp.externalIPs) {
-      if (hasEndpoints) nat.add(KUBE_SERVICES, '-m', 'comment', '--comment', quote(`${svcName} external IP`), ...match, '-d', ip, '--dport', port, '-j', names.external);
-      if (!hasExternalEndpoints) filter.add(KUBE_EXTERNAL_SERVICES, '-m', 'comment', '--comment', quote(externalFilterComment), ...match, '-d', ip, '--dport', port, '-j', externalFilterTarget);
+      if (hasEndpoints) addShared(`nat/${KUBE_SERVICES}`, '-m', 'comment', '--comment', quote(`${svcName} external IP`), ...match, '-d', ip, '--dport', port, '-j', names.external);
+      if (!hasExternalEndpoints) addShared(`filter/${KUBE_EXTERNAL_SERVICES}`, '-m', 'comment', '--comment', quote(externalFilterComment), ...match, '-d', ip, '--dport', port, '-j', externalFilterTarget);
     }
     // Load-balancer ingress IPs.
     for (const ip of sp.loadBalancerVIPs) {
-      if (hasEndpoints) nat.add(KUBE_SERVICES, '-m', 'comment', '--comment', quote(`${svcName} loadbalancer IP`), ...match, '-d', ip, '--dport', port, '-j', loadBalancerTrafficChain);
+      if (hasEndpoints) addShared(`nat/${KUBE_SERVICES}`, '-m', 'comment', '--comment', quote(`${svcName} loadbalancer IP`), ...match, '-d', ip, '--dport', port, '-j', loadBalancerTrafficChain);
       if (usesFWChain) {
-        filter.add(KUBE_PROXY_FIREWALL, '-m', 'comment', '--comment', quote(`${svcName} traffic not accepted by ${names.firewall}`), ...match, '-d', ip, '--dport', port, '-j', 'DROP');
+        addShared(`filter/${KUBE_PROXY_FIREWALL}`, '-m', 'comment', '--comment', quote(`${svcName} traffic not accepted by ${names.firewall}`), ...match, '-d', ip, '--dport', port, '-j', 'DROP');
       }
     }
     if (!hasExternalEndpoints) {
       for (const ip of sp.loadBalancerVIPs) {
-        filter.add(KUBE_EXTERNAL_SERVICES, '-m', 'comment', '--comment', quote(externalFilterComment), ...match, '-d', ip, '--dport', port, '-j', externalFilterTarget);
+        addShared(`filter/${KUBE_EXTERNAL_SERVICES}`, '-m', 'comment', '--comment', quote(externalFilterComment), ...match, '-d', ip, '--dport', port, '-j', externalFilterTarget);
       }
     }
     // The node port.
     if (sp.nodePort !== 0) {
-      if (hasEndpoints) nat.add(KUBE_NODEPORTS, '-m', 'comment', '--comment', quote(svcName), ...match, '--dport', String(sp.nodePort), '-j', names.external);
+      if (hasEndpoints) addShared(`nat/${KUBE_NODEPORTS}`, '-m', 'comment', '--comment', quote(svcName), ...match, '--dport', String(sp.nodePort), '-j', names.external);
       if (!hasExternalEndpoints) {
-        filter.add(KUBE_EXTERNAL_SERVICES, '-m', 'comment', '--comment', quote(externalFilterComment), '-m', 'addrtype', '--dst-type', 'LOCAL', ...match, '--dport', String(sp.nodePort), '-j', externalFilterTarget);
+        addShared(`filter/${KUBE_EXTERNAL_SERVICES}`, '-m', 'comment', '--comment', quote(externalFilterComment), '-m', 'addrtype', '--dst-type', 'LOCAL', ...match, '--dport', String(sp.nodePort), '-j', externalFilterTarget);
       }
     }
     if (sp.healthCheckNodePort !== 0) {
-      filter.add(KUBE_NODEPORTS, '-m', 'comment', '--comment', quote(`${svcName} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(sp.healthCheckNodePort), '-j', 'ACCEPT');
+      addShared(`filter/${KUBE_NODEPORTS}`, '-m', 'comment', '--comment', quote(`${svcName} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(sp.healthCheckNodePort), '-j', 'ACCEPT');
     }
 
-    // Per-service chains.
+    // The service's own chains. The masquerade rule comes first in the internal policy chain.
     if (hasInternalEndpoints) {
-      if (opts.masqueradeAll) chains?.add(internalPolicyChain, ...clusterIPArgs, '-j', KUBE_MARK_MASQ);
-      else if (opts.clusterCIDR) chains?.add(internalPolicyChain, ...clusterIPArgs, '!', '-s', opts.clusterCIDR, '-j', KUBE_MARK_MASQ);
+      if (opts.masqueradeAll) add(internalPolicyChain, ...clusterIPArgs, '-j', KUBE_MARK_MASQ);
+      else if (opts.clusterCIDR) add(internalPolicyChain, ...clusterIPArgs, '!', '-s', opts.clusterCIDR, '-j', KUBE_MARK_MASQ);
     }
     if (usesExternalTrafficChain) {
-      owned.add(names.external);
-      chains?.rules(names.external);
+      rules(names.external);
       if (!sp.externalPolicyLocal) {
-        chains?.add(names.external, '-m', 'comment', '--comment', quote(`masquerade traffic for ${svcName} external destinations`), '-j', KUBE_MARK_MASQ);
+        add(names.external, '-m', 'comment', '--comment', quote(`masquerade traffic for ${svcName} external destinations`), '-j', KUBE_MARK_MASQ);
       } else {
         if (opts.clusterCIDR) {
-          chains?.add(names.external, '-m', 'comment', '--comment', quote(`pod traffic for ${svcName} external destinations`), '-s', opts.clusterCIDR, '-j', names.cluster);
+          add(names.external, '-m', 'comment', '--comment', quote(`pod traffic for ${svcName} external destinations`), '-s', opts.clusterCIDR, '-j', names.cluster);
         }
-        chains?.add(names.external, '-m', 'comment', '--comment', quote(`masquerade LOCAL traffic for ${svcName} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', KUBE_MARK_MASQ);
-        chains?.add(names.external, '-m', 'comment', '--comment', quote(`route LOCAL traffic for ${svcName} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', names.cluster);
+        add(names.external, '-m', 'comment', '--comment', quote(`masquerade LOCAL traffic for ${svcName} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', KUBE_MARK_MASQ);
+        add(names.external, '-m', 'comment', '--comment', quote(`route LOCAL traffic for ${svcName} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', names.cluster);
       }
-      if (hasExternalEndpoints) chains?.add(names.external, '-j', externalPolicyChain);
+      if (hasExternalEndpoints) add(names.external, '-j', externalPolicyChain);
     }
     if (usesFWChain) {
-      owned.add(names.firewall);
-      chains?.rules(names.firewall);
+      rules(names.firewall);
       for (const src of sp.loadBalancerSourceRanges) {
-        chains?.add(names.firewall, '-m', 'comment', '--comment', quote(`${svcName} loadbalancer IP`), '-s', src, '-j', names.external);
+        add(names.firewall, '-m', 'comment', '--comment', quote(`${svcName} loadbalancer IP`), '-s', src, '-j', names.external);
       }
     }
     const writeServiceToEndpoints = (chain: string, eps: EndpointInfo[]) => {
-      owned.add(chain);
-      if (!chains) return;
-      chains.rules(chain);
+      rules(chain);
       if (sp.stickyMaxAgeSeconds !== undefined) {
         for (const ep of eps) {
           const sep = endpointChainName(sp, ep);
-          chains.add(chain, ...comment(`${svcName} -> ${endpointString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', String(sp.stickyMaxAgeSeconds), '--reap', '-j', sep);
+          add(chain, ...comment(`${svcName} -> ${endpointString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', String(sp.stickyMaxAgeSeconds), '--reap', '-j', sep);
         }
       }
       eps.forEach((ep, k) => {
         const stat = k < eps.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(eps.length - k)] : [];
-        chains.add(chain, ...comment(`${svcName} -> ${endpointString(ep)}`), ...stat, '-j', endpointChainName(sp, ep));
+        add(chain, ...comment(`${svcName} -> ${endpointString(ep)}`), ...stat, '-j', endpointChainName(sp, ep));
       });
     };
-    // The cluster/local policy chains must exist before the masquerade rule above is kept:
-    // declare them first so that rule lands at the top of the chain.
     if (usesClusterPolicyChain) writeServiceToEndpoints(names.cluster, cluster);
     if (usesLocalPolicyChain) writeServiceToEndpoints(names.local, local);
     for (const ep of allReachable) {
       const sep = endpointChainName(sp, ep);
-      owned.add(sep);
-      if (!chains) continue;
-      chains.rules(sep);
-      chains.add(sep, ...comment(svcName), '-s', `${ep.ip}/32`, '-j', KUBE_MARK_MASQ);
+      rules(sep);
+      add(sep, ...comment(svcName), '-s', `${ep.ip}/32`, '-j', KUBE_MARK_MASQ);
       const affinity = sp.stickyMaxAgeSeconds !== undefined ? ['-m', 'recent', '--name', sep, '--set'] : [];
-      chains.add(sep, ...comment(svcName), ...affinity, ...match, '-j', 'DNAT', '--to-destination', endpointString(ep));
+      add(sep, ...comment(svcName), ...affinity, ...match, '-j', 'DNAT', '--to-destination', endpointString(ep));
     }
   });
 
-  // NodePorts: the last rule of KUBE-SERVICES.
-  const npComment = quote('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
-  if (opts.nodePortIPs === undefined) {
-    nat.add(KUBE_SERVICES, '-m', 'comment', '--comment', npComment, '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', KUBE_NODEPORTS);
-  } else {
-    for (const ip of opts.nodePortIPs) nat.add(KUBE_SERVICES, '-m', 'comment', '--comment', npComment, '-d', ip, '-j', KUBE_NODEPORTS);
+  const texts = new Map<string, string>();
+  let natRules = 0;
+  for (const [c, lines] of chains) {
+    texts.set(c, lines.join('\n'));
+    natRules += lines.length;
   }
-
-  return diff({ filter, nat, serviceChains, full, largeClusterMode, input, noLocalInternal, noLocalExternal });
+  return { chains: texts, shared, endpoints, natRules, noLocalInternal, noLocalExternal };
 }
 
-function diff(d: {
-  filter: ChainSet;
-  nat: ChainSet;
-  serviceChains: Map<string, Set<string>>;
-  full: boolean;
-  largeClusterMode: boolean;
-  input: GenerateInput;
-  noLocalInternal: number;
-  noLocalExternal: number;
-}): GenerateResult {
-  const prev = d.input.previous;
-  const chains = new Map<string, string>();
+function byName(a: ServicePortInfo, b: ServicePortInfo): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0;
+}
+
+/**
+ * Renders the rules for state and the restore payload from `previous` to them. Pure: it
+ * runs nothing and changes none of its inputs; the applier feeds {@link restorePayloads}
+ * of the result to iptables-restore and keeps `applied` only if that succeeds.
+ *
+ * Cost: a partial sync renders only the changed Services; the rest is reused from
+ * `previous` (the shared chains are re-joined from each Service's cached lines), so a
+ * one-service change at 10,000 services does no per-endpoint work for the others.
+ */
+export function generateRules(input: GenerateInput, opts: RuleGeneratorOptions = {}): GenerateResult {
+  const { state } = input;
+  const prev = input.previous;
+  const mark = `0x${(1 << (opts.masqueradeBit ?? 14)).toString(16)}`;
+
+  const portsByService = new Map<string, ServicePortInfo[]>();
+  for (const sp of state.services.values()) {
+    let l = portsByService.get(sp.service);
+    if (!l) portsByService.set(sp.service, (l = []));
+    l.push(sp);
+  }
+  let full = !input.changedServices || !prev;
+  const wanted = (svc: string) => full || input.changedServices!.has(svc) || !prev!.services.has(svc);
+
+  // Phase 1: categorize what is rendered; the endpoint total decides the comment mode.
+  const categorize = (svcs: Iterable<string>) => {
+    const out = new Map<string, { ports: ServicePortInfo[]; cats: Categorized[] }>();
+    for (const svc of svcs) {
+      const ports = portsByService.get(svc)!.sort(byName);
+      out.set(svc, { ports, cats: ports.map((sp) => categorizeEndpoints(sp, state.endpoints.get(sp.name) ?? [])) });
+    }
+    return out;
+  };
+  let toRender = categorize([...portsByService.keys()].filter(wanted));
+  let totalEndpoints = 0;
+  for (const [svc] of portsByService) {
+    const r = toRender.get(svc);
+    totalEndpoints += r ? r.cats.reduce((n, c) => n + c.allReachable.length, 0) : prev!.services.get(svc)!.endpoints;
+  }
+  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+  if (!full && prev!.largeClusterMode !== largeClusterMode) {
+    full = true;
+    toRender = categorize(portsByService.keys());
+  }
+
+  // Phase 2: render.
+  const services = new Map<string, ServiceRecord>();
+  for (const [svc] of portsByService) {
+    const r = toRender.get(svc);
+    services.set(svc, r ? renderService(r.ports, r.cats, largeClusterMode, opts) : prev!.services.get(svc)!);
+  }
+  const sameSet = !full && prev!.order.length === services.size && [...input.changedServices!].every((s) => services.has(s) === prev!.services.has(s));
+  const order = sameSet ? prev!.order : [...services.keys()].sort();
+
+  // Shared chains, in a fixed order.
+  const shared = new Map<string, string>();
+  const join = (key: SharedKey, head: string[] = [], tail: string[] = []) => {
+    const lines = [...head];
+    for (const svc of order) {
+      const l = services.get(svc)!.shared[key];
+      if (l) for (const x of l) lines.push(x);
+    }
+    lines.push(...tail);
+    shared.set(key, lines.join('\n'));
+  };
+  const npComment = quote('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+  const npRules = opts.nodePortIPs === undefined
+    ? [`-A ${KUBE_SERVICES} -m comment --comment ${npComment} -m addrtype --dst-type LOCAL -j ${KUBE_NODEPORTS}`]
+    : opts.nodePortIPs.map((ip) => `-A ${KUBE_SERVICES} -m comment --comment ${npComment} -d ${ip} -j ${KUBE_NODEPORTS}`);
+  join(`filter/${KUBE_NODEPORTS}`);
+  join(`filter/${KUBE_SERVICES}`);
+  join(`filter/${KUBE_EXTERNAL_SERVICES}`);
+  shared.set(`filter/${KUBE_FORWARD}`, [
+    `-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID -j DROP`,
+    `-A ${KUBE_FORWARD} -m comment --comment ${quote('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`,
+    `-A ${KUBE_FORWARD} -m comment --comment ${quote('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+  ].join('\n'));
+  join(`filter/${KUBE_PROXY_FIREWALL}`);
+  join(`nat/${KUBE_NODEPORTS}`);
+  join(`nat/${KUBE_SERVICES}`, [], npRules);
+  shared.set(`nat/${KUBE_MARK_MASQ}`, `-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`);
+  shared.set(`nat/${KUBE_POSTROUTING}`, [
+    `-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`,
+    `-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`,
+    `-A ${KUBE_POSTROUTING} -m comment --comment ${quote('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully`,
+  ].join('\n'));
+
+  // The delta.
   const tables: Record<Table, TableDelta> = {
     filter: { chainLines: [], ruleLines: [], deleteLines: [] },
     nat: { chainLines: [], ruleLines: [], deleteLines: [] },
   };
   let written = 0;
-  let deleted = 0;
-  const rules: Record<Table, number> = { filter: 0, nat: 0 };
+  const write = (table: Table, chain: string, text: string, chunk?: ServiceChunk) => {
+    const t = tables[table];
+    t.chainLines.push(`:${chain} - [0:0]`);
+    if (text) t.ruleLines.push(text);
+    written++;
+    if (chunk) {
+      chunk.chains.push(chain);
+      chunk.chainLines.push(`:${chain} - [0:0]`);
+      if (text) chunk.ruleLines.push(text);
+    }
+  };
   for (const table of ['filter', 'nat'] as const) {
-    const set = table === 'filter' ? d.filter : d.nat;
-    const out = tables[table];
-    for (const [chain, lines] of set.chains) {
+    for (const chain of BASE_CHAINS[table]) {
       const key = `${table}/${chain}`;
-      const text = lines.join('\n');
-      chains.set(key, text);
-      if (!d.full && prev?.chains.get(key) === text) continue;
-      out.chainLines.push(`:${chain} - [0:0]`);
-      if (lines.length) out.ruleLines.push(text);
-      written++;
+      const text = shared.get(key)!;
+      if (full || prev!.shared.get(key) !== text) write(table, chain, text);
     }
   }
-  // Unchanged services keep their chains, as last applied.
-  const active = new Set<string>();
-  for (const [svc, owned] of d.serviceChains) {
-    const rendered = d.full || d.input.changedServices!.has(svc);
-    for (const c of owned) {
-      active.add(c);
-      if (!rendered) {
-        const key = `nat/${c}`;
-        const text = prev?.chains.get(key);
-        if (text !== undefined) chains.set(key, text);
-      }
-    }
-  }
+  const serviceChunks: ServiceChunk[] = [];
   const stale = new Set<string>();
-  if (d.full) {
-    for (const c of d.input.existingNatChains ?? []) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
-    if (prev) for (const k of prev.chains.keys()) if (k.startsWith('nat/') && isServiceChainName(k.slice(4)) && !active.has(k.slice(4))) stale.add(k.slice(4));
-  } else {
-    for (const svc of d.input.changedServices!) for (const c of prev?.serviceChains.get(svc) ?? []) if (!active.has(c)) stale.add(c);
+  for (const svc of full ? order : [...input.changedServices!].sort()) {
+    const rec = services.get(svc);
+    const old = prev?.services.get(svc);
+    if (rec && toRender.has(svc)) {
+      const chunk: ServiceChunk = { chains: [], chainLines: [], ruleLines: [] };
+      for (const [chain, text] of rec.chains) if (full || old?.chains.get(chain) !== text) write('nat', chain, text, chunk);
+      if (chunk.chains.length) serviceChunks.push(chunk);
+    }
+    if (old) for (const chain of old.chains.keys()) if (!rec?.chains.has(chain)) stale.add(chain);
+  }
+  if (full) {
+    const active = new Set<string>();
+    for (const r of services.values()) for (const c of r.chains.keys()) active.add(c);
+    for (const c of input.existingNatChains ?? []) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
+    if (prev) for (const r of prev.services.values()) for (const c of r.chains.keys()) if (!active.has(c)) stale.add(c);
   }
   for (const c of stale) {
     tables.nat.chainLines.push(`:${c} - [0:0]`);
     tables.nat.deleteLines.push(`-X ${c}`);
-    deleted++;
   }
-  for (const [k, text] of chains) if (text) rules[k.startsWith('nat/') ? 'nat' : 'filter'] += text.split('\n').length;
-  const serviceChains = new Map([...d.serviceChains].filter(([, s]) => s.size > 0));
+
+  const rules: Record<Table, number> = { filter: 0, nat: 0 };
+  let noLocalInternal = 0;
+  let noLocalExternal = 0;
+  for (const r of services.values()) {
+    rules.nat += r.natRules;
+    noLocalInternal += r.noLocalInternal;
+    noLocalExternal += r.noLocalExternal;
+  }
+  for (const [key, text] of shared) if (text) rules[key.charCodeAt(0) === 110 /* n */ ? 'nat' : 'filter'] += countLines(text);
+
   return {
     tables,
-    applied: { chains, serviceChains, largeClusterMode: d.largeClusterMode },
-    full: d.full,
-    stats: { rules, chainsWritten: written, chainsDeleted: deleted, noLocalEndpointsInternal: d.noLocalInternal, noLocalEndpointsExternal: d.noLocalExternal },
+    serviceChunks,
+    applied: { services, shared, order, largeClusterMode },
+    full,
+    stats: { rules, chainsWritten: written, chainsDeleted: stale.size, noLocalEndpointsInternal: noLocalInternal, noLocalEndpointsExternal: noLocalExternal },
   };
+}
+
+function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 /**
@@ -459,5 +574,63 @@ export function restorePayload(r: Pick<GenerateResult, 'tables'>, extra: Partial
     if (t.deleteLines.length) out += t.deleteLines.join('\n') + '\n';
     out += 'COMMIT\n';
   }
+  return out;
+}
+
+/** Chains per iptables-restore call when a sync is split (iptables-nft slows down sharply on larger transactions). */
+export const DEFAULT_MAX_CHAINS_PER_RESTORE = 1000;
+
+/**
+ * The restore inputs for a result, in order. A sync that writes at most maxChains chains
+ * is one atomic payload ({@link restorePayload}). A larger one (a full sync of thousands
+ * of services) is split, because iptables-nft's restore time grows much faster than
+ * linearly with the chains in one transaction: first KUBE-MARK-MASQ and the per-service chains, a batch of
+ * whole Services at a time (a Service's chains only reference each other, so each Service
+ * switches atomically), then one last payload with the filter table, the shared nat
+ * chains that reference them, the jump rules and the deletions. No rule ever points at a
+ * chain that does not exist yet.
+ */
+export function restorePayloads(r: GenerateResult, extra: Partial<Record<Table, string[]>> = {}, maxChains = DEFAULT_MAX_CHAINS_PER_RESTORE): string[] {
+  const total = r.tables.filter.chainLines.length + r.tables.nat.chainLines.length;
+  if (total <= maxChains) {
+    const p = restorePayload(r, extra);
+    return p ? [p] : [];
+  }
+  const out: string[] = [];
+  let chainLines: string[] = [];
+  let ruleLines: string[] = [];
+  const flush = () => {
+    if (!chainLines.length) return;
+    out.push(`*nat\n${chainLines.join('\n')}\n${ruleLines.length ? ruleLines.join('\n') + '\n' : ''}COMMIT\n`);
+    chainLines = [];
+    ruleLines = [];
+  };
+  const inChunks = new Set<string>();
+  // Service chains jump to KUBE-MARK-MASQ: it goes first, whole (it never changes).
+  const masq = r.tables.nat.chainLines.indexOf(`:${KUBE_MARK_MASQ} - [0:0]`);
+  if (masq >= 0) {
+    inChunks.add(KUBE_MARK_MASQ);
+    chainLines.push(`:${KUBE_MARK_MASQ} - [0:0]`);
+    const rules = r.tables.nat.ruleLines.find((l) => l.startsWith(`-A ${KUBE_MARK_MASQ} `));
+    if (rules) ruleLines.push(rules);
+  }
+  for (const c of r.serviceChunks) {
+    for (const name of c.chains) inChunks.add(name);
+    chainLines.push(...c.chainLines);
+    ruleLines.push(...c.ruleLines);
+    if (chainLines.length >= maxChains) flush();
+  }
+  flush();
+  const chainOf = (line: string) => line.slice(line.startsWith(':') ? 1 : 3, line.indexOf(' ', 3));
+  const rest: GenerateResult['tables'] = {
+    filter: r.tables.filter,
+    nat: {
+      chainLines: r.tables.nat.chainLines.filter((l) => !inChunks.has(chainOf(l))),
+      ruleLines: r.tables.nat.ruleLines.filter((l) => !inChunks.has(chainOf(l))),
+      deleteLines: r.tables.nat.deleteLines,
+    },
+  };
+  const last = restorePayload({ tables: rest }, extra);
+  if (last) out.push(last);
   return out;
 }
