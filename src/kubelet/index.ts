@@ -172,6 +172,8 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     rootDir: opts.rootDir,
     clusterDNS: opts.clusterDNS,
     clusterDomain: opts.clusterDomain,
+    wheel,
+    registry: opts.registry,
     onWrite: (w) => m?.writes.inc({ kind: w === 'status' ? 'pod_status' : 'pod_delete' }),
   });
   try {
@@ -335,6 +337,7 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
       logger,
       recorder: lazyRecorder,
       hostIP: () => node.internalIP,
+      wheel,
       onWrite: (w) => m?.writes.inc({ kind: w === 'status' ? 'pod_status' : 'pod_delete' }),
     });
     nodes.set(name, { node, workers, runtime });

@@ -1,0 +1,234 @@
+/**
+ * Pods on real containers, second part (see pods-cri.test.ts): containers working
+ * together and ending — a shared emptyDir and localhost, probes, SIGTERM and the grace
+ * period, OOMKilled, env from ConfigMaps and the downward API, static pods.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { skipWithoutContainers, startCluster, type Cluster } from '../util/cluster.js';
+import { testImageSpecs } from '../util/images.js';
+import { eventually } from '../util/wait.js';
+import { haveRegistry, startRegistry } from '../util/registry.js';
+
+function jsonpath(c: Cluster, what: string, path: string): string {
+  return c.ok('get', what, '-o', `jsonpath=${path}`);
+}
+
+async function waitPhase(c: Cluster, pod: string, phase: string): Promise<void> {
+  await eventually(`pod ${pod} ${phase}`, () => jsonpath(c, `pod/${pod}`, '{.status.phase}') === phase, 60_000);
+}
+
+async function waitReason(c: Cluster, pod: string, reason: RegExp, field = 'containerStatuses'): Promise<string> {
+  let last = '';
+  await eventually(`pod ${pod} waiting reason ${reason}`, () => {
+    last = jsonpath(c, `pod/${pod}`, `{.status.${field}[0].state.waiting.reason}`);
+    return reason.test(last);
+  }, 60_000);
+  return last;
+}
+
+describe('pod lifecycle on containerd through flotilla up', { skip: skipWithoutContainers }, () => {
+  let c: Cluster;
+  const hooks: Array<() => unknown> = [];
+  before(async () => {
+    const t = { after: (fn: () => unknown) => hooks.push(fn) };
+    // docker.io mirrored to a local registry holding nginx, so imagePullPolicy Always pulls.
+    const extraArgs: string[] = [];
+    if (haveRegistry) {
+      const reg = await startRegistry(t);
+      await reg.push(testImageSpecs.nginx);
+      extraArgs.push('--registry-mirror', `docker.io=${reg.url}`);
+    }
+    c = await startCluster(t, { runtime: 'cri', extraArgs });
+  });
+  after(async () => {
+    for (const fn of hooks) await fn();
+  });
+
+  test('a two-container pod shares localhost and an emptyDir (helper containers)', async () => {
+    writeFileSync(join(c.dir, 'pair.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: pair
+spec:
+  volumes:
+  - name: html
+    emptyDir: {}
+  containers:
+  - name: server
+    image: nginx
+    imagePullPolicy: IfNotPresent
+    volumeMounts:
+    - name: html
+      mountPath: /usr/share/nginx/html
+  - name: writer
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo written-by-helper > /data/index.html; sleep 3600"]
+    volumeMounts:
+    - name: html
+      mountPath: /data
+`);
+    c.ok('apply', '-f', join(c.dir, 'pair.yaml'));
+    await waitPhase(c, 'pair', 'Running');
+    await eventually('helper serves what the other wrote', () => /written-by-helper/.test(c.kubectl(['exec', 'pair', '-c', 'writer', '--', 'wget', '-qO-', 'http://localhost/']).stdout), 30_000);
+  });
+
+  test('probes: a failing liveness probe restarts the container; a readiness probe flips Ready', async () => {
+    writeFileSync(join(c.dir, 'probes.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: live
+spec:
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "touch /tmp/healthy; sleep 4; rm -f /tmp/healthy; sleep 600"]
+    livenessProbe:
+      exec:
+        command: ["cat", "/tmp/healthy"]
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ready
+spec:
+  containers:
+  - name: c
+    image: nginx
+    imagePullPolicy: IfNotPresent
+    readinessProbe:
+      httpGet:
+        path: /ready.html
+        port: 80
+      periodSeconds: 1
+`);
+    c.ok('apply', '-f', join(c.dir, 'probes.yaml'));
+    await eventually('liveness restart', () => Number(jsonpath(c, 'pod/live', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
+    const events = c.ok('get', 'events', '--field-selector', 'involvedObject.name=live', '-o', 'jsonpath={.items[*].message}');
+    assert.match(events, /Liveness probe failed/);
+    assert.match(events, /Container c failed liveness probe, will be restarted/);
+    await waitPhase(c, 'ready', 'Running');
+    assert.equal(jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}'), 'False');
+    c.ok('exec', 'ready', '--', 'sh', '-c', 'echo ok > /usr/share/nginx/html/ready.html');
+    await eventually('Ready after the probe passes', () => jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}') === 'True', 30_000);
+    c.ok('exec', 'ready', '--', 'rm', '/usr/share/nginx/html/ready.html');
+    await eventually('not Ready after it fails', () => jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}') === 'False', 30_000);
+  });
+
+  test('deletion sends SIGTERM and honours the grace period', async () => {
+    const out = join(c.dir, 'term');
+    mkdirSync(out);
+    writeFileSync(join(c.dir, 'term.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: term
+spec:
+  terminationGracePeriodSeconds: 30
+  volumes:
+  - name: out
+    hostPath:
+      path: ${out}
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "trap 'echo TERM >> /out/log; sleep 2; echo still-here >> /out/log; exit 0' TERM; echo started >> /out/log; while true; do sleep 1; done"]
+    volumeMounts:
+    - name: out
+      mountPath: /out
+`);
+    c.ok('apply', '-f', join(c.dir, 'term.yaml'));
+    await waitPhase(c, 'term', 'Running');
+    await eventually('started', () => existsSync(join(out, 'log')), 30_000);
+    c.ok('delete', 'pod', 'term', '--wait=true', '--timeout=60s');
+    // TERM arrived, and the container was let finish its handler before being stopped.
+    assert.deepEqual(readFileSync(join(out, 'log'), 'utf8').trim().split('\n'), ['started', 'TERM', 'still-here']);
+  });
+
+  test('a memory limit yields OOMKilled', async () => {
+    writeFileSync(join(c.dir, 'oom.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: oom
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["tail", "/dev/zero"]
+    resources:
+      limits:
+        memory: 16Mi
+`);
+    c.ok('apply', '-f', join(c.dir, 'oom.yaml'));
+    await waitPhase(c, 'oom', 'Failed');
+    assert.equal(jsonpath(c, 'pod/oom', '{.status.containerStatuses[0].state.terminated.reason}'), 'OOMKilled');
+    assert.equal(jsonpath(c, 'pod/oom', '{.status.containerStatuses[0].state.terminated.exitCode}'), '137');
+  });
+
+  test('env from a ConfigMap and the downward API; a missing one is CreateContainerConfigError', async () => {
+    c.ok('create', 'configmap', 'settings', '--from-literal=color=blue');
+    writeFileSync(join(c.dir, 'env.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: envy
+spec:
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo color=$COLOR pod=$POD_NAME; sleep 3600"]
+    env:
+    - name: COLOR
+      valueFrom:
+        configMapKeyRef: {name: settings, key: color}
+    - name: POD_NAME
+      valueFrom:
+        fieldRef: {fieldPath: metadata.name}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: envless
+spec:
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    envFrom:
+    - configMapRef: {name: not-there}
+`);
+    c.ok('apply', '-f', join(c.dir, 'env.yaml'));
+    await waitPhase(c, 'envy', 'Running');
+    await eventually('env printed', () => /color=blue pod=envy/.test(c.ok('logs', 'envy')), 30_000);
+    await waitReason(c, 'envless', /^CreateContainerConfigError$/);
+    assert.equal(jsonpath(c, 'pod/envless', '{.status.containerStatuses[0].state.waiting.message}'), 'configmap "not-there" not found');
+  });
+
+  test('a static pod in the manifests folder appears as a mirror pod <name>-<node>', async () => {
+    const manifests = join(c.dir, 'manifests');
+    mkdirSync(manifests, { recursive: true });
+    writeFileSync(join(manifests, 'static-web.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: static-web
+spec:
+  containers:
+  - name: web
+    image: nginx
+    imagePullPolicy: IfNotPresent
+`);
+    await eventually('mirror pod', () => c.kubectl(['get', 'pod', 'static-web-node-1']).status === 0, 60_000);
+    await waitPhase(c, 'static-web-node-1', 'Running');
+    assert.equal(jsonpath(c, 'pod/static-web-node-1', '{.metadata.annotations.kubernetes\\.io/config\\.source}'), 'file');
+    assert.equal(jsonpath(c, 'pod/static-web-node-1', '{.metadata.ownerReferences[0].kind}'), 'Node');
+  });
+});
