@@ -86,9 +86,9 @@ async function waitRunning(api: TestApiServer, name: string, restarts = 0): Prom
 }
 
 /** kubectl with stdin from a pipe, to completion. */
-function kubectlWithInput(kubeconfig: string, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function kubectlWithInput(kubeconfig: string, args: string[], input: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -154,6 +154,15 @@ for (const backend of backends) {
     assert.equal(it.code, 0, it.stderr);
     assert.equal(it.stdout, 'typed\n');
     assert.match(it.stderr, /Unable to use a TTY/);
+    // exec over SPDY, what kubectl before 1.30 speaks (and 1.32 with websockets turned off)
+    const spdyEnv = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+    assert.equal(await api.ok(['exec', 'web', '--', 'echo', 'over', 'spdy'], { env: spdyEnv }), 'over spdy\n');
+    const spdyFailed = await api.kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 5'], { env: spdyEnv });
+    assert.equal(spdyFailed.code, 5);
+    assert.match(spdyFailed.stderr, /command terminated with exit code 5/);
+    const spdyCat = await kubectlWithInput(api.kubeconfigPath, ['exec', '-i', 'web', '--', 'cat'], 'spdy stdin\n', spdyEnv);
+    assert.equal(spdyCat.code, 0, spdyCat.stderr);
+    assert.equal(spdyCat.stdout, 'spdy stdin\n');
 
     // port-forward (WebSocket-tunnelled SPDY, kubectl 1.32's default)
     const pf = spawnKubectl(api.kubeconfigPath, ['port-forward', 'pod/web', ':80']);

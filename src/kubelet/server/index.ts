@@ -6,8 +6,10 @@
  *   GET /pods                                          the node's pods (PodList)
  *   GET /metrics                                       prom-client registry (when given)
  *   GET /containerLogs/<ns>/<pod>/<container>?follow=&previous=&tailLines=&sinceSeconds=&sinceTime=&timestamps=&limitBytes=
- *   WebSocket /exec/<ns>/<pod>[/<uid>]/<container>?command=…&input=1&output=1&error=1&tty=1
- *   WebSocket /attach/<ns>/<pod>[/<uid>]/<container>?input=1&output=1&error=1&tty=1
+ *   /exec/<ns>/<pod>[/<uid>]/<container>?command=…&input=1&output=1&error=1&tty=1
+ *   /attach/<ns>/<pod>[/<uid>]/<container>?input=1&output=1&error=1&tty=1
+ *                                                      WebSocket (v5/v4/v1 channel protocols)
+ *                                                      or SPDY/3.1 (v4/v3/v2/v1)
  *   /portForward/<ns>/<pod>[/<uid>]                    SPDY/3.1 (plain upgrade, or tunnelled in
  *                                                      WebSocket as SPDY/3.1+portforward.k8s.io)
  *
@@ -32,7 +34,7 @@ import { selfSignedServingCert } from '../../util/x509.js';
 import { readContainerLogs, type LogOptions } from '../logs.js';
 import { LabelContainerName, LabelPodUID, RuntimeError, type Runtime, type StreamOptions } from '../runtime.js';
 import { handlePortForward, PORT_FORWARD_PROTOCOL } from './portforward.js';
-import { selectRemoteCommandProtocol, serveRemoteCommand } from './remotecommand.js';
+import { negotiateSpdyProtocol, selectRemoteCommandProtocol, serveRemoteCommand, serveRemoteCommandSpdy, SPDY_REMOTECOMMAND_PROTOCOLS } from './remotecommand.js';
 import { SpdyConnection } from './spdy.js';
 
 /** The WebSocket subprotocol kubectl 1.31+ tunnels port-forward's SPDY in. */
@@ -351,7 +353,26 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
         if (so.tty && so.stderr) so.stderr = false; // a terminal merges stderr into stdout
         const pod = lookup(target.namespace, target.pod, target.uid);
         const id = await runningContainer(pod, target.container);
-        if (!isWebSocket) throw new HttpError(400, 'unable to upgrade: only WebSocket remotecommand protocols are served');
+        if (!isWebSocket) {
+          if (!isSpdy) throw new HttpError(400, 'unable to upgrade: missing upgrade headers in request');
+          const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+          const protocol = negotiateSpdyProtocol(offered);
+          if (!protocol) throw new HttpError(403, `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_REMOTECOMMAND_PROTOCOLS.join(' ')}]`);
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+          const conn = new SpdyConnection({ server: true, send: (b) => !socket.destroyed && socket.write(b), close: () => socket.end() });
+          socket.on('data', (d: Buffer) => conn.feed(d));
+          socket.on('close', () => conn.transportClosed());
+          serveRemoteCommandSpdy({
+            conn,
+            protocol,
+            opts: so,
+            start: () => (verb === 'exec' ? rt.exec(id, command, so) : rt.attach(id, so)),
+            onError: (err) => logger.info({ err: (err as Error).message, pod: `${target.namespace}/${target.pod}`, container: target.container }, `${verb} failed`),
+            setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+          });
+          if (head.length) conn.feed(head);
+          return;
+        }
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           const protocol = ws.protocol || 'channel.k8s.io';
           void serveRemoteCommand({

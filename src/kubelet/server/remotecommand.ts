@@ -178,3 +178,107 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
   writeStatus(first.r);
   ws.close(1000);
 }
+
+/** The remotecommand protocols served over SPDY (kubectl before 1.30, or with websockets turned off). */
+export const SPDY_REMOTECOMMAND_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'] as const;
+
+/** Upstream's negotiation: the first protocol the client offers that the server speaks. */
+export function negotiateSpdyProtocol(offered: string[]): string | undefined {
+  return offered.find((p) => (SPDY_REMOTECOMMAND_PROTOCOLS as readonly string[]).includes(p));
+}
+
+export interface ServeRemoteCommandSpdyOptions {
+  conn: import('./spdy.js').SpdyConnection;
+  protocol: string;
+  opts: StreamOptions;
+  start(): Promise<StreamSession>;
+  onError?(err: unknown): void;
+  /** Upstream's streamCreationTimeout. */
+  setTimeout(fn: () => void, ms: number): { cancel(): void };
+}
+
+/**
+ * exec/attach over SPDY (upstream remotecommand httpstream.go): the client opens one
+ * stream per `streamtype` (error, stdin, stdout, stderr, and resize with a TTY on v3+);
+ * stdin's FIN ends input, the error stream gets the status (v4: metav1.Status JSON; older:
+ * the error text), then the connection closes.
+ */
+export function serveRemoteCommandSpdy(o: ServeRemoteCommandSpdyOptions): void {
+  const { conn, protocol, opts } = o;
+  const v3 = protocol === 'v4.channel.k8s.io' || protocol === 'v3.channel.k8s.io';
+  const expected = 1 + (opts.stdin ? 1 : 0) + (opts.stdout ? 1 : 0) + (opts.stderr ? 1 : 0) + (opts.tty && v3 ? 1 : 0);
+  const streams = new Map<string, import('./spdy.js').SpdyStream>();
+  const timer = o.setTimeout(() => conn.close(), 30_000);
+  conn.on('stream', (s: import('./spdy.js').SpdyStream) => {
+    const type = s.header('streamtype') ?? '';
+    if (!['error', 'stdin', 'stdout', 'stderr', 'resize'].includes(type) || streams.has(type)) {
+      s.reset();
+      return;
+    }
+    s.reply();
+    s.on('error', () => {});
+    streams.set(type, s);
+    if (streams.size === expected) {
+      timer.cancel();
+      void run().catch((err: unknown) => {
+        o.onError?.(err);
+        conn.close();
+      });
+    }
+  });
+  const run = async () => {
+    const errorStream = streams.get('error')!;
+    errorStream.resume();
+    const writeStatus = (result: { exitCode?: number; message?: string }) => {
+      if (protocol === 'v4.channel.k8s.io') errorStream.write(JSON.stringify(execStatus(result)));
+      else if (result.message || (result.exitCode ?? 0) !== 0) errorStream.write(result.message ?? `command terminated with non-zero exit code: ${result.exitCode}`);
+    };
+    const finish = () => {
+      for (const s of streams.values()) if (!s.destroyed && !s.writableEnded) s.end();
+      setImmediate(() => conn.close());
+    };
+    let session: StreamSession;
+    try {
+      session = await o.start();
+    } catch (err) {
+      o.onError?.(err);
+      writeStatus({ message: execStartFailure(err) });
+      finish();
+      return;
+    }
+    conn.once('close', () => session.close());
+    const stdin = streams.get('stdin');
+    if (stdin && session.stdin) {
+      session.stdin.on('error', () => {});
+      stdin.pipe(session.stdin);
+    } else stdin?.resume();
+    const resize = streams.get('resize');
+    if (resize) {
+      let buf = '';
+      resize.on('data', (d: Buffer) => {
+        buf += d.toString();
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          try {
+            const size = JSON.parse(line) as { Width?: number; Height?: number };
+            if (size.Width && size.Height) session.resize(size.Width, size.Height);
+          } catch {
+            // ignored, as upstream
+          }
+        }
+      });
+    }
+    const pump = (r: Readable | undefined, w: import('./spdy.js').SpdyStream | undefined) =>
+      new Promise<void>((resolve) => {
+        if (!r) return resolve();
+        r.on('data', (d: Buffer) => w && !w.destroyed && w.write(d));
+        streamFinished(r, { writable: false }, () => resolve());
+      });
+    const outputs = Promise.all([pump(session.stdout, streams.get('stdout')), pump(session.stderr, streams.get('stderr'))]);
+    const result = await session.done;
+    await outputs;
+    writeStatus(result);
+    finish();
+  };
+}
