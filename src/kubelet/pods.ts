@@ -410,7 +410,7 @@ class PodWorker {
       this.#o.runtime.listContainers({ labelSelector: sel }),
     ]);
     sandboxes.sort((a, b) => b.createdAt - a.createdAt || b.attempt - a.attempt);
-    return { sandbox: sandboxes[0], sandboxes, containers };
+    return { sandbox: sandboxes[0], sandboxes, containers: await this.#setup.withTerminationMessages(this.#pod, containers) };
   }
 
   async #sync(): Promise<void> {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeClient } from '../client/fake.js';
 import { Resources, type EventRecorder } from '../client/interface.js';
@@ -11,6 +11,7 @@ import { PodWorkers, SYNC_ERROR_RESYNC_MS, VOLUME_RETRY_MS } from './pods.js';
 import type { ContainerConfig, PodSandboxConfig } from './runtime.js';
 import { SimulatedRuntime } from './simulated.js';
 import { VOLUME_REFRESH_MS } from './volumes.js';
+import { lastLogText } from './podsetup.js';
 import { tempDir } from '../../test/util/tmp.js';
 
 async function flush(times = 50): Promise<void> {
@@ -178,4 +179,30 @@ test('a running pod re-syncs periodically so ConfigMap edits reach its volume', 
   await env.step(VOLUME_REFRESH_MS);
   assert.equal(readFileSync(file, 'utf8'), 'v2');
   assert.equal(env.created.length, 1, 'the container is not restarted');
+});
+
+test('termination messages: the file a container wrote, else with FallbackToLogsOnError the end of its log', async (t) => {
+  const root = tempDir(t, 'flotilla-podsetup-');
+  const env = setup(t, root);
+  await env.create(
+    newPod('done', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'sleep 2; exit 3'] }],
+    }),
+  );
+  const pod = await env.get('done');
+  writeFileSync(join(root, 'pods', pod.metadata!.uid!, 'containers/main/0.termination-log'), 'disk full\n');
+  await env.step(2000);
+  const term = (await env.get('done')).status?.containerStatuses?.[0]?.state?.terminated;
+  assert.equal(term?.exitCode, 3);
+  assert.equal(term?.message, 'disk full\n');
+
+  const dir = tempDir(t, 'flotilla-logs-');
+  const log = join(dir, '0.log');
+  const lines = Array.from({ length: 100 }, (_, i) => `2026-01-01T00:00:00.000000000Z stdout F line ${i}`);
+  writeFileSync(log, `${lines.join('\n')}\n2026-01-01T00:00:01.000000000Z stderr P par\n2026-01-01T00:00:01.000000000Z stderr F tial\n`);
+  const text = await lastLogText(log, 80, 2048);
+  assert.equal(text, `${Array.from({ length: 79 }, (_, i) => `line ${i + 21}\n`).join('')}partial\n`);
+  assert.equal((await lastLogText(log, 80, 10)), 'e 99\npartial\n'.slice(-10));
+  assert.equal(await lastLogText(join(dir, 'missing.log'), 80, 2048), '');
 });

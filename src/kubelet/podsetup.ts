@@ -6,6 +6,7 @@
  * generateContainerConfig).
  */
 import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Client } from '../client/interface.js';
 import type { Container, Pod, Service } from '../client/objects.js';
 import type { Clock } from '../util/clock.js';
@@ -26,7 +27,7 @@ import {
   type InvalidEnvKeys,
   type ObjectGetter,
 } from './podconfig.js';
-import type { ContainerConfig, PodSandboxConfig, PodSandboxStatus } from './runtime.js';
+import type { ContainerConfig, ContainerStatus, PodSandboxConfig, PodSandboxStatus } from './runtime.js';
 import { VOLUME_REFRESH_MS, VolumeManager, type VolumeFailure } from './volumes.js';
 import { parseQuantity } from '../apimachinery/quantity.js';
 
@@ -66,6 +67,66 @@ export interface PodSetupOptions {
 /** What a container's config gets from its pod spec beyond name, image and labels. */
 export type ContainerExtras = Pick<ContainerConfig, 'command' | 'args' | 'env' | 'mounts' | 'resources' | 'securityContext' | 'stdin' | 'stdinOnce' | 'tty'>;
 
+/** Upstream MaxContainerTerminationMessageLength and the log fallback's limits. */
+const MAX_TERMINATION_MESSAGE = 4096;
+const MAX_TERMINATION_LOG_LINES = 80;
+const MAX_TERMINATION_LOG_BYTES = 2048;
+
+async function readHead(path: string, max: number): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await fh.read(buf, 0, max, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The text of a CRI log file's last `lines` lines (`<time> <stream> <P|F> <text>`; P
+ * marks a partial line continued by the next), at most `maxBytes` from the end.
+ */
+export async function lastLogText(path: string, lines: number, maxBytes: number): Promise<string> {
+  let raw: string;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      // Enough of the file's end for `lines` full entries of typical length.
+      const want = Math.min(size, Math.max(maxBytes * 4, 64 * 1024));
+      const buf = Buffer.alloc(want);
+      const { bytesRead } = await fh.read(buf, 0, want, size - want);
+      raw = buf.subarray(0, bytesRead).toString('utf8');
+      if (want < size) raw = raw.slice(raw.indexOf('\n') + 1);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
+  }
+  const out: string[] = [];
+  let partial = '';
+  for (const line of raw.split('\n')) {
+    const m = /^\S+ (?:stdout|stderr) ([PF]) ?(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'P') {
+      partial += m[2];
+      continue;
+    }
+    out.push(partial + m[2]);
+    partial = '';
+  }
+  const text = out.slice(-lines).map((l) => `${l}\n`).join('');
+  const b = Buffer.from(text);
+  return b.length <= maxBytes ? text : b.subarray(b.length - maxBytes).toString('utf8');
+}
+
 function readOr(path: string, fallback: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -81,6 +142,8 @@ export class PodSetup {
   readonly #unavailableCaps: string[];
   readonly volumes: VolumeManager | undefined;
   #dns: ClusterDNSOptions | undefined;
+  /** Termination messages by pod UID and container ID (an exited container's never changes). */
+  readonly #terminationMessages = new Map<string, Map<string, string>>();
 
   constructor(opts: PodSetupOptions) {
     this.#o = opts;
@@ -134,8 +197,41 @@ export class PodSetup {
     return refreshable ? VOLUME_REFRESH_MS : undefined;
   }
 
+  /**
+   * Exited containers with the message they left (upstream getTerminationMessage): the
+   * termination-message file (first 4096 bytes), or with FallbackToLogsOnError and a
+   * failure, the end of the log (last 80 lines, at most 2048 bytes); appended to the
+   * runtime's own message after ": ". Read once per container.
+   */
+  async withTerminationMessages(pod: Pod, containers: ContainerStatus[]): Promise<ContainerStatus[]> {
+    const volumes = this.volumes;
+    if (!volumes) return containers;
+    const uid = pod.metadata?.uid ?? '';
+    let cache = this.#terminationMessages.get(uid);
+    if (!cache) this.#terminationMessages.set(uid, (cache = new Map()));
+    const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    return Promise.all(
+      containers.map(async (c) => {
+        if (c.state !== 'exited') return c;
+        let msg = cache.get(c.id);
+        if (msg === undefined) {
+          const spec = specs.find((x) => x.name === c.name);
+          msg = '';
+          if (spec && spec.terminationMessagePath !== '') msg = await readHead(volumes.terminationLogPath(uid, c.name, c.attempt), MAX_TERMINATION_MESSAGE);
+          if (msg === '' && spec?.terminationMessagePolicy === 'FallbackToLogsOnError' && c.exitCode !== 0 && c.reason !== 'ContainerCannotRun' && c.logPath) {
+            msg = await lastLogText(c.logPath, MAX_TERMINATION_LOG_LINES, MAX_TERMINATION_LOG_BYTES);
+          }
+          cache.set(c.id, msg);
+        }
+        if (msg === '') return c;
+        return { ...c, message: c.message ? `${c.message}: ${msg}` : msg };
+      }),
+    );
+  }
+
   /** Removes what the pod had on disk. */
   async tearDown(uid: string): Promise<void> {
+    this.#terminationMessages.delete(uid);
     await this.volumes?.tearDownPod(uid);
   }
 

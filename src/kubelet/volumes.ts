@@ -319,7 +319,7 @@ export class VolumeManager {
     if (hostsFile && !out.some((m) => m.containerPath === '/etc/hosts')) out.push({ containerPath: '/etc/hosts', hostPath: hostsFile, readonly: false });
     const terminationPath = container.terminationMessagePath ?? '/dev/termination-log';
     if (terminationPath !== '' && !out.some((m) => m.containerPath === terminationPath)) {
-      const p = join(this.podDir(uid), 'containers', container.name, `${attempt}.termination-log`);
+      const p = this.terminationLogPath(uid, container.name, attempt);
       await mkdir(dirname(p), { recursive: true });
       const fh = await open(p, fsConstants.O_CREAT | fsConstants.O_WRONLY, 0o666);
       await fh.close();
@@ -327,6 +327,11 @@ export class VolumeManager {
       out.push({ containerPath: terminationPath, hostPath: p, readonly: false });
     }
     return out;
+  }
+
+  /** The termination-message file of a container instance (mounted at its terminationMessagePath). */
+  terminationLogPath(uid: string, container: string, attempt: number): string {
+    return join(this.podDir(uid), 'containers', container, `${attempt}.termination-log`);
   }
 
   /** Removes the pod's directory and forgets it (upstream's orphaned pod dir cleanup). */

@@ -324,8 +324,14 @@ test('a hostPort reaches the container through the portmap plugin; the privilege
   assert.equal(body, NginxWelcome);
 });
 
-test('a memory limit is enforced: over-limit container is OOMKilled with exit code 137', { skip }, async (t) => {
+test('a memory limit is enforced: over-limit container is OOMKilled with exit code 137; termination messages', { skip }, async (t) => {
   const node = await startNode(t);
+  await node.create(newPod('bye', { containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo bye > /dev/termination-log; exit 3'] }] }));
+  await node.create(
+    newPod('crash', {
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo starting; echo fatal error >&2; exit 2'], terminationMessagePolicy: 'FallbackToLogsOnError' }],
+    }),
+  );
   await node.create(
     newPod('hog', {
       containers: [
@@ -345,6 +351,10 @@ test('a memory limit is enforced: over-limit container is OOMKilled with exit co
   assert.equal(term.reason, 'OOMKilled');
   assert.equal(term.exitCode, 137);
   assert.equal(pod.status!.phase, 'Failed');
+  const bye = await waitPod(node, 'bye', 'terminated', (p) => p.status?.containerStatuses?.[0]?.state?.terminated !== undefined);
+  assert.deepEqual([bye.status!.containerStatuses![0]!.state!.terminated!.exitCode, bye.status!.containerStatuses![0]!.state!.terminated!.message], [3, 'bye\n']);
+  const crash = await waitPod(node, 'crash', 'terminated', (p) => p.status?.containerStatuses?.[0]?.state?.terminated !== undefined);
+  assert.deepEqual([crash.status!.containerStatuses![0]!.state!.terminated!.exitCode, crash.status!.containerStatuses![0]!.state!.terminated!.message], [2, 'starting\nfatal error\n']);
 });
 
 test('a missing ConfigMap is CreateContainerConfigError until it exists; an unavailable capability is CreateContainerError', { skip }, async (t) => {
