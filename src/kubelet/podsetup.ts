@@ -127,12 +127,20 @@ export async function lastLogText(path: string, lines: number, maxBytes: number)
   return b.length <= maxBytes ? text : b.subarray(b.length - maxBytes).toString('utf8');
 }
 
+/** Host files read once per process (one PodSetup per node, thousands with simulated nodes). */
+const hostFiles = new Map<string, string>();
+
 function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
+  let v = hostFiles.get(path);
+  if (v === undefined) {
+    try {
+      v = readFileSync(path, 'utf8');
+    } catch {
+      v = fallback;
+    }
+    hostFiles.set(path, v);
   }
+  return v;
 }
 
 /** See the module comment. */
