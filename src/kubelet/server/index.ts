@@ -20,6 +20,7 @@
  * certificate it signed are served (--client-ca-file); without, every client is (as
  * --anonymous-auth with the AlwaysAllow authorizer).
  */
+import { access } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
@@ -263,7 +264,6 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     res.on('close', () => abort.abort());
     try {
       // Opened before the headers go out, so a missing file is a 400 as upstream.
-      const { access } = await import('node:fs/promises');
       await access(logPath).catch(() => {
         throw new HttpError(400, `failed to try resolving symlinks in path "${logPath}": lstat ${logPath}: no such file or directory`);
       });
