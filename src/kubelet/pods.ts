@@ -622,6 +622,10 @@ class PodWorker {
       this.#event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       await this.#killPod(st, 0, false);
     }
+    if (this.#setup.sandboxExtras(this.#pod).missingClusterDNS) {
+      const policy = this.#pod.spec?.dnsPolicy ?? 'ClusterFirst';
+      this.#event('Warning', 'MissingClusterDNS', `pod: "${formatPod(this.#pod)}". kubelet does not have ClusterDNS IP configured and cannot create Pod using "${policy}" policy. Falling back to "Default" policy.`);
+    }
     try {
       await rt.runPodSandbox(this.#sandboxConfig((st.sandbox?.attempt ?? -1) + 1));
     } catch (err) {

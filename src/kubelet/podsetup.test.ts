@@ -206,3 +206,28 @@ test('termination messages: the file a container wrote, else with FallbackToLogs
   assert.equal((await lastLogText(log, 80, 10)), 'e 99\npartial\n'.slice(-10));
   assert.equal(await lastLogText(join(dir, 'missing.log'), 80, 2048), '');
 });
+
+test('no cluster DNS configured: ClusterFirst pods get the host resolver and a MissingClusterDNS event', async (t) => {
+  const clock = new FakeClock();
+  const fake = new FakeClient({ clock });
+  const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.1.0/24', preloadedImages: ['busybox'] });
+  const events: string[] = [];
+  const workers = new PodWorkers({
+    client: fake,
+    nodeName: 'n1',
+    runtime,
+    runtimeName: 'simulated',
+    clock,
+    logger: silentLogger(),
+    recorder: { event: (_o, type, reason, message) => events.push(`${type} ${reason}: ${message}`) },
+    hostIP: () => '192.168.0.10',
+    clusterDNS: [],
+    resolvConf: '/nonexistent/resolv.conf',
+  });
+  t.after(() => workers.stop());
+  const pod = await fake.resource<Pod>(Resources.pods, 'default').create(newPod('nodns', { containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent' }] }));
+  workers.updatePod(pod);
+  await flush();
+  await workers.idle();
+  assert.ok(events.includes(`Warning MissingClusterDNS: pod: "nodns_default(${pod.metadata!.uid})". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`), events.join('\n'));
+});
