@@ -51,6 +51,7 @@ import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandb
 import { newRegistry } from '../util/health.js';
 import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
 import { DEFAULT_DNS_CLUSTER_IP, ensureDNSService, startClusterDNS } from '../dns/index.js';
+import { ensureControlPlanePods } from './controlplane.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
 interface Running {
@@ -308,6 +309,10 @@ async function run(argv: string[]): Promise<number> {
       await ensureDNSService(dnsClient, { endpointIP: gateway, port: dns.port });
       say(`  ✓ dns          ${DEFAULT_DNS_CLUSTER_IP} (kube-system/kube-dns) → ${gateway}:${dns.port}; upstream ${dns.upstreams.join(', ') || 'none'}`);
     }
+    // The control plane as kube-system pods, as kubeadm's cluster shows it (stand-ins: controlplane.ts).
+    const cpClient = localClient('kubeadm/v1.32.0 (flotilla)');
+    const cp = await ensureControlPlanePods({ client: cpClient, dataDir, nodeName, etcdPort: Number(new URL(endpoint).port), apiPort: api.port, podCIDR, dnsAddress: gateway, proxy: proxyMode === 'none' ? undefined : { mode: proxyMode }, runtime: gateway ? 'cri' : 'simulated', logger: newLogger('controlplane') }).finally(() => cpClient.close());
+    say(`  ✓ kube-system  control-plane pods ${cp.pods.join(', ')}${cp.builtImages.length ? ` (${cp.builtImages.length} stand-in image(s) built)` : ''}`);
     if (simulatedNodes > 0) {
       const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');
       const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });

@@ -1,0 +1,492 @@
+/**
+ * The control plane as pods in kube-system, the way a kubeadm cluster shows it.
+ *
+ * On a kubeadm cluster `kubectl get pods -n kube-system` lists etcd, kube-apiserver,
+ * kube-controller-manager and kube-scheduler as static pods (mirror pods `<name>-<node>`),
+ * kube-proxy as a DaemonSet (`kube-proxy-<hash>`) and CoreDNS as a Deployment
+ * (`coredns-<hash>-<hash>`). In Flotilla all of these run inside the one `flotilla up`
+ * process (src/cmd/up.ts). So that a newcomer following a Kubernetes course sees the same
+ * kube-system — and can `kubectl exec etcd-<node> -n kube-system -- etcdctl …` — `up` gives
+ * each component a pod whose container *stands in* for it:
+ *
+ *   - Static pods written by `up` into DATA_DIR/manifests at every start (files etcd.yaml,
+ *     kube-apiserver.yaml, kube-controller-manager.yaml, kube-scheduler.yaml, rewritten only
+ *     when their content changes so the pods keep their UIDs across restarts): kubeadm's
+ *     labels (component=<name>, tier=control-plane), hostNetwork, priorityClassName
+ *     system-node-critical, kubeadm's resource requests, and a command line that states the
+ *     in-process component's real settings. The kubelet's file source turns them into
+ *     mirror pods (src/kubelet/static.ts).
+ *   - kube-system/kube-proxy, a DaemonSet (k8s-app=kube-proxy, hostNetwork, tolerating every
+ *     taint as upstream's does), when `up` runs a kube-proxy (not with --proxy-mode none).
+ *   - kube-system/coredns, a Deployment of one replica (k8s-app=kube-dns; tolerations,
+ *     requests and limits as kubeadm's), and the ServiceAccounts kube-proxy and coredns.
+ *
+ * What a stand-in container is: busybox with one script at the component's usual binary
+ * path (/usr/local/bin/etcd, /usr/local/bin/kube-apiserver …, /coredns). The script prints
+ * that the real component runs inside `flotilla up` and the settings it was given (so
+ * `kubectl logs etcd-<node> -n kube-system` says so), then sleeps; it exits on SIGTERM.
+ * Its readiness probe checks the REAL in-process component where that has an endpoint:
+ * the API server's https://127.0.0.1:<secure-port>/readyz, the store's
+ * http://127.0.0.1:<etcd-port>/health (etcd answers /health on its client port), and a TCP
+ * connection to the cluster DNS server (<gateway>:53). The controller-manager, the
+ * scheduler and kube-proxy serve no health endpoint in `up` (no --healthz-bind-address), so
+ * their pods have no probe: Ready means only "the stand-in runs". Stopping or deleting a
+ * stand-in does not stop the component, and a failing component does not restart its pod.
+ *
+ * The etcd pod's image also carries the host's real etcdctl (Debian's etcd-client; it is
+ * dynamically linked, so the libraries `ldd` lists and the ELF interpreter are copied at
+ * their paths), and the pod sets ETCDCTL_API=3 and ETCDCTL_ENDPOINTS to the embedded
+ * store's etcd v3 API. On the host network, `kubectl exec etcd-<node> -n kube-system --
+ * etcdctl get / --prefix --keys-only` therefore lists the store's real /registry/... keys.
+ * Without /usr/bin/etcdctl on the host the image is built without it (logged).
+ *
+ * Images are named as kubeadm's (registry.k8s.io/kube-apiserver:v1.32.0 …,
+ * registry.k8s.io/coredns/coredns:v1.11.3) except etcd's, tagged with the version the
+ * embedded store and the etcdctl inside report (3.4.23-0, where kubeadm 1.32 uses
+ * 3.5.16-0). With the real runtime they are built from the host's busybox-static and
+ * imported into the node's containerd when missing (pull policy IfNotPresent, so nothing
+ * is pulled); an image of the same name already there (e.g. from DATA_DIR/images) is kept.
+ * With the simulated runtime the same objects are created and no image is needed; there
+ * `kubectl exec … etcdctl` is refused (the simulated runtime runs no processes) and no DNS
+ * server runs, so the coredns pod has no probe.
+ *
+ * Departures, deliberately: kube-proxy and coredns are pinned to this node (a
+ * kubernetes.io/hostname nodeSelector), because only this node runs Flotilla's proxy and
+ * DNS — simulated nodes get no kube-proxy pod. Pods get no spec.priority (the API server has
+ * no Priority admission). No hostPath volumes, certificates or config files are mounted:
+ * the stand-ins read nothing.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { isAlreadyExists, isNotFound } from '../apimachinery/errors.js';
+import type { KObject } from '../apimachinery/meta.js';
+import { PatchType } from '../apimachinery/meta.js';
+import { Resources, type Client } from '../client/interface.js';
+import type { Container, DaemonSet, Deployment, Node, Pod, ServiceAccount } from '../client/objects.js';
+import { containerdDirOf, containerdSocket } from '../kubelet/containerd/index.js';
+import { importImages } from '../kubelet/images/import.js';
+import { buildBusyboxImage, type BuildBusyboxImageOptions, type ImageFile } from '../kubelet/images/oci.js';
+import type { Logger } from '../util/log.js';
+
+const execFileAsync = promisify(execFile);
+
+export const KUBERNETES_VERSION = 'v1.32.0';
+/** The version the embedded store reports (src/cmd/etcd.ts) and Debian's etcdctl is. */
+export const ETCD_IMAGE_TAG = '3.4.23-0';
+export const COREDNS_VERSION = 'v1.11.3';
+export const NAMESPACE = 'kube-system';
+/** Where a stand-in says what it is. */
+export const StandInAnnotation = 'flotilla.dev/stand-in';
+/** The field manager of the objects written here. */
+export const FIELD_MANAGER = 'flotilla-up';
+
+/** The images of the control plane's pods, by component. */
+export const ControlPlaneImages = {
+  etcd: `registry.k8s.io/etcd:${ETCD_IMAGE_TAG}`,
+  'kube-apiserver': `registry.k8s.io/kube-apiserver:${KUBERNETES_VERSION}`,
+  'kube-controller-manager': `registry.k8s.io/kube-controller-manager:${KUBERNETES_VERSION}`,
+  'kube-scheduler': `registry.k8s.io/kube-scheduler:${KUBERNETES_VERSION}`,
+  'kube-proxy': `registry.k8s.io/kube-proxy:${KUBERNETES_VERSION}`,
+  coredns: `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`,
+} as const;
+export type Component = keyof typeof ControlPlaneImages;
+
+/** Where each image keeps its (stand-in) binary, as in the upstream images. */
+export const StandInPaths: Record<Component, string> = {
+  etcd: '/usr/local/bin/etcd',
+  'kube-apiserver': '/usr/local/bin/kube-apiserver',
+  'kube-controller-manager': '/usr/local/bin/kube-controller-manager',
+  'kube-scheduler': '/usr/local/bin/kube-scheduler',
+  'kube-proxy': '/usr/local/bin/kube-proxy',
+  coredns: '/coredns',
+};
+
+/** What the control plane's pods describe: the settings `up` really runs with. */
+export interface ControlPlaneParams {
+  dataDir: string;
+  nodeName: string;
+  /** The value of the node's kubernetes.io/hostname label (default nodeName). */
+  nodeHostname?: string;
+  etcdPort: number;
+  apiPort: number;
+  /** The node's pod CIDR (kube-proxy's --cluster-cidr). */
+  podCIDR?: string;
+  /** The Service CIDR (default 10.96.0.0/12). */
+  serviceCIDR?: string;
+  /** Where the cluster DNS server listens (the pods' gateway); unset: no DNS server runs. */
+  dnsAddress?: string;
+  dnsPort?: number;
+  /** kube-proxy as `up` runs it; unset: no kube-proxy (no DaemonSet). */
+  proxy?: { mode: string; healthPort?: number };
+}
+
+const standInAnnotation = (component: string) =>
+  `${component} runs inside the flotilla up process; this pod's container only stands in for it (see src/cmd/controlplane.ts)`;
+
+function etcdEndpoint(p: ControlPlaneParams): string {
+  return `http://127.0.0.1:${p.etcdPort}`;
+}
+
+function staticPod(component: Exclude<Component, 'kube-proxy' | 'coredns'>, container: Container, requests: Record<string, string>, annotations: Record<string, string> = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: component,
+      namespace: NAMESPACE,
+      labels: { component, tier: 'control-plane' },
+      annotations: { ...annotations, [StandInAnnotation]: standInAnnotation(component) },
+    },
+    spec: {
+      hostNetwork: true,
+      priorityClassName: 'system-node-critical',
+      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{ ...container, imagePullPolicy: 'IfNotPresent', resources: { requests } }],
+    },
+  };
+}
+
+/**
+ * The static pod manifests by file name (etcd.yaml, kube-apiserver.yaml, …), as kubeadm
+ * writes them to /etc/kubernetes/manifests, for the stand-ins described in the module comment.
+ */
+export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
+  const etcd = etcdEndpoint(p);
+  const pki = join(p.dataDir, 'pki');
+  const serviceCIDR = p.serviceCIDR ?? '10.96.0.0/12';
+  const pods: Pod[] = [
+    staticPod('etcd', {
+      name: 'etcd',
+      image: ControlPlaneImages.etcd,
+      command: [
+        'etcd',
+        `--advertise-client-urls=${etcd}`,
+        `--auto-compaction-mode=periodic`,
+        `--auto-compaction-retention=5m`,
+        `--data-dir=${join(p.dataDir, 'etcd')}`,
+        `--initial-cluster-token=etcd-cluster`,
+        `--listen-client-urls=${etcd}`,
+        `--max-request-bytes=${1.5 * 1024 * 1024}`,
+        `--max-txn-ops=128`,
+        `--name=flotilla`,
+      ],
+      env: [
+        { name: 'ETCDCTL_API', value: '3' },
+        { name: 'ETCDCTL_ENDPOINTS', value: etcd },
+      ],
+      readinessProbe: { httpGet: { host: '127.0.0.1', path: '/health', port: p.etcdPort, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 15, failureThreshold: 3 },
+    }, { cpu: '100m', memory: '100Mi' }, { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': etcd }),
+    staticPod('kube-apiserver', {
+      name: 'kube-apiserver',
+      image: ControlPlaneImages['kube-apiserver'],
+      command: [
+        'kube-apiserver',
+        '--advertise-address=127.0.0.1',
+        '--authorization-mode=Node,RBAC',
+        '--bind-address=127.0.0.1',
+        `--client-ca-file=${join(pki, 'ca.crt')}`,
+        `--etcd-servers=${etcd}`,
+        `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,
+        `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
+        `--secure-port=${p.apiPort}`,
+        `--service-cluster-ip-range=${serviceCIDR}`,
+        `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+        `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+      ],
+      readinessProbe: { httpGet: { host: '127.0.0.1', path: '/readyz', port: p.apiPort, scheme: 'HTTPS' }, periodSeconds: 1, timeoutSeconds: 15, failureThreshold: 3 },
+    }, { cpu: '250m' }, { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `127.0.0.1:${p.apiPort}` }),
+    staticPod('kube-controller-manager', {
+      name: 'kube-controller-manager',
+      image: ControlPlaneImages['kube-controller-manager'],
+      command: [
+        'kube-controller-manager',
+        `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`,
+        `--kubeconfig=${join(p.dataDir, 'admin.conf')}`,
+        '--leader-elect=true',
+        `--root-ca-file=${join(pki, 'ca.crt')}`,
+        `--service-cluster-ip-range=${serviceCIDR}`,
+        '--use-service-account-credentials=false',
+      ],
+    }, { cpu: '200m' }),
+    staticPod('kube-scheduler', {
+      name: 'kube-scheduler',
+      image: ControlPlaneImages['kube-scheduler'],
+      command: ['kube-scheduler', `--kubeconfig=${join(p.dataDir, 'admin.conf')}`, '--leader-elect=true'],
+    }, { cpu: '100m' }),
+  ];
+  return Object.fromEntries(pods.map((pod) => [`${pod.metadata!.name}.yaml`, pod]));
+}
+
+/** Pins a workload to this node: only it runs Flotilla's proxy and DNS. */
+function thisNode(p: ControlPlaneParams): Record<string, string> {
+  return { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': p.nodeHostname ?? p.nodeName };
+}
+
+/** kube-system/kube-proxy as kubeadm's addon (see the module comment). */
+export function kubeProxyDaemonSet(p: ControlPlaneParams & { proxy: NonNullable<ControlPlaneParams['proxy']> }): DaemonSet & KObject {
+  const labels = { 'k8s-app': 'kube-proxy' };
+  const command = [
+    StandInPaths['kube-proxy'],
+    `--proxy-mode=${p.proxy.mode}`,
+    ...(p.podCIDR ? [`--cluster-cidr=${p.podCIDR}`] : []),
+    '--hostname-override=$(NODE_NAME)',
+    ...(p.proxy.healthPort ? [`--healthz-bind-address=127.0.0.1:${p.proxy.healthPort}`] : []),
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'kube-proxy', namespace: NAMESPACE, labels, annotations: { [StandInAnnotation]: standInAnnotation('kube-proxy') } },
+    spec: {
+      selector: { matchLabels: labels },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          hostNetwork: true,
+          priorityClassName: 'system-node-critical',
+          serviceAccountName: 'kube-proxy',
+          nodeSelector: thisNode(p),
+          tolerations: [{ operator: 'Exists' }],
+          containers: [{
+            name: 'kube-proxy',
+            image: ControlPlaneImages['kube-proxy'],
+            imagePullPolicy: 'IfNotPresent',
+            command,
+            env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }],
+            ...(p.proxy.healthPort
+              ? { readinessProbe: { httpGet: { host: '127.0.0.1', path: '/healthz', port: p.proxy.healthPort, scheme: 'HTTP' }, periodSeconds: 10 } }
+              : {}),
+          }],
+        },
+      },
+    },
+  };
+}
+
+/** kube-system/coredns as kubeadm's addon, one replica (see the module comment). */
+export function coreDNSDeployment(p: ControlPlaneParams): Deployment & KObject {
+  const labels = { 'k8s-app': 'kube-dns' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'coredns', namespace: NAMESPACE, labels, annotations: { [StandInAnnotation]: standInAnnotation('coredns') } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          priorityClassName: 'system-cluster-critical',
+          serviceAccountName: 'coredns',
+          dnsPolicy: 'Default',
+          nodeSelector: thisNode(p),
+          tolerations: [
+            { key: 'CriticalAddonsOnly', operator: 'Exists' },
+            { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+          ],
+          containers: [{
+            name: 'coredns',
+            image: ControlPlaneImages.coredns,
+            imagePullPolicy: 'IfNotPresent',
+            args: ['-conf', '/etc/coredns/Corefile'],
+            resources: { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } },
+            ports: [
+              { name: 'dns', containerPort: 53, protocol: 'UDP' },
+              { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+              { name: 'metrics', containerPort: 9153, protocol: 'TCP' },
+            ],
+            ...(p.dnsAddress
+              ? { readinessProbe: { tcpSocket: { host: p.dnsAddress, port: p.dnsPort ?? 53 }, periodSeconds: 10, timeoutSeconds: 1 } }
+              : {}),
+          }],
+        },
+      },
+    },
+  };
+}
+
+/** The ServiceAccounts kubeadm's addons run as. */
+export function addonServiceAccounts(): Array<ServiceAccount & KObject> {
+  return ['kube-proxy', 'coredns'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: NAMESPACE } }));
+}
+
+/** The stand-in's script (see the module comment). */
+export function standInScript(component: Component): string {
+  return [
+    '#!/bin/sh',
+    `# Flotilla's stand-in for ${component}: the real ${component} runs inside the 'flotilla up' process.`,
+    `echo "flotilla: ${component} runs inside the 'flotilla up' process (its log is up's log); this container only stands in for it, as kubeadm's cluster shows ${component} as a pod"`,
+    `echo "flotilla: ${component} settings: $*"`,
+    "trap 'exit 0' TERM INT",
+    'sleep 2147483647 &',
+    'wait',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The files that make `binary` (a dynamically linked ELF, e.g. Debian's /usr/bin/etcdctl)
+ * run inside an image: itself and every library `ldd` lists, including the ELF interpreter,
+ * each at the path the loader looks for (contents read through symlinks).
+ */
+export async function dynamicBinaryFiles(binary: string, target = binary): Promise<Record<string, ImageFile>> {
+  const { stdout } = await execFileAsync('ldd', [binary], { encoding: 'utf8' });
+  const files: Record<string, ImageFile> = { [target]: { content: await readFile(binary), mode: 0o755 } };
+  for (const path of parseLdd(stdout)) files[path] = { content: await readFile(path), mode: 0o755 };
+  return files;
+}
+
+/** The absolute library paths of `ldd` output (vdso and "not found" lines skipped). */
+export function parseLdd(out: string): string[] {
+  const paths: string[] = [];
+  for (const line of out.split('\n')) {
+    if (/not found/.test(line)) throw new Error(`a library is missing: ${line.trim()}`);
+    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(0x/.exec(line);
+    if (m && !paths.includes(m[1]!)) paths.push(m[1]!);
+  }
+  return paths;
+}
+
+/** What each image is built from: busybox plus the stand-in (and etcdctl for etcd). */
+export async function controlPlaneImageSpecs(opts: { etcdctl?: string; logger?: Logger } = {}): Promise<Array<Omit<BuildBusyboxImageOptions, 'outFile'>>> {
+  const specs: Array<Omit<BuildBusyboxImageOptions, 'outFile'>> = [];
+  for (const component of Object.keys(ControlPlaneImages) as Component[]) {
+    const files: Record<string, ImageFile> = { [StandInPaths[component]]: { content: standInScript(component), mode: 0o755 } };
+    if (component === 'etcd') {
+      const etcdctl = opts.etcdctl ?? '/usr/bin/etcdctl';
+      try {
+        Object.assign(files, await dynamicBinaryFiles(etcdctl, '/usr/local/bin/etcdctl'));
+      } catch (err) {
+        opts.logger?.warn({ etcdctl, err: (err as Error).message }, 'the etcd image is built without etcdctl (install etcd-client for `kubectl exec etcd-<node> -- etcdctl`)');
+      }
+    }
+    specs.push({
+      name: ControlPlaneImages[component],
+      config: component === 'coredns' ? { Entrypoint: [StandInPaths.coredns], Labels: { 'dev.flotilla.stand-in': component } } : { Cmd: [StandInPaths[component]], Labels: { 'dev.flotilla.stand-in': component } },
+      files,
+    });
+  }
+  return specs;
+}
+
+/** The image names in containerd's k8s.io namespace. */
+async function listImages(socketPath: string, ctr = 'ctr'): Promise<Set<string>> {
+  const { stdout } = await execFileAsync(ctr, ['--address', socketPath, '--connect-timeout', '10s', '-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' });
+  return new Set(stdout.split('\n').map((s) => s.trim()).filter(Boolean));
+}
+
+/**
+ * Builds and imports the control plane's images that containerd lacks; resolves with the
+ * names built. Images already there are left alone (IfNotPresent).
+ */
+export async function ensureControlPlaneImages(opts: { socketPath: string; workDir: string; logger: Logger; etcdctl?: string; ctr?: string }): Promise<string[]> {
+  const present = await listImages(opts.socketPath, opts.ctr);
+  const missing = (await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger })).filter((s) => !present.has(s.name));
+  if (missing.length === 0) return [];
+  await mkdir(opts.workDir, { recursive: true });
+  const files: string[] = [];
+  for (const spec of missing) {
+    const file = join(opts.workDir, `${spec.name.replace(/[^A-Za-z0-9._-]+/g, '_')}.tar`);
+    await buildBusyboxImage({ ...spec, outFile: file });
+    files.push(file);
+  }
+  await importImages(opts.socketPath, files, opts.ctr ? { ctr: opts.ctr } : {});
+  opts.logger.info({ images: missing.map((s) => s.name) }, 'built the control plane stand-in images and imported them');
+  return missing.map((s) => s.name);
+}
+
+/**
+ * Writes the manifests into `dir` (created if missing), each only when its content differs
+ * (write then rename, so the kubelet never reads half a file); resolves with the files written.
+ */
+export async function writeStaticPodManifests(dir: string, manifests: Record<string, Pod>): Promise<string[]> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const written: string[] = [];
+  for (const [file, pod] of Object.entries(manifests)) {
+    const path = join(dir, file);
+    const text = stringify(pod);
+    if (existsSync(path) && (await readFile(path, 'utf8').catch(() => '')) === text) continue;
+    const tmp = join(dir, `.${file}.tmp`);
+    await writeFile(tmp, text, { mode: 0o600 });
+    await rename(tmp, path);
+    written.push(path);
+  }
+  return written;
+}
+
+/** Server-side apply (forced), creating the object when the server does not apply to a missing one. */
+async function apply<T extends KObject>(client: Client, gvr: (typeof Resources)[keyof typeof Resources], obj: T): Promise<void> {
+  const rc = client.resource<T>(gvr, obj.metadata!.namespace);
+  try {
+    await rc.patch(obj.metadata!.name!, PatchType.ApplyPatch, obj, { fieldManager: FIELD_MANAGER, force: true });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await rc.create(obj, { fieldManager: FIELD_MANAGER });
+  }
+}
+
+export interface EnsureControlPlanePodsOptions extends ControlPlaneParams {
+  client: Client;
+  runtime: 'cri' | 'simulated';
+  /** The node's containerd (default: up's, under dataDir). */
+  containerdSocket?: string;
+  logger: Logger;
+  /** The etcdctl copied into the etcd image (default /usr/bin/etcdctl). */
+  etcdctl?: string;
+}
+
+export interface ControlPlanePods {
+  /** Manifest files (re)written this time. */
+  manifests: string[];
+  /** Images built and imported this time (cri only). */
+  builtImages: string[];
+  /** What kube-system will show, for up's progress line. */
+  pods: string[];
+}
+
+/**
+ * Gives the in-process control plane its pods in kube-system (see the module comment):
+ * images first (cri), then the static pod manifests, the addons' ServiceAccounts, the
+ * kube-proxy DaemonSet (or its removal when no kube-proxy runs) and the coredns Deployment.
+ * Safe on every start. Resolves without waiting for the pods to run.
+ */
+export async function ensureControlPlanePods(opts: EnsureControlPlanePodsOptions): Promise<ControlPlanePods> {
+  const builtImages = opts.runtime === 'cri'
+    ? await ensureControlPlaneImages({
+      socketPath: opts.containerdSocket ?? containerdSocket(containerdDirOf(opts.dataDir)),
+      workDir: join(containerdDirOf(opts.dataDir), 'build'),
+      logger: opts.logger,
+      ...(opts.etcdctl ? { etcdctl: opts.etcdctl } : {}),
+    })
+    : [];
+  let nodeHostname = opts.nodeHostname;
+  if (!nodeHostname) {
+    const node = await opts.client.resource<Node>(Resources.nodes).get(opts.nodeName).catch(() => undefined);
+    nodeHostname = node?.metadata?.labels?.['kubernetes.io/hostname'] ?? opts.nodeName;
+  }
+  const p: ControlPlaneParams = { ...opts, nodeHostname };
+  const manifests = await writeStaticPodManifests(join(opts.dataDir, 'manifests'), staticPodManifests(p));
+  for (const sa of addonServiceAccounts()) {
+    await opts.client.resource<ServiceAccount & KObject>(Resources.serviceaccounts, NAMESPACE).create(sa, { fieldManager: FIELD_MANAGER }).catch((err: unknown) => {
+      if (!isAlreadyExists(err)) throw err;
+    });
+  }
+  if (opts.proxy) {
+    await apply(opts.client, Resources.daemonsets, kubeProxyDaemonSet({ ...p, proxy: opts.proxy }));
+  } else {
+    await opts.client.resource(Resources.daemonsets, NAMESPACE).delete('kube-proxy').catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+  await apply(opts.client, Resources.deployments, coreDNSDeployment(p));
+  const node = opts.nodeName.toLowerCase();
+  const pods = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((n) => `${n}-${node}`);
+  if (opts.proxy) pods.push('kube-proxy');
+  pods.push('coredns');
+  return { manifests, builtImages, pods };
+}
