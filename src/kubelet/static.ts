@@ -57,7 +57,7 @@ export const FileSource = 'file';
 
 /** Upstream fileCheckFrequency default. */
 export const FILE_CHECK_FREQUENCY_MS = 20_000;
-/** Delay before retrying a failed mirror pod sync. */
+/** Delay before retrying a failed mirror pod sync; doubles per failure up to the file check period. */
 export const MIRROR_RETRY_MS = 1000;
 /** How often a sync looks again while the mirror pod informer has not synced yet. */
 const INFORMER_SYNC_POLL_MS = 100;
@@ -211,6 +211,7 @@ export class StaticPods {
   #running: Promise<void> | undefined;
   #dirty = false;
   #stopped = false;
+  #failures = 0;
   #informerDone: Promise<void> | undefined;
 
   constructor(opts: StaticPodsOptions) {
@@ -289,12 +290,18 @@ export class StaticPods {
         this.#dirty = false;
         try {
           this.#read();
-          if (this.#informer.hasSynced()) await this.#syncMirrors();
-          // Until the mirror informer has synced, which pods exist is unknown: look again soon.
-          else this.#retryAfter(INFORMER_SYNC_POLL_MS);
+          if (this.#informer.hasSynced()) {
+            await this.#syncMirrors();
+            this.#failures = 0;
+          } else {
+            // Until the mirror informer has synced, which pods exist is unknown: look again soon.
+            this.#retryAfter(INFORMER_SYNC_POLL_MS);
+          }
         } catch (err) {
-          this.#o.logger.warn({ err: (err as Error).message }, 'Failed syncing static pod mirrors, will retry');
-          this.#retryAfter(MIRROR_RETRY_MS);
+          const delay = Math.min(MIRROR_RETRY_MS * 2 ** this.#failures, this.#o.checkIntervalMs ?? FILE_CHECK_FREQUENCY_MS);
+          this.#failures++;
+          this.#o.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'Failed syncing static pod mirrors, will retry');
+          this.#retryAfter(delay);
         }
       }
     } finally {

@@ -103,12 +103,13 @@ for (const backend of backends) {
   });
 }
 
-test('a broken manifest is skipped while the good ones run (embedded)', async (t) => {
+test('a broken manifest is skipped while the good ones run; a missing namespace is retried (embedded)', async (t) => {
   const api = await startBackendApiServer(t, backends[0]!);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet');
   t.after(() => client.close());
   const dir = tempDir(t, 'flotilla-manifests-');
   writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Pod\nspec: {}\n');
+  writeFileSync(join(dir, 'later.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: later, namespace: later}\nspec: {containers: [{name: c, image: busybox:1.36, imagePullPolicy: IfNotPresent}]}\n');
   writeFileSync(join(dir, 'good.json'), JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'good' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent' }] } }));
   const podCIDR = '10.244.10.0/24';
   const kubelet = await startKubelet({
@@ -125,4 +126,7 @@ test('a broken manifest is skipped while the good ones run (embedded)', async (t
   await eventually('good mirror pod Running', async () => /^good-static-2\s+1\/1\s+Running\s/m.test(await api.ok(['get', 'pods'])));
   const all = await client.resource<Pod>(Resources.pods).list();
   assert.deepEqual(all.items.map((p) => p.metadata!.name), ['good-static-2']);
+  // The mirror pod of a namespace that does not exist yet appears once it does.
+  await api.ok(['create', 'namespace', 'later']);
+  await eventually('mirror pod in the new namespace Running', async () => /^later-static-2\s+1\/1\s+Running\s/m.test(await api.ok(['get', 'pods', '-n', 'later'])));
 });
