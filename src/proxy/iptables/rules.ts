@@ -187,6 +187,8 @@ export interface AppliedRules {
   services: Map<string, ServiceRecord>;
   /** The shared chains' rules as written, by "table/chain". */
   shared: Map<string, string>;
+  /** Rules in each shared chain (counted once, when the chain's text is built). */
+  sharedRules: Map<string, number>;
   /** Service keys, sorted: the order their rules appear in the shared chains. */
   order: string[];
   largeClusterMode: boolean;
@@ -452,9 +454,25 @@ export function generateRules(input: GenerateInput, opts: RuleGeneratorOptions =
   const sameSet = !full && prev!.order.length === services.size && [...input.changedServices!].every((s) => services.has(s) === prev!.services.has(s));
   const order = sameSet ? prev!.order : [...services.keys()].sort();
 
-  // Shared chains, in a fixed order.
+  // Shared chains, in a fixed order. A partial sync whose Services kept their shared
+  // rules (an endpoint change) reuses the previous text instead of re-joining 10,000 lines.
+  const dirty = new Set<SharedKey>(full || !sameSet ? SHARED_KEYS : []);
+  if (!full && sameSet) {
+    for (const svc of input.changedServices!) {
+      const a = services.get(svc)?.shared ?? {};
+      const b = prev!.services.get(svc)?.shared ?? {};
+      for (const key of SHARED_KEYS) if ((a[key] ?? []).join('\n') !== (b[key] ?? []).join('\n')) dirty.add(key);
+    }
+  }
   const shared = new Map<string, string>();
+  const sharedRules = new Map<string, number>();
   const join = (key: SharedKey, head: string[] = [], tail: string[] = []) => {
+    const kept = dirty.has(key) ? undefined : prev?.shared.get(key);
+    if (kept !== undefined) {
+      shared.set(key, kept);
+      sharedRules.set(key, prev!.sharedRules.get(key) ?? 0);
+      return;
+    }
     const lines = [...head];
     for (const svc of order) {
       const l = services.get(svc)!.shared[key];
@@ -462,6 +480,7 @@ export function generateRules(input: GenerateInput, opts: RuleGeneratorOptions =
     }
     lines.push(...tail);
     shared.set(key, lines.join('\n'));
+    sharedRules.set(key, lines.length);
   };
   const npComment = quote('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
   const npRules = opts.nodePortIPs === undefined
@@ -540,12 +559,12 @@ export function generateRules(input: GenerateInput, opts: RuleGeneratorOptions =
     noLocalInternal += r.noLocalInternal;
     noLocalExternal += r.noLocalExternal;
   }
-  for (const [key, text] of shared) if (text) rules[key.charCodeAt(0) === 110 /* n */ ? 'nat' : 'filter'] += countLines(text);
+  for (const [key, text] of shared) rules[key.charCodeAt(0) === 110 /* n */ ? 'nat' : 'filter'] += sharedRules.get(key) ?? (text ? countLines(text) : 0);
 
   return {
     tables,
     serviceChunks,
-    applied: { services, shared, order, largeClusterMode },
+    applied: { services, shared, sharedRules, order, largeClusterMode },
     full,
     stats: { rules, chainsWritten: written, chainsDeleted: stale.size, noLocalEndpointsInternal: noLocalInternal, noLocalEndpointsExternal: noLocalExternal },
   };
