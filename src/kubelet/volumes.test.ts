@@ -154,6 +154,9 @@ test('emptyDir, configMap, secret, downwardAPI and projected volumes become file
     { containerPath: '/dev/termination-log', hostPath: join(root, 'pods/uid-1/containers/c/0.termination-log'), readonly: false },
   ]);
   assert.ok(statSync(join(empty, 'a/b')).isDirectory());
+  // Restarts keep the previous instance's termination-log file only.
+  for (const attempt of [1, 2, 3]) await vm.mountsFor(pod, pod.spec!.containers[0]!, attempt, [{ key: 'POD_NAME', value: 'p' }], hosts);
+  assert.deepEqual(readdirSync(join(root, 'pods/uid-1/containers/c')).sort(), ['2.termination-log', '3.termination-log']);
 
   await vm.tearDownPod('uid-1');
   assert.equal(existsSync(join(root, 'pods/uid-1')), false);

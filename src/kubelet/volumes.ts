@@ -321,6 +321,11 @@ export class VolumeManager {
     if (terminationPath !== '' && !out.some((m) => m.containerPath === terminationPath)) {
       const p = this.terminationLogPath(uid, container.name, attempt);
       await mkdir(dirname(p), { recursive: true });
+      // Older instances' files go; the previous one stays with its dead container (lastState).
+      for (const f of await readdir(dirname(p))) {
+        const m = /^(\d+)\.termination-log$/.exec(f);
+        if (m && Number(m[1]) < attempt - 1) await rm(join(dirname(p), f), { force: true });
+      }
       const fh = await open(p, fsConstants.O_CREAT | fsConstants.O_WRONLY, 0o666);
       await fh.close();
       await chmod(p, 0o666);
