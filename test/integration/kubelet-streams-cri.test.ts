@@ -2,8 +2,8 @@
  * Streaming on real containers: a node-owned containerd (CNI bridge, images from test
  * archives), the kubelet with its HTTPS server, a real API server, and the real kubectl for
  * `logs` (-f, --previous, --tail, --timestamps), `exec` (with and without -i/-t, exit
- * codes), `attach` and `port-forward` to busybox httpd. Everything goes kubectl → API
- * server → kubelet → containerd's stream server. Skipped without root, containerd, ctr,
+ * codes, a real pseudo-terminal with its size), `attach` and `port-forward` to busybox
+ * httpd. Everything goes kubectl → API server → kubelet → containerd's stream server. Skipped without root, containerd, ctr,
  * busybox-static or the CNI plugins.
  */
 import { test } from 'node:test';
@@ -163,6 +163,25 @@ test('kubectl logs, exec, attach and port-forward on containerd through the API 
     const missing = await api.kubectl(['exec', 'talker', '--', 'no-such-binary']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /no-such-binary/);
+  });
+
+  await t.test('exec -it on a real terminal: a tty of the requested size, exit code', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a pseudo-terminal' }, async () => {
+    // script(1) gives kubectl a pseudo-terminal, so it asks for a TTY and sends its size
+    // (which may land just after the command starts, as upstream: the loop waits for it).
+    const cmd = `stty cols 101 rows 31; ${KUBECTL} --kubeconfig ${api.kubeconfigPath} exec -it talker -- sh -c 'tty; until stty size >/dev/null 2>&1; do sleep 0.1; done; stty size; exit 3'`;
+    const p = spawn('/usr/bin/script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+      p.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 3, out);
+    assert.match(out, /^\/dev\/pts\/\d+\r\n31 101\r\ncommand terminated with exit code 3\r\n$/);
   });
 
   await t.test('attach shows the main process output', async () => {
