@@ -48,3 +48,18 @@ test('an update that omits the allocated cluster IP and node ports keeps them', 
   assert.deepEqual(spec.clusterIPs, ['10.96.0.10']);
   assert.equal(spec.ports[0]!.nodePort, 30001);
 });
+
+test('a LoadBalancer with externalTrafficPolicy Local gets a healthCheckNodePort, kept on update', async () => {
+  const alloc = new ServiceAllocator({ nodePorts: { base: 30000, size: 3 }, listServices: async () => [], random: () => 0 });
+  const lb = svc('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] });
+  assert.deepEqual(await alloc.allocate(lb), []);
+  const spec = lb.spec as { healthCheckNodePort: number; ports: { nodePort: number }[] };
+  assert.equal(spec.ports[0]!.nodePort, 30000);
+  assert.equal(spec.healthCheckNodePort, 30001);
+  const replaced = svc('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80, nodePort: 30000 }] });
+  await alloc.allocate(replaced, lb);
+  assert.equal((replaced.spec as { healthCheckNodePort: number }).healthCheckNodePort, 30001);
+  const cluster = svc('c', { type: 'LoadBalancer', externalTrafficPolicy: 'Cluster', ports: [{ port: 80 }] });
+  await alloc.allocate(cluster);
+  assert.equal((cluster.spec as { healthCheckNodePort?: number }).healthCheckNodePort, undefined);
+});

@@ -98,6 +98,7 @@ export class ServiceAllocator {
       const sp = (s.spec ?? {}) as Obj;
       for (const ip of [sp.clusterIP, ...((sp.clusterIPs as unknown[] | undefined) ?? [])]) if (typeof ip === 'string') usedIPs.add(ip);
       for (const p of (sp.ports as Obj[] | undefined) ?? []) if (typeof p.nodePort === 'number' && p.nodePort > 0) usedPorts.add(p.nodePort);
+      if (typeof sp.healthCheckNodePort === 'number' && sp.healthCheckNodePort > 0) usedPorts.add(sp.healthCheckNodePort);
     }
 
     if (needsClusterIP(spec)) {
@@ -152,6 +153,14 @@ export class ServiceAllocator {
     } else {
       // A service that no longer needs node ports releases them (upstream's type change handling).
       for (const p of (spec.ports as Obj[] | undefined) ?? []) if (spec.type === 'ClusterIP' && old) delete p.nodePort;
+    }
+    // A LoadBalancer with externalTrafficPolicy Local gets a healthCheckNodePort from the same range (kept on update).
+    if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' && !(typeof spec.healthCheckNodePort === 'number' && spec.healthCheckNodePort > 0)) {
+      const oldHC = (old?.spec as Obj | undefined)?.healthCheckNodePort;
+      const mine = ((spec.ports as Obj[] | undefined) ?? []).map((p) => p.nodePort).filter((n): n is number => typeof n === 'number');
+      const port = typeof oldHC === 'number' && oldHC > 0 ? oldHC : this.#freePort(new Set([...usedPorts, ...mine]));
+      if (port === undefined) errs.push(fieldInvalid(newPath('spec', 'healthCheckNodePort'), 0, 'failed to allocate a nodePort: range is full'));
+      else spec.healthCheckNodePort = port;
     }
     return errs;
   }
