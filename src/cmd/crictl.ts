@@ -41,20 +41,6 @@ import { containerdDirOf, containerdSocket } from '../kubelet/containerd/index.j
 /** The `version` crictl reports for itself (the CRI API it speaks). */
 export const CRICTL_VERSION = '0.1.0';
 
-export const command: Command = {
-  name: 'crictl',
-  summary: 'Inspect and debug the node\'s container runtime over the CRI, as crictl does (pods, ps, images, pull, logs, exec, inspect, inspectp, inspecti, info, version).',
-  usage: '[--runtime-endpoint unix:///PATH | --data-dir DIR] COMMAND [flags] [args]\n\n' +
-    'Commands: pods, ps, images, pull, logs, exec, inspect, inspectp, inspecti, info, version',
-  flags: {
-    'runtime-endpoint': { type: 'string', short: 'r', help: 'CRI endpoint (unix:///path); default $CONTAINER_RUNTIME_ENDPOINT, else the containerd of --data-dir.' },
-    'image-endpoint': { type: 'string', short: 'i', help: 'CRI image endpoint (default: the runtime endpoint).' },
-    timeout: { type: 'string', short: 't', default: '2s', help: 'Timeout of each call (Go duration).' },
-    debug: { type: 'boolean', short: 'D', help: 'Print the RPCs made.' },
-    'data-dir': { type: 'string', default: 'flotilla-data', help: 'Data dir of `flotilla up` whose containerd to talk to.' },
-  },
-  run,
-};
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 type Spec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }>;
@@ -753,6 +739,27 @@ const subcommands: Record<string, { spec: Spec; help: string }> = {
   version: { spec: {}, help: 'Display runtime version information' },
 };
 const aliases: Record<string, string> = { image: 'images', img: 'images' };
+
+function subcommandFlags(spec: Spec): string {
+  const flags = Object.entries(spec).map(([k, f]) => `${f.short ? `-${f.short}|` : ''}--${k}${f.type === 'string' ? ' X' : ''}`);
+  return flags.length ? `\n            [${flags.join('] [')}]` : '';
+}
+
+export const command: Command = {
+  name: 'crictl',
+  summary: 'Inspect and debug the node\'s container runtime over the CRI, as crictl does (pods, ps, images, pull, logs, exec, inspect, inspectp, inspecti, info, version).',
+  usage: `[--runtime-endpoint unix:///PATH | --data-dir DIR] COMMAND [flags] [args]\n\nCommands:\n${Object.entries(subcommands)
+    .map(([name, c]) => `  ${name.padEnd(10)}${c.help}${subcommandFlags(c.spec)}`)
+    .join('\n')}`,
+  flags: {
+    'runtime-endpoint': { type: 'string', short: 'r', help: 'CRI endpoint (unix:///path); default $CONTAINER_RUNTIME_ENDPOINT, else the containerd of --data-dir.' },
+    'image-endpoint': { type: 'string', short: 'i', help: 'CRI image endpoint (default: the runtime endpoint).' },
+    timeout: { type: 'string', short: 't', default: '2s', help: 'Timeout of each call (Go duration).' },
+    debug: { type: 'boolean', short: 'D', help: 'Print the RPCs made.' },
+    'data-dir': { type: 'string', default: 'flotilla-data', help: 'Data dir of `flotilla up` whose containerd to talk to.' },
+  },
+  run,
+};
 
 /** The default endpoint: $CONTAINER_RUNTIME_ENDPOINT, else the containerd of the data dir. */
 export function defaultEndpoint(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
