@@ -1,0 +1,197 @@
+/**
+ * The seeds' files (../shared/seeds, the study notes of a Kubernetes course), line for line
+ * as the course writes them, for the walkthrough e2e suites, and the test image they run.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
+import { skipWithoutContainers, startCluster, type Cluster } from './cluster.js';
+import { testImageSpecs } from './images.js';
+import { haveRegistry, startRegistry } from './registry.js';
+import { eventually } from './wait.js';
+
+/**
+ * testImageSpecs.nginx that also stops on SIGTERM as the real nginx does (busybox httpd as
+ * PID 1 ignores it, so every `kubectl delete` would wait out the 30 s grace period).
+ */
+export const gracefulNginx: Omit<BuildBusyboxImageOptions, 'outFile'> = {
+  ...testImageSpecs.nginx,
+  config: {
+    ...testImageSpecs.nginx.config,
+    Cmd: ['sh', '-c', "httpd -f -v -p 80 -h /usr/share/nginx/html & trap 'kill $!; exit 0' TERM; wait"],
+  },
+};
+
+// The seeds' files, line for line as the course writes them.
+
+// "`pod-definition.yaml`" (Pods with YAML).
+export const podDefinition = `apiVersion: v1
+kind: Pod
+metadata:
+  name: myapp-pod
+  labels:
+    app: myapp
+    type: front-end
+spec:
+  containers:
+  - name: nginx-container
+    image: nginx
+`;
+
+// "1. `vim pod.yaml`" (Demo - Pods with YAML), comments as the course writes them.
+export const demoPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: nginx
+  labels:
+    app: nginx
+    tier: frontend
+spec:
+  containers: 
+  - name: nginx #container name
+    image: nginx #container image. 기본적으로 Docker Hub에서 가져옴
+`;
+
+// "`rc-definition.yaml`".
+export const rcDefinition = `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: myapp-rc
+  labels:
+    app: myapp
+    type: front-end
+spec:
+  template:
+    metadata:
+      name: myapp-pod
+      labels:
+        app: myapp
+        type: front-end
+    spec:
+      containers:
+        - name: nginx-container
+          image: nginx
+  replicas: 3
+`;
+
+// "`replicaset-definition-yaml`".
+export const replicaSetDefinition = `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: myapp-replicaset
+  labels:
+    app: myapp
+    type: front-end
+spec:
+  template:
+    metadata:
+      name: myapp-pod
+      labels:
+        app: myapp
+        type: front-end
+    spec:
+      containers:
+        - name: nginx-container
+          image: nginx
+  replicas: 3
+  selector:
+    matchLabels:
+      type: front-end
+`;
+
+// "`deployment-definition.yaml`": its selector (type) does not match the template's labels (tier).
+export const deploymentDefinition = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: myapp-deployment
+  labels:
+    app: myapp
+    type: front-end
+spec:
+  template:
+    metadata:
+      name: myapp-pod
+      labels:
+        app: myapp
+        tier: front-end
+    spec:
+      containers:
+        - name: nginx-container
+          image: nginx
+  replicas: 3
+  selector:
+    matchLabels:
+      type: front-end
+`;
+
+// "`service-definition.yaml`".
+export const serviceDefinition = `apiVersion: v1
+kind: Service
+metadata:
+  name: myapp-service
+spec:
+  type: NodePort
+  ports:
+    - targetPort: 80
+      port: 80
+      nodePort: 30008
+  selector:
+    app: myapp
+    type: front-end
+`;
+
+/** A cluster of the walkthrough suites and the course's ways of talking to it. */
+export interface Walkthrough {
+  c: Cluster;
+  /** Writes a file into the cluster's folder (the course's working directory); returns its path. */
+  file(name: string, text: string): string;
+  /** A shell line as the course types it (pipes), run in that folder with this cluster's kubeconfig. */
+  sh(line: string, env?: Record<string, string>): SpawnSyncReturns<string>;
+  jsonpath(what: string, path: string): string;
+  /** Waits until `kubectl get pods -l SELECTOR` lists exactly n pods, all Running and ready. */
+  waitReadyPods(selector: string, n: number, ns?: string): Promise<void>;
+}
+
+/** Whether startWalkthrough can run here, or why not. */
+export const skipWalkthroughCri = skipWithoutContainers || (!haveRegistry && 'docker-registry not installed');
+
+/**
+ * `flotilla up --runtime cri` with docker.io mirrored to a local registry holding
+ * gracefulNginx, so `image: nginx` pulls with its default policy (Always) as from Docker Hub.
+ * WALKTHROUGH_TRACE=1 prints each kubectl call slower than a second, to see where a run goes.
+ */
+export async function startWalkthrough(t: { after(fn: () => unknown): void }): Promise<Walkthrough> {
+  const reg = await startRegistry(t);
+  await reg.push(gracefulNginx);
+  const c = await startCluster(t, { runtime: 'cri', images: [testImageSpecs.busybox, gracefulNginx], extraArgs: ['--registry-mirror', `docker.io=${reg.url}`] });
+  if (process.env.WALKTHROUGH_TRACE) {
+    const t0 = Date.now();
+    const { ok } = c;
+    c.ok = (...a) => {
+      const s = Date.now();
+      try {
+        return ok(...a);
+      } finally {
+        if (Date.now() - s > 1000) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${Date.now() - s} ms kubectl ${a.join(' ')}\n`);
+      }
+    };
+  }
+  const jsonpath = (what: string, path: string) => c.ok('get', what, '-o', `jsonpath=${path}`);
+  return {
+    c,
+    file(name, text) {
+      const p = join(c.dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+    sh: (line, env = {}) =>
+      spawnSync('sh', ['-c', line], { encoding: 'utf8', cwd: c.dir, env: { ...process.env, KUBECONFIG: c.kubeconfig, ...env }, timeout: 60_000 }),
+    jsonpath,
+    waitReadyPods: (selector, n, ns = 'default') =>
+      eventually(`${n} ready pods ${selector} in ${ns}`, () => {
+        const lines = c.ok('get', 'pods', '-n', ns, '-l', selector, '--no-headers').split('\n').filter(Boolean);
+        return lines.length === n && lines.every((l) => /\s1\/1\s+Running\s/.test(l));
+      }, 90_000),
+  };
+}
