@@ -50,10 +50,10 @@ for (const backend of backends) test(`kube-proxy iptables mode in a network name
   const id = `${process.pid.toString(36)}${backend.name[0]}`;
   const lab = await NetnsLab.create(id, 1);
   let proxy: RunningProxy | undefined;
-  let client: Client | undefined;
+  const closers: (() => Promise<void>)[] = [];
   t.after(async () => {
     await proxy?.stop();
-    await client?.close();
+    for (const c of closers) await c();
     await lab.destroy();
   });
   const api = await startBackendApiServer(t, backend);
@@ -65,7 +65,8 @@ for (const backend of backends) test(`kube-proxy iptables mode in a network name
     await eventually(`${p.name} serving`, async () => (await lab.httpGet(lab.node, `http://${lab.pods.get(p.name)!.ip}:8080/`, 1)).counts[p.name] === 1, 10_000);
   }
 
-  client = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-proxy-test/v0.0.0');
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-proxy-test/v0.0.0');
+  closers.push(() => client.close());
   const services = client.resource<Service & KObject>(Resources.services, 'default');
   const svc = await services.create({
     apiVersion: 'v1',
@@ -124,7 +125,7 @@ for (const backend of backends) test(`kube-proxy iptables mode in a network name
   });
 
   await t.test('an un-readied endpoint leaves the rotation', async () => {
-    await setSlice(client!, slice(lab, { 'pod-c': false }));
+    await setSlice(client, slice(lab, { 'pod-c': false }));
     await eventually('pod-c out of the rules', async () => !(await lab.iptablesSave()).includes(`--to-destination ${lab.pods.get('pod-c')!.ip}:8080`), 10_000);
     const tally = await lab.httpGet(lab.node, `http://${clusterIP}/`, 60);
     assert.equal(tally.errors, 0, JSON.stringify(tally.errs));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KObject } from '../../src/apimachinery/meta.js';
-import { Resources, type Client } from '../../src/client/interface.js';
+import { Resources } from '../../src/client/interface.js';
 import type { EndpointSlice, Service } from '../../src/client/objects.js';
 import { restClientFromKubeconfig } from '../../src/client/rest.js';
 import { startProxy, type RunningProxy, type UserspaceProxier } from '../../src/proxy/index.js';
@@ -74,12 +74,10 @@ function slice(ready: Record<string, boolean> = {}): EndpointSlice & KObject {
 }
 
 for (const backend of backends) test(`kube-proxy userspace mode (${backend.name})`, { skip: backend.skip }, async (t) => {
-  let proxy: RunningProxy | undefined;
-  let client: Client | undefined;
+  const closers: (() => Promise<void>)[] = [];
   const servers: Server[] = [];
   t.after(async () => {
-    await proxy?.stop();
-    await client?.close();
+    for (const c of closers.reverse()) await c();
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   });
   const api = await startBackendApiServer(t, backend);
@@ -91,7 +89,8 @@ for (const backend of backends) test(`kube-proxy userspace mode (${backend.name}
     realPort.set(p.ip, (s.address() as AddressInfo).port);
   }
 
-  client = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-proxy-test/v0.0.0');
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kube-proxy-test/v0.0.0');
+  closers.push(() => client.close());
   const services = client.resource<Service & KObject>(Resources.services, 'default');
   const nodePort = await freeNodePort();
   await services.create({
@@ -103,7 +102,7 @@ for (const backend of backends) test(`kube-proxy userspace mode (${backend.name}
   const slices = client.resource<EndpointSlice & KObject>(Resources.endpointslices, 'default');
   await slices.create(slice());
 
-  proxy = await startProxy({
+  const proxy: RunningProxy = await startProxy({
     client,
     nodeName: 'node-1',
     mode: 'userspace',
@@ -111,6 +110,7 @@ for (const backend of backends) test(`kube-proxy userspace mode (${backend.name}
     logger: silentLogger(),
     userspace: { listenAddress: '127.0.0.1', resolveEndpoint: (ep) => ({ host: '127.0.0.1', port: realPort.get(ep.ip) ?? 1 }) },
   });
+  closers.push(() => proxy.stop());
   await proxy.synced;
   const us = proxy.backend as UserspaceProxier;
   const addr = us.addressOf('default/web:http')!;
