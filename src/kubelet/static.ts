@@ -183,6 +183,15 @@ export function readManifests(path: string): ManifestResult[] {
   return out;
 }
 
+/** A mirror pod's controller reference to its Node. */
+interface NodeOwner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+}
+
 export interface StaticPodsOptions {
   client: Client;
   nodeName: string;
@@ -204,7 +213,6 @@ export class StaticPods {
   /** Manifest errors already logged, by file, so a broken file is reported once per change. */
   readonly #reported = new Map<string, string>();
   #pods = new Map<string, Pod>();
-  #nodeUID: string | undefined;
   #watcher: FSWatcher | undefined;
   #period: TimerHandle | undefined;
   #retry: TimerHandle | undefined;
@@ -344,13 +352,18 @@ export class StaticPods {
     this.#pods = pods;
   }
 
-  async #nodeOwner(): Promise<{ apiVersion: string; kind: string; name: string; uid: string; controller: boolean }> {
-    if (!this.#nodeUID) {
-      const node = await this.#o.client.resource<{ metadata?: { uid?: string } }>(Resources.nodes).get(this.#o.nodeName);
-      this.#nodeUID = node.metadata?.uid;
-      if (!this.#nodeUID) throw new Error(`node ${this.#o.nodeName} has no UID`);
-    }
-    return { apiVersion: 'v1', kind: 'Node', name: this.#o.nodeName, uid: this.#nodeUID, controller: true };
+  /**
+   * The controller reference to this node, read fresh for every mirror pod created: a node
+   * deleted and registered again has a new UID, and a reference to the old one would have
+   * the garbage collector delete each new mirror pod. Undefined while the node is being
+   * deleted (upstream creates no mirror pods then either).
+   */
+  async #nodeOwner(): Promise<NodeOwner | undefined> {
+    const node = await this.#o.client.resource<{ metadata?: { uid?: string; deletionTimestamp?: string } }>(Resources.nodes).get(this.#o.nodeName);
+    if (node.metadata?.deletionTimestamp) return undefined;
+    const uid = node.metadata?.uid;
+    if (!uid) throw new Error(`node ${this.#o.nodeName} has no UID`);
+    return { apiVersion: 'v1', kind: 'Node', name: this.#o.nodeName, uid, controller: true };
   }
 
   async #syncMirrors(): Promise<void> {
@@ -373,8 +386,14 @@ export class StaticPods {
         if (!isNotFound(err) && !isConflict(err)) throw err;
       }
     }
+    let owner: NodeOwner | undefined;
     for (const [key, pod] of this.#pods) {
       if (live.has(key)) continue;
+      owner ??= await this.#nodeOwner();
+      if (!owner) {
+        this.#o.logger.info({ pod: key }, 'Node is being deleted, not creating mirror pod');
+        continue;
+      }
       const meta = pod.metadata!;
       const hash = meta.annotations![ConfigHashAnnotationKey]!;
       const mirror: Pod = {
@@ -386,7 +405,7 @@ export class StaticPods {
           uid: undefined,
           resourceVersion: undefined,
           annotations: { ...meta.annotations, [ConfigMirrorAnnotationKey]: hash },
-          ownerReferences: [await this.#nodeOwner()],
+          ownerReferences: [owner],
         },
         status: undefined,
       };
