@@ -6,6 +6,7 @@
  * `--simulated-nodes N` one process hosts N simulated nodes named NAME-0 … NAME-(N-1) for
  * scale tests. /healthz and /metrics are served on --healthz-bind-address:--healthz-port.
  */
+import { readFile } from 'node:fs/promises';
 import { parseFlags, type Command } from './command.js';
 import { restClientFromKubeconfig } from '../client/rest.js';
 import { SimulatedRuntime, startKubelet, startSimulatedNodes, hostMachineInfo, simulatedPodCIDR } from '../kubelet/index.js';
@@ -28,6 +29,11 @@ export const command: Command = {
     'simulated-nodes': { type: 'string', default: '0', help: 'Host this many simulated nodes in this process instead of one node.' },
     'container-start-delay': { type: 'string', default: '0', help: 'Simulated runtime: time from StartContainer until a container runs (Go duration).' },
     capacity: { type: 'string', default: '', help: 'Node capacity as name=quantity pairs, e.g. cpu=8,memory=32Gi,pods=110 (default: the host\'s; simulated nodes 32 CPUs, 256Gi).' },
+    port: { type: 'string', default: '', help: "Port of the kubelet's HTTPS server (logs, exec, attach, port-forward; upstream 10250; 0 picks a free one). Default: no server for simulated nodes, 10250 otherwise." },
+    address: { type: 'string', default: '', help: 'Address of that server (default: the node IP).' },
+    'client-ca-file': { type: 'string', default: '', help: 'Only clients with a certificate signed by this CA (the API server) may use that server.' },
+    'root-dir': { type: 'string', default: '', help: 'Where pod volumes live (upstream /var/lib/kubelet); unset: containers get no volumes.' },
+    'node-ip': { type: 'string', default: '', help: "The node's InternalIP (default: the host's first non-loopback IPv4)." },
     'pod-manifest-path': { type: 'string', default: '', help: 'Folder (or file) of static pod manifests to run; each shows in the API as a mirror pod <name>-<node>.' },
     'healthz-bind-address': { type: 'string', default: '127.0.0.1', help: 'Address for /healthz and /metrics.' },
     'healthz-port': { type: 'string', default: '10248', help: 'Port for /healthz and /metrics; 0 picks a free one.' },
@@ -81,13 +87,23 @@ async function run(argv: string[]): Promise<number> {
     stop = () => sim.stop();
     ready = () => sim.ready();
   } else {
-    const machine = hostMachineInfo();
+    const machine = hostMachineInfo({ internalIP: String(values['node-ip'] ?? '') || undefined });
     const nodeName = String(values['node-name'] || machine.hostname).toLowerCase();
     const podCIDR = String(values['pod-cidr'] || simulatedPodCIDR(1));
     const cri = runtimeName === 'remote' ? new CriRuntime({ endpoint: String(values['container-runtime-endpoint']) }) : undefined;
     const runtime = cri ?? new SimulatedRuntime({ clock, podCIDR, startDelayMs });
     const staticPodPath = String(values['pod-manifest-path'] ?? '') || undefined;
-    const kubelet = await startKubelet({ client, nodeName, runtime, clock, logger: log, registry, podCIDR, capacity, machine, staticPodPath });
+    const portFlag = String(values.port ?? '');
+    const serverPort = portFlag === '' ? (cri ? 10250 : undefined) : Number(portFlag);
+    if (serverPort !== undefined && (!Number.isInteger(serverPort) || serverPort < 0 || serverPort > 65535)) throw new Error(`invalid --port ${JSON.stringify(portFlag)}`);
+    const caFile = String(values['client-ca-file'] ?? '');
+    const kubelet = await startKubelet({
+      client, nodeName, runtime, clock, logger: log, registry, podCIDR, capacity, machine, staticPodPath,
+      serverPort,
+      serverAddress: String(values.address ?? '') || machine.internalIP,
+      serverClientCA: caFile ? await readFile(caFile, 'utf8') : undefined,
+      rootDir: String(values['root-dir'] ?? '') || undefined,
+    });
     const v = await runtime.version();
     process.stdout.write(`kubelet: node ${nodeName} registered (runtime ${v.runtimeName}://${v.runtimeVersion}, pod CIDR ${podCIDR})\n`);
     stop = async () => {

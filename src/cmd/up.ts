@@ -246,7 +246,8 @@ async function run(argv: string[]): Promise<number> {
       if (imported.length > 0) say(`  ✓ images       ${imported.flatMap((i) => i.images).length} image(s) imported from ${join(dataDir, 'images')}`);
       runtimeLine = `containerd (CRI), pods in ${podCIDR}`;
     } else {
-      runtime = new SimulatedRuntime({ clock: realClock, podCIDR });
+      // Simulated containers still write a line to their log file, so `kubectl logs` works.
+      runtime = new SimulatedRuntime({ clock: realClock, podCIDR, logDir: join(dataDir, 'pod-logs') });
       const why = runtimeMode === 'simulated' ? '--runtime simulated' : support && !support.ok ? support.reason : '';
       runtimeLine = `simulated runtime (${why}): pods run without containers`;
     }

@@ -172,6 +172,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     rootDir: opts.rootDir,
     clusterDNS: opts.clusterDNS,
     clusterDomain: opts.clusterDomain,
+    nodeAllocatable: () => machine.allocatable,
     wheel,
     registry: opts.registry,
     onWrite: (w) => m?.writes.inc({ kind: w === 'status' ? 'pod_status' : 'pod_delete' }),

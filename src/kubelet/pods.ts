@@ -815,6 +815,10 @@ class PodWorker {
           userImage: c.image ?? '',
           ...extras,
           workingDir: c.workingDir,
+          // `kubectl run -i` / `attach -i` need the container's stdin kept open.
+          stdin: c.stdin === true,
+          stdinOnce: c.stdinOnce === true,
+          tty: c.tty === true,
           labels: {
             [LabelPodName]: m.name!,
             [LabelPodNamespace]: m.namespace!,
