@@ -353,9 +353,9 @@ export function parseLdd(out: string): string[] {
 }
 
 /** What each image is built from: busybox plus the stand-in (and etcdctl for etcd). */
-export async function controlPlaneImageSpecs(opts: { etcdctl?: string; logger?: Logger } = {}): Promise<Array<Omit<BuildBusyboxImageOptions, 'outFile'>>> {
+export async function controlPlaneImageSpecs(opts: { etcdctl?: string; logger?: Logger; components?: readonly Component[] } = {}): Promise<Array<Omit<BuildBusyboxImageOptions, 'outFile'>>> {
   const specs: Array<Omit<BuildBusyboxImageOptions, 'outFile'>> = [];
-  for (const component of Object.keys(ControlPlaneImages) as Component[]) {
+  for (const component of opts.components ?? (Object.keys(ControlPlaneImages) as Component[])) {
     const files: Record<string, ImageFile> = { [StandInPaths[component]]: { content: standInScript(component), mode: 0o755 } };
     if (component === 'etcd') {
       const etcdctl = opts.etcdctl ?? '/usr/bin/etcdctl';
@@ -386,8 +386,9 @@ async function listImages(socketPath: string, ctr = 'ctr'): Promise<Set<string>>
  */
 export async function ensureControlPlaneImages(opts: { socketPath: string; workDir: string; logger: Logger; etcdctl?: string; ctr?: string }): Promise<string[]> {
   const present = await listImages(opts.socketPath, opts.ctr);
-  const missing = (await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger })).filter((s) => !present.has(s.name));
-  if (missing.length === 0) return [];
+  const components = (Object.keys(ControlPlaneImages) as Component[]).filter((c) => !present.has(ControlPlaneImages[c]));
+  if (components.length === 0) return [];
+  const missing = await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger, components });
   await mkdir(opts.workDir, { recursive: true });
   const files: string[] = [];
   for (const spec of missing) {
