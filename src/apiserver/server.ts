@@ -220,14 +220,17 @@ export class ApiServer {
             listServices: async () => (await this.store('', def.version, 'services')!.list(undefined, {})).items as KObject[],
           })
         : undefined;
+      const isPods = def.group === '' && def.resource === 'pods';
       this.#stores.set(`${def.group}/${def.version}/${def.resource}`, new ResourceStore({
-        def,
+        // DefaultTolerationSeconds with this server's flags runs before the strategy's
+        // defaults, which would otherwise fill both tolerations with the 300 s default.
+        def: isPods ? { ...def, strategy: { ...def.strategy, default: (o: KObject) => { this.#addDefaultTolerations(o); def.strategy.default?.(o); } } } : def,
         storage: opts.storage,
         clock: this.#clock,
         schemaFor: (d) => (this.#resolver?.has(d.openAPIDefinition) ? this.#resolver.root(d.openAPIDefinition) : undefined),
         admitNamespace: (ns) => this.#admitNamespace(ns),
         ...(allocator ? { beginWrite: (o, old) => allocator.allocate(o, old), serialize: (fn) => allocator.serialize(fn) } : {}),
-        ...(def.group === '' && def.resource === 'pods' ? { beginWrite: (o, old) => this.#admitPod(o, old) } : {}),
+        ...(isPods ? { beginWrite: (o, old) => this.#admitPod(o, old) } : {}),
       }));
     }
   }
@@ -267,6 +270,11 @@ export class ApiServer {
     }
   }
 
+  /** DefaultTolerationSeconds admission with --default-{not-ready,unreachable}-toleration-seconds. */
+  #addDefaultTolerations(pod: KObject): void {
+    addDefaultTolerations(pod, this.#opts.defaultNotReadyTolerationSeconds ?? 300, this.#opts.defaultUnreachableTolerationSeconds ?? 300);
+  }
+
   /**
    * The ServiceAccount admission on pod create: mounts the API token volume when the pod's
    * ServiceAccount exists. (Upstream refuses pods whose ServiceAccount is missing; until a
@@ -274,7 +282,6 @@ export class ApiServer {
    */
   async #admitPod(pod: KObject, old: KObject | undefined): Promise<FieldError[]> {
     if (old) return [];
-    addDefaultTolerations(pod, this.#opts.defaultNotReadyTolerationSeconds ?? 300, this.#opts.defaultUnreachableTolerationSeconds ?? 300);
     const sas = this.store('', 'v1', 'serviceaccounts');
     const saName = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName || 'default';
     if (!sas) return [];
