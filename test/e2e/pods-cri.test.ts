@@ -3,14 +3,13 @@
  * images from the air-gap folder) driven by the real kubectl, as issue 5's "tests that
  * must exist" list them. One cluster serves every test of this file.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { skipWithoutContainers, startCluster, type Cluster } from '../util/cluster.js';
-import { testImageSpecs } from '../util/images.js';
+import { skipWithoutContainers, useCluster, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
-import { haveRegistry, startRegistry } from '../util/registry.js';
+import { haveRegistry } from '../util/registry.js';
 
 function httpGet(host: string, port: number, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -26,55 +25,25 @@ function httpGet(host: string, port: number, path = '/'): Promise<{ status: numb
   });
 }
 
-function jsonpath(c: Cluster, what: string, path: string): string {
-  return c.ok('get', what, '-o', `jsonpath=${path}`);
-}
-
-async function waitPhase(c: Cluster, pod: string, phase: string): Promise<void> {
-  await eventually(`pod ${pod} ${phase}`, () => jsonpath(c, `pod/${pod}`, '{.status.phase}') === phase, 60_000);
-}
-
-async function waitReason(c: Cluster, pod: string, reason: RegExp, field = 'containerStatuses'): Promise<string> {
-  let last = '';
-  await eventually(`pod ${pod} waiting reason ${reason}`, () => {
-    last = jsonpath(c, `pod/${pod}`, `{.status.${field}[0].state.waiting.reason}`);
-    return reason.test(last);
-  }, 60_000);
-  return last;
-}
-
 describe('pods on containerd through flotilla up', { skip: skipWithoutContainers }, () => {
+  const cluster = useCluster({ runtime: 'cri', mirrorNginx: true });
   let c: Cluster;
-  const hooks: Array<() => unknown> = [];
-  before(async () => {
-    const t = { after: (fn: () => unknown) => hooks.push(fn) };
-    // docker.io mirrored to a local registry holding nginx, so imagePullPolicy Always pulls.
-    const extraArgs: string[] = [];
-    if (haveRegistry) {
-      const reg = await startRegistry(t);
-      await reg.push(testImageSpecs.nginx);
-      extraArgs.push('--registry-mirror', `docker.io=${reg.url}`);
-    }
-    c = await startCluster(t, { runtime: 'cri', extraArgs });
-  });
-  after(async () => {
-    for (const fn of hooks) await fn();
-  });
+  before(() => { c = cluster(); });
 
   test('the node is Ready and says it runs containerd', () => {
     assert.match(c.up.stdout(), /✓ containerd\s+pid \d+/);
-    assert.equal(jsonpath(c, 'node/node-1', '{.status.conditions[?(@.type=="Ready")].status}'), 'True');
-    assert.match(jsonpath(c, 'node/node-1', '{.status.nodeInfo.containerRuntimeVersion}'), /^containerd:\/\/1\./);
+    assert.equal(c.jsonpath('node/node-1', '{.status.conditions[?(@.type=="Ready")].status}'), 'True');
+    assert.match(c.jsonpath('node/node-1', '{.status.nodeInfo.containerRuntimeVersion}'), /^containerd:\/\/1\./);
   });
 
   test('a pod serving HTTP is Running and answers on its pod IP', async () => {
     c.ok('run', 'web', '--image=nginx', '--image-pull-policy=IfNotPresent', '--port=80');
-    await waitPhase(c, 'web', 'Running');
-    const ip = jsonpath(c, 'pod/web', '{.status.podIP}');
+    await c.waitPhase('web', 'Running');
+    const ip = c.jsonpath('pod/web', '{.status.podIP}');
     const prefix = c.podCIDR.split('.').slice(0, 3).join('.') + '.';
     assert.ok(ip.startsWith(prefix), `pod IP ${ip} not in ${c.podCIDR}`);
-    assert.match(jsonpath(c, 'pod/web', '{.status.containerStatuses[0].containerID}'), /^containerd:\/\/[0-9a-f]{64}$/);
-    assert.match(jsonpath(c, 'pod/web', '{.status.containerStatuses[0].imageID}'), /^(docker\.io\/library\/nginx@)?sha256:[0-9a-f]{64}$/);
+    assert.match(c.jsonpath('pod/web', '{.status.containerStatuses[0].containerID}'), /^containerd:\/\/[0-9a-f]{64}$/);
+    assert.match(c.jsonpath('pod/web', '{.status.containerStatuses[0].imageID}'), /^(docker\.io\/library\/nginx@)?sha256:[0-9a-f]{64}$/);
     let res: { status: number; body: string } | undefined;
     await eventually('HTTP answer', async () => (res = await httpGet(ip, 80).catch(() => undefined)) !== undefined, 20_000);
     assert.equal(res!.status, 200);
@@ -91,30 +60,30 @@ describe('pods on containerd through flotilla up', { skip: skipWithoutContainers
 
   test('a missing image yields ErrImagePull then ImagePullBackOff; Never yields ErrImageNeverPull', async () => {
     c.ok('run', 'nope', '--image=registry.invalid/nope:1');
-    await waitReason(c, 'nope', /^(ErrImagePull|ImagePullBackOff)$/);
-    await waitReason(c, 'nope', /^ImagePullBackOff$/);
+    await c.waitReason('nope', /^(ErrImagePull|ImagePullBackOff)$/);
+    await c.waitReason('nope', /^ImagePullBackOff$/);
     c.ok('run', 'never', '--image=busybox:not-here', '--image-pull-policy=Never');
-    await waitReason(c, 'never', /^ErrImageNeverPull$/);
-    const msg = jsonpath(c, 'pod/never', '{.status.containerStatuses[0].state.waiting.message}');
+    await c.waitReason('never', /^ErrImageNeverPull$/);
+    const msg = c.jsonpath('pod/never', '{.status.containerStatuses[0].state.waiting.message}');
     assert.equal(msg, 'Container image "busybox:not-here" is not present with pull policy of Never');
   });
 
   test('a crashing container reaches CrashLoopBackOff and counts restarts', async () => {
     c.ok('run', 'crash', '--image=busybox', '--image-pull-policy=IfNotPresent', '--', 'sh', '-c', 'echo crashing; exit 3');
-    await waitReason(c, 'crash', /^CrashLoopBackOff$/);
-    assert.equal(jsonpath(c, 'pod/crash', '{.status.containerStatuses[0].lastState.terminated.exitCode}'), '3');
-    assert.equal(jsonpath(c, 'pod/crash', '{.status.containerStatuses[0].lastState.terminated.reason}'), 'Error');
-    assert.ok(Number(jsonpath(c, 'pod/crash', '{.status.containerStatuses[0].restartCount}')) >= 1);
+    await c.waitReason('crash', /^CrashLoopBackOff$/);
+    assert.equal(c.jsonpath('pod/crash', '{.status.containerStatuses[0].lastState.terminated.exitCode}'), '3');
+    assert.equal(c.jsonpath('pod/crash', '{.status.containerStatuses[0].lastState.terminated.reason}'), 'Error');
+    assert.ok(Number(c.jsonpath('pod/crash', '{.status.containerStatuses[0].restartCount}')) >= 1);
   });
 
   test('a pod that exits 0 with restartPolicy Never is Succeeded/Completed', async () => {
     c.ok('run', 'once', '--image=busybox', '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'sh', '-c', 'echo done');
-    await waitPhase(c, 'once', 'Succeeded');
-    assert.equal(jsonpath(c, 'pod/once', '{.status.containerStatuses[0].state.terminated.reason}'), 'Completed');
+    await c.waitPhase('once', 'Succeeded');
+    assert.equal(c.jsonpath('pod/once', '{.status.containerStatuses[0].state.terminated.reason}'), 'Completed');
   });
   test('kubectl logs: whole, --tail, -f, -c, and --previous after a restart', async () => {
     c.ok('run', 'logger', '--image=busybox', '--image-pull-policy=IfNotPresent', '--', 'sh', '-c', 'i=0; while true; do echo line $i; i=$((i+1)); sleep 1; done');
-    await waitPhase(c, 'logger', 'Running');
+    await c.waitPhase('logger', 'Running');
     await eventually('two log lines', () => /line 1\n/.test(c.ok('logs', 'logger')), 30_000);
     assert.match(c.ok('logs', 'logger'), /^line 0\nline 1\n/);
     assert.equal(c.ok('logs', 'logger', '--tail=1').split('\n').filter(Boolean).length, 1);
@@ -127,7 +96,7 @@ describe('pods on containerd through flotilla up', { skip: skipWithoutContainers
     await eventually('logs -f streams new lines', () => out.includes(`line ${seen + 2}\n`), 30_000);
     f.kill();
     // The crash pod restarted: its previous instance's log is still there.
-    await eventually('crash restarted', () => Number(jsonpath(c, 'pod/crash', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
+    await eventually('crash restarted', () => Number(c.jsonpath('pod/crash', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
     assert.match(c.ok('logs', 'crash', '--previous'), /^crashing$/m);
   });
 

@@ -3,49 +3,17 @@
  * together and ending — a shared emptyDir and localhost, probes, SIGTERM and the grace
  * period, OOMKilled, env from ConfigMaps and the downward API, static pods.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { skipWithoutContainers, startCluster, type Cluster } from '../util/cluster.js';
-import { testImageSpecs } from '../util/images.js';
+import { skipWithoutContainers, useCluster, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
-import { haveRegistry, startRegistry } from '../util/registry.js';
-
-function jsonpath(c: Cluster, what: string, path: string): string {
-  return c.ok('get', what, '-o', `jsonpath=${path}`);
-}
-
-async function waitPhase(c: Cluster, pod: string, phase: string): Promise<void> {
-  await eventually(`pod ${pod} ${phase}`, () => jsonpath(c, `pod/${pod}`, '{.status.phase}') === phase, 60_000);
-}
-
-async function waitReason(c: Cluster, pod: string, reason: RegExp, field = 'containerStatuses'): Promise<string> {
-  let last = '';
-  await eventually(`pod ${pod} waiting reason ${reason}`, () => {
-    last = jsonpath(c, `pod/${pod}`, `{.status.${field}[0].state.waiting.reason}`);
-    return reason.test(last);
-  }, 60_000);
-  return last;
-}
 
 describe('pod lifecycle on containerd through flotilla up', { skip: skipWithoutContainers }, () => {
+  const cluster = useCluster({ runtime: 'cri', mirrorNginx: true });
   let c: Cluster;
-  const hooks: Array<() => unknown> = [];
-  before(async () => {
-    const t = { after: (fn: () => unknown) => hooks.push(fn) };
-    // docker.io mirrored to a local registry holding nginx, so imagePullPolicy Always pulls.
-    const extraArgs: string[] = [];
-    if (haveRegistry) {
-      const reg = await startRegistry(t);
-      await reg.push(testImageSpecs.nginx);
-      extraArgs.push('--registry-mirror', `docker.io=${reg.url}`);
-    }
-    c = await startCluster(t, { runtime: 'cri', extraArgs });
-  });
-  after(async () => {
-    for (const fn of hooks) await fn();
-  });
+  before(() => { c = cluster(); });
 
   test('a two-container pod shares localhost and an emptyDir (helper containers)', async () => {
     writeFileSync(join(c.dir, 'pair.yaml'), `apiVersion: v1
@@ -72,7 +40,7 @@ spec:
       mountPath: /data
 `);
     c.ok('apply', '-f', join(c.dir, 'pair.yaml'));
-    await waitPhase(c, 'pair', 'Running');
+    await c.waitPhase('pair', 'Running');
     await eventually('helper serves what the other wrote', () => /written-by-helper/.test(c.kubectl(['exec', 'pair', '-c', 'writer', '--', 'wget', '-qO-', 'http://localhost/']).stdout), 30_000);
   });
 
@@ -109,16 +77,16 @@ spec:
       periodSeconds: 1
 `);
     c.ok('apply', '-f', join(c.dir, 'probes.yaml'));
-    await eventually('liveness restart', () => Number(jsonpath(c, 'pod/live', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
+    await eventually('liveness restart', () => Number(c.jsonpath('pod/live', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
     const events = c.ok('get', 'events', '--field-selector', 'involvedObject.name=live', '-o', 'jsonpath={.items[*].message}');
     assert.match(events, /Liveness probe failed/);
     assert.match(events, /Container c failed liveness probe, will be restarted/);
-    await waitPhase(c, 'ready', 'Running');
-    assert.equal(jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}'), 'False');
+    await c.waitPhase('ready', 'Running');
+    assert.equal(c.jsonpath('pod/ready', '{.status.conditions[?(@.type=="Ready")].status}'), 'False');
     c.ok('exec', 'ready', '--', 'sh', '-c', 'echo ok > /usr/share/nginx/html/ready.html');
-    await eventually('Ready after the probe passes', () => jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}') === 'True', 30_000);
+    await eventually('Ready after the probe passes', () => c.jsonpath('pod/ready', '{.status.conditions[?(@.type=="Ready")].status}') === 'True', 30_000);
     c.ok('exec', 'ready', '--', 'rm', '/usr/share/nginx/html/ready.html');
-    await eventually('not Ready after it fails', () => jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}') === 'False', 30_000);
+    await eventually('not Ready after it fails', () => c.jsonpath('pod/ready', '{.status.conditions[?(@.type=="Ready")].status}') === 'False', 30_000);
   });
 
   test('deletion sends SIGTERM and honours the grace period', async () => {
@@ -144,7 +112,7 @@ spec:
       mountPath: /out
 `);
     c.ok('apply', '-f', join(c.dir, 'term.yaml'));
-    await waitPhase(c, 'term', 'Running');
+    await c.waitPhase('term', 'Running');
     await eventually('started', () => existsSync(join(out, 'log')), 30_000);
     c.ok('delete', 'pod', 'term', '--wait=true', '--timeout=60s');
     // TERM arrived, and the container was let finish its handler before being stopped.
@@ -168,9 +136,9 @@ spec:
         memory: 16Mi
 `);
     c.ok('apply', '-f', join(c.dir, 'oom.yaml'));
-    await waitPhase(c, 'oom', 'Failed');
-    assert.equal(jsonpath(c, 'pod/oom', '{.status.containerStatuses[0].state.terminated.reason}'), 'OOMKilled');
-    assert.equal(jsonpath(c, 'pod/oom', '{.status.containerStatuses[0].state.terminated.exitCode}'), '137');
+    await c.waitPhase('oom', 'Failed');
+    assert.equal(c.jsonpath('pod/oom', '{.status.containerStatuses[0].state.terminated.reason}'), 'OOMKilled');
+    assert.equal(c.jsonpath('pod/oom', '{.status.containerStatuses[0].state.terminated.exitCode}'), '137');
   });
 
   test('env from a ConfigMap and the downward API; a missing one is CreateContainerConfigError', async () => {
@@ -207,10 +175,10 @@ spec:
     - configMapRef: {name: not-there}
 `);
     c.ok('apply', '-f', join(c.dir, 'env.yaml'));
-    await waitPhase(c, 'envy', 'Running');
+    await c.waitPhase('envy', 'Running');
     await eventually('env printed', () => /color=blue pod=envy/.test(c.ok('logs', 'envy')), 30_000);
-    await waitReason(c, 'envless', /^CreateContainerConfigError$/);
-    assert.equal(jsonpath(c, 'pod/envless', '{.status.containerStatuses[0].state.waiting.message}'), 'configmap "not-there" not found');
+    await c.waitReason('envless', /^CreateContainerConfigError$/);
+    assert.equal(c.jsonpath('pod/envless', '{.status.containerStatuses[0].state.waiting.message}'), 'configmap "not-there" not found');
   });
 
   test('a static pod in the manifests folder appears as a mirror pod <name>-<node>', async () => {
@@ -227,8 +195,8 @@ spec:
     imagePullPolicy: IfNotPresent
 `);
     await eventually('mirror pod', () => c.kubectl(['get', 'pod', 'static-web-node-1']).status === 0, 60_000);
-    await waitPhase(c, 'static-web-node-1', 'Running');
-    assert.equal(jsonpath(c, 'pod/static-web-node-1', '{.metadata.annotations.kubernetes\\.io/config\\.source}'), 'file');
-    assert.equal(jsonpath(c, 'pod/static-web-node-1', '{.metadata.ownerReferences[0].kind}'), 'Node');
+    await c.waitPhase('static-web-node-1', 'Running');
+    assert.equal(c.jsonpath('pod/static-web-node-1', '{.metadata.annotations.kubernetes\\.io/config\\.source}'), 'file');
+    assert.equal(c.jsonpath('pod/static-web-node-1', '{.metadata.ownerReferences[0].kind}'), 'Node');
   });
 });

@@ -4,39 +4,30 @@
  * their name says missing, shell scripts exit as written, probes fail when the pod's
  * simulated.flotilla.dev/probe-fail annotation names them), with the real kubectl.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from '../util/cluster.js';
+import { useCluster, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
-
-function jsonpath(c: Cluster, what: string, path: string): string {
-  return c.ok('get', what, '-o', `jsonpath=${path}`);
-}
 
 async function waitFor(c: Cluster, what: string, path: string, want: RegExp, timeoutMs = 60_000): Promise<void> {
   let last = '';
-  await eventually(`${what} ${path} ~ ${want} (last: ${last})`, () => want.test((last = jsonpath(c, what, path))), timeoutMs);
+  await eventually(`${what} ${path} ~ ${want} (last: ${last})`, () => want.test((last = c.jsonpath(what, path))), timeoutMs);
 }
 
 describe('pods on the simulated runtime through flotilla up', () => {
+  const cluster = useCluster({ runtime: 'simulated' });
   let c: Cluster;
-  const hooks: Array<() => unknown> = [];
-  before(async () => {
-    c = await startCluster({ after: (fn) => hooks.push(fn) }, { runtime: 'simulated' });
-  });
-  after(async () => {
-    for (const fn of hooks) await fn();
-  });
+  before(() => { c = cluster(); });
 
   test('a pod is Running with an IP from the pod CIDR and says which runtime runs it', async () => {
     assert.match(c.up.stdout(), /simulated runtime \(--runtime simulated\)/);
     c.ok('run', 'web', '--image=nginx');
     await waitFor(c, 'pod/web', '{.status.phase}', /^Running$/);
     const prefix = c.podCIDR.split('.').slice(0, 3).join('.') + '.';
-    assert.ok(jsonpath(c, 'pod/web', '{.status.podIP}').startsWith(prefix));
-    assert.match(jsonpath(c, 'pod/web', '{.status.containerStatuses[0].containerID}'), /^simulated:\/\//);
+    assert.ok(c.jsonpath('pod/web', '{.status.podIP}').startsWith(prefix));
+    assert.match(c.jsonpath('pod/web', '{.status.containerStatuses[0].containerID}'), /^simulated:\/\//);
   });
 
   test('image errors: ErrImagePull then ImagePullBackOff; Never yields ErrImageNeverPull', async () => {
@@ -49,10 +40,10 @@ describe('pods on the simulated runtime through flotilla up', () => {
   test('a crashing container reaches CrashLoopBackOff; exit 0 with Never is Completed', async () => {
     c.ok('run', 'crash', '--image=busybox', '--', 'sh', '-c', 'exit 3');
     await waitFor(c, 'pod/crash', '{.status.containerStatuses[0].state.waiting.reason}', /^CrashLoopBackOff$/);
-    assert.equal(jsonpath(c, 'pod/crash', '{.status.containerStatuses[0].lastState.terminated.exitCode}'), '3');
+    assert.equal(c.jsonpath('pod/crash', '{.status.containerStatuses[0].lastState.terminated.exitCode}'), '3');
     c.ok('run', 'once', '--image=busybox', '--restart=Never', '--', 'true');
     await waitFor(c, 'pod/once', '{.status.phase}', /^Succeeded$/);
-    assert.equal(jsonpath(c, 'pod/once', '{.status.containerStatuses[0].state.terminated.reason}'), 'Completed');
+    assert.equal(c.jsonpath('pod/once', '{.status.containerStatuses[0].state.terminated.reason}'), 'Completed');
   });
 
   test('kubectl logs and exec reach the simulated node', () => {
@@ -95,9 +86,9 @@ spec:
       periodSeconds: 1
 `);
     c.ok('apply', '-f', join(c.dir, 'probes.yaml'));
-    await eventually('liveness restart', () => Number(jsonpath(c, 'pod/live', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
+    await eventually('liveness restart', () => Number(c.jsonpath('pod/live', '{.status.containerStatuses[0].restartCount}')) >= 1, 60_000);
     await waitFor(c, 'pod/ready', '{.status.phase}', /^Running$/);
-    assert.equal(jsonpath(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}'), 'False');
+    assert.equal(c.jsonpath('pod/ready', '{.status.conditions[?(@.type=="Ready")].status}'), 'False');
     c.ok('annotate', 'pod', 'ready', 'simulated.flotilla.dev/probe-fail-');
     await waitFor(c, 'pod/ready', '{.status.conditions[?(@.type=="Ready")].status}', /^True$/, 30_000);
   });

@@ -44,7 +44,7 @@ spec:
 test('the README tour works against flotilla up', async (t) => {
   // after-hooks run in order: flotilla up must be stopped (its containerd unmounting the
   // pods) before the data dir is removed.
-  let up: ReturnType<typeof spawnFlotilla> | undefined;
+  let up: ReturnType<typeof spawnFlotilla> | undefined = undefined;
   t.after(async () => {
     if (!up) return;
     if (up.proc.exitCode === null && up.proc.signalCode === null) up.proc.kill('SIGTERM');

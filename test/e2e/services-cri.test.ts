@@ -6,13 +6,13 @@
  * runs kube-proxy in iptables mode in the host's network namespace (the clusters of a test
  * run take turns: test/util/cluster.ts hostNetworkLock).
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { skipWithoutContainers, startCluster, type Cluster } from '../util/cluster.js';
+import { skipWithoutContainers, useCluster, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
 
 function httpGet(host: string, port: number, path = '/'): Promise<string> {
@@ -72,11 +72,11 @@ spec:
 `;
 
 describe('services on containerd through flotilla up', { skip: skipWithoutContainers }, () => {
+  const cluster = useCluster({ runtime: 'cri' });
   let c: Cluster;
-  const hooks: Array<() => unknown> = [];
   let pods: string[] = [];
   before(async () => {
-    c = await startCluster({ after: (fn) => hooks.push(fn) }, { runtime: 'cri' });
+    c = cluster();
     writeFileSync(join(c.dir, 'deployment.yaml'), deployment);
     writeFileSync(join(c.dir, 'service-definition.yaml'), seedService);
     c.ok('apply', '-f', join(c.dir, 'deployment.yaml'));
@@ -85,9 +85,6 @@ describe('services on containerd through flotilla up', { skip: skipWithoutContai
     pods = c.ok('get', 'pods', '-l', 'app=myapp', '-o', 'jsonpath={.items[*].metadata.name}').split(' ').sort();
     c.ok('run', 'client', '--image=busybox', '--image-pull-policy=IfNotPresent', '--', 'sleep', '3600');
     await eventually('client Running', () => c.ok('get', 'pod', 'client', '-o', 'jsonpath={.status.phase}') === 'Running', 60_000);
-  });
-  after(async () => {
-    for (const fn of hooks) await fn();
   });
 
   test('kube-proxy and kube-dns are up', () => {
@@ -151,8 +148,7 @@ describe('services on containerd through flotilla up', { skip: skipWithoutContai
     let ip = '';
     await eventually('ingress IP', () => (ip = c.ok('get', 'service', 'myapp-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}')) !== '', 30_000);
     assert.match(c.ok('get', 'service', 'myapp-lb'), new RegExp(`myapp-lb\\s+LoadBalancer\\s+\\S+\\s+${ip.replace(/\./g, '\\.')}\\s+8080:3\\d{4}/TCP`));
-    let body = '';
-    await eventually('LB answers', async () => pods.includes((body = (await httpGet(ip, 8080).catch(() => ''))).trim()), 30_000);
+    await eventually('LB answers', async () => pods.includes((await httpGet(ip, 8080).catch(() => '')).trim()), 30_000);
     assert.equal(c.ok('expose', 'deployment', 'myapp', '--name=myapp-np', '--type', 'NodePort', '--port', '80').trim(), 'service/myapp-np exposed');
     const np = Number(c.ok('get', 'service', 'myapp-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'));
     await eventually('expose NodePort answers', async () => pods.includes((await httpGet('127.0.0.1', np).catch(() => '')).trim()), 30_000);

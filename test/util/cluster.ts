@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import { buildBusyboxImage, type BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
 import { spawnFlotilla, type Spawned } from './flotilla.js';
 import { testImageSpecs } from './images.js';
+import { haveRegistry, startRegistry } from './registry.js';
+import { eventually } from './wait.js';
+import { after, before } from 'node:test';
 import { freePort } from './net.js';
 import { tempDir } from './tmp.js';
 
@@ -89,10 +92,37 @@ export interface Cluster {
   ok(...args: string[]): string;
   /** Runs kubectl asynchronously (for -f, port-forward, long waits). */
   spawnKubectl(args: string[]): ReturnType<typeof spawn>;
+  /** `kubectl get <what> -o jsonpath=<path>`, asserted to succeed. */
+  jsonpath(what: string, path: string): string;
+  /** Waits (bounded) until the pod reaches the phase. */
+  waitPhase(pod: string, phase: string): Promise<void>;
+  /** Waits (bounded) until the pod's first container waits with a reason matching. */
+  waitReason(pod: string, reason: RegExp): Promise<string>;
+}
+
+/**
+ * One cluster for the tests of a describe() block: started in before(), stopped in
+ * after(). Call inside describe; the returned function gives the cluster inside tests.
+ */
+export function useCluster(opts: StartClusterOptions): () => Cluster {
+  let c: Cluster | undefined;
+  const hooks: Array<() => unknown> = [];
+  before(async () => {
+    c = await startCluster({ after: (fn) => hooks.push(fn) }, opts);
+  });
+  after(async () => {
+    for (const fn of hooks) await fn();
+  });
+  return () => c!;
 }
 
 export interface StartClusterOptions {
   runtime: 'cri' | 'simulated';
+  /**
+   * Mirror docker.io to a local docker-registry holding the busybox-built nginx, so pods
+   * with the default pull policy (Always for :latest) pull it offline (cri only).
+   */
+  mirrorNginx?: boolean;
   nodeName?: string;
   /** Build and put these images into the air-gap folder before up (cri only). */
   images?: Omit<BuildBusyboxImageOptions, 'outFile'>[];
@@ -103,7 +133,7 @@ export interface StartClusterOptions {
 export async function startCluster(t: { after(fn: () => unknown): void }, opts: StartClusterOptions): Promise<Cluster> {
   // after-hooks run in order: up must stop (its containerd unmounting the pods) before the
   // data dir goes, so its hook is registered first.
-  let up: Spawned | undefined;
+  let up: Spawned | undefined = undefined;
   t.after(async () => {
     if (!up || up.proc.exitCode !== null || up.proc.signalCode !== null) return;
     const timer = setTimeout(() => up?.proc.kill('SIGKILL'), 30_000);
@@ -112,6 +142,12 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     clearTimeout(timer);
   });
   if (opts.runtime === 'cri') await hostNetworkLock(t);
+  const mirrorArgs: string[] = [];
+  if (opts.runtime === 'cri' && opts.mirrorNginx && haveRegistry) {
+    const reg = await startRegistry(t);
+    await reg.push(testImageSpecs.nginx);
+    mirrorArgs.push('--registry-mirror', `docker.io=${reg.url}`);
+  }
   const dir = tempDir(t);
   const podCIDR = uniquePodCIDR();
   if (opts.runtime === 'cri') {
@@ -129,6 +165,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     '--pod-cidr', podCIDR,
     '--node-ip', '127.0.0.1',
     '--kubelet-port', '0',
+    ...mirrorArgs,
     ...(opts.extraArgs ?? []),
   ];
   up = spawnFlotilla(args);
@@ -143,17 +180,28 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
   const env = { ...process.env, KUBECONFIG: kubeconfig };
   const kubectl = (a: string[], o: { input?: string; timeoutMs?: number } = {}) =>
     spawnSync('kubectl', a, { encoding: 'utf8', env, input: o.input, timeout: o.timeoutMs ?? 60_000 });
+  const ok = (...a: string[]) => {
+    const r = kubectl(a);
+    assert.equal(r.status, 0, `kubectl ${a.join(' ')}\n${r.stdout}${r.stderr}\n--- flotilla up stderr (tail) ---\n${u.stderr().slice(-3000)}`);
+    return r.stdout;
+  };
+  const jsonpath = (what: string, path: string) => ok('get', what, '-o', `jsonpath=${path}`);
   return {
     dir,
     kubeconfig,
     podCIDR,
     up: u,
     kubectl,
-    ok(...a: string[]) {
-      const r = kubectl(a);
-      assert.equal(r.status, 0, `kubectl ${a.join(' ')}\n${r.stdout}${r.stderr}\n--- flotilla up stderr (tail) ---\n${u.stderr().slice(-3000)}`);
-      return r.stdout;
-    },
+    ok,
     spawnKubectl: (a: string[]) => spawn('kubectl', a, { env, stdio: ['pipe', 'pipe', 'pipe'] }),
+    jsonpath,
+    async waitPhase(pod: string, phase: string) {
+      await eventually(`pod ${pod} ${phase}`, () => jsonpath(`pod/${pod}`, '{.status.phase}') === phase, 60_000);
+    },
+    async waitReason(pod: string, reason: RegExp) {
+      let last = '';
+      await eventually(`pod ${pod} waiting reason ${reason}`, () => reason.test((last = jsonpath(`pod/${pod}`, '{.status.containerStatuses[0].state.waiting.reason}'))), 60_000);
+      return last;
+    },
   };
 }
