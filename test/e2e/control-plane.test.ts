@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnFlotilla } from '../util/flotilla.js';
-import { freePort } from '../util/net.js';
+import { freePorts } from '../util/net.js';
 import { tempDir } from '../util/tmp.js';
 
 /** Polls fn (bounded) until it returns true; fails with describe()'s text. */
@@ -23,7 +23,8 @@ async function until(fn: () => boolean, describe: () => string, timeoutMs = 30_0
 
 test('the control plane on flotilla up, driven by kubectl', async (t) => {
   const dir = tempDir(t);
-  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(await freePort()), '--secure-port', String(await freePort()), '--node-name', 'ship-1', '--simulated-nodes', '2', '--runtime', 'simulated']);
+  const [etcdPort, apiPort] = await freePorts(2);
+  const up = spawnFlotilla(['up', '--data-dir', dir, '--etcd-port', String(etcdPort), '--secure-port', String(apiPort), '--node-name', 'ship-1', '--simulated-nodes', '2', '--runtime', 'simulated']);
   t.after(() => up.kill());
   await until(() => up.stdout().includes('Cluster is up') || up.proc.exitCode !== null, () => up.stdout() + up.stderr(), 60_000);
   assert.equal(up.proc.exitCode, null, up.stderr());

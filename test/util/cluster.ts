@@ -17,7 +17,7 @@ import { testImageSpecs } from './images.js';
 import { haveRegistry, startRegistry } from './registry.js';
 import { eventually } from './wait.js';
 import { after, before } from 'node:test';
-import { freePort } from './net.js';
+import { freePorts } from './net.js';
 import { tempDir } from './tmp.js';
 
 /** Whether this machine can run `flotilla up --runtime cri` (root, containerd, runc, CNI). */
@@ -155,11 +155,12 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     let i = 0;
     for (const spec of opts.images ?? defaultClusterImages) await buildBusyboxImage({ ...spec, outFile: join(dir, 'images', `image-${i++}.tar`) });
   }
+  const [etcdPort, apiPort] = await freePorts(2);
   const args = [
     'up',
     '--data-dir', dir,
-    '--etcd-port', String(await freePort()),
-    '--secure-port', String(await freePort()),
+    '--etcd-port', String(etcdPort),
+    '--secure-port', String(apiPort),
     '--node-name', opts.nodeName ?? 'node-1',
     '--runtime', opts.runtime,
     '--pod-cidr', podCIDR,

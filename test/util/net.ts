@@ -1,16 +1,46 @@
 /** Loopback ports for test servers. */
 import { createServer } from 'node:net';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+/** Ports handed out lately by this process: the OS may offer a just-freed port again. */
+const recent: number[] = [];
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it), never one this
+ * process handed out among its last 512, so `--etcd-port $(freePort) --secure-port
+ * $(freePort)` cannot get the same port twice.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (recent.includes(port)) continue;
+    recent.push(port);
+    if (recent.length > 512) recent.shift();
+    return port;
+  }
+}
+
+/**
+ * n distinct free ports: each is held until all are picked, so two calls in a row cannot
+ * return the same port (as two freePort() calls can).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
 }
 
 /** Resolves once something accepts TCP connections on host:port, or rejects after timeoutMs. */
