@@ -322,7 +322,8 @@ export function standInScript(component: Component): string {
     `# Flotilla's stand-in for ${component}: the real ${component} runs inside the 'flotilla up' process.`,
     `echo "flotilla: ${component} runs inside the 'flotilla up' process (its log is up's log); this container only stands in for it, as kubeadm's cluster shows ${component} as a pod"`,
     `echo "flotilla: ${component} settings: $*"`,
-    "trap 'exit 0' TERM INT",
+    // The sleep goes with the script: outside a pid namespace (tests) nothing else would stop it.
+    "trap 'kill $! 2>/dev/null; exit 0' TERM INT",
     'sleep 2147483647 &',
     'wait',
     '',
