@@ -8,7 +8,6 @@ import { stringify } from 'yaml';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 import { applyStaticPodDefaults, decodeStaticPodManifest } from '../kubelet/static.js';
-import { loopStatus } from './status.js';
 import {
   ControlPlaneImages,
   StandInAnnotation,
@@ -152,12 +151,4 @@ test('manifests are written only when their content changes', async (t) => {
   writeFileSync(join(dir, 'etcd.yaml'), 'edited');
   assert.deepEqual(await writeStaticPodManifests(dir, staticPodManifests({ ...params, apiPort: 7443 })), [join(dir, 'etcd.yaml'), join(dir, 'kube-apiserver.yaml')]);
   assert.match(readFileSync(join(dir, 'kube-apiserver.yaml'), 'utf8'), /--secure-port=7443/);
-});
-
-test('flotilla status does not take a stand-in pod for its loop', () => {
-  const pod = applyStaticPodDefaults(staticPodManifests(params)['kube-scheduler.yaml']!, { source: 'kube-scheduler.yaml', nodeName: 'node-1', seen: 'x' });
-  pod.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
-  const s = loopStatus('kube-scheduler', undefined, undefined, [pod], 0);
-  assert.equal(s.status, 'Unknown');
-  assert.match(s.detail, /pod kube-system\/kube-scheduler-node-1 only stands in for flotilla up's loop/);
 });

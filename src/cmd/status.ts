@@ -19,7 +19,6 @@ import { humanDuration } from '../api/printers.js';
 import { Resources } from '../client/interface.js';
 import { loadKubeconfig } from '../client/kubeconfig.js';
 import type { Lease, Node, Pod } from '../client/objects.js';
-import { StandInAnnotation } from './controlplane.js';
 import { newRestClient, type RestClient } from '../client/rest.js';
 
 export const command: Command = {
@@ -227,14 +226,12 @@ export function loopStatus(name: string, lease: Lease | undefined, up: UpProcess
   }
   if (isUp(up)) return { name, health: 'ok', status: 'Running', detail: `in flotilla up (pid ${up.pid}), without leader election` };
   const pod = pods.find((p) => p.metadata?.namespace === 'kube-system' && p.metadata.labels?.component === name);
-  // `up`'s control-plane pods only stand in for its in-process loops (controlplane.ts): no evidence.
-  const standIn = pod?.metadata?.annotations?.[StandInAnnotation] !== undefined;
-  if (pod && !standIn) {
+  if (pod) {
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     const detail = `pod kube-system/${pod.metadata?.name} ${pod.status?.phase ?? 'Pending'}${ready ? ', Ready' : ', not Ready'}; no leader Lease`;
     return ready ? { name, health: 'ok', status: 'Running', detail } : { name, health: 'unhealthy', status: 'NotReady', detail };
   }
-  return { name, health: 'unknown', status: 'Unknown', detail: `no leader Lease kube-system/${name}, no flotilla up on a data dir, ${standIn ? `pod kube-system/${pod?.metadata?.name} only stands in for flotilla up's loop` : `no pod labelled component=${name}`}` };
+  return { name, health: 'unknown', status: 'Unknown', detail: `no leader Lease kube-system/${name}, no flotilla up on a data dir, no pod labelled component=${name}` };
 }
 
 function nodeRow(n: Node, pods: Pod[], heartbeat: Lease | undefined, now: number): NodeRow {
