@@ -1,6 +1,8 @@
 /**
- * The seeds' node controller ("Node Controller는 5초마다 node의 상태를 모니터링하고, node의
- * 상태가 Unreachable로 표시되면 40초 후에 제거되며, … 최대 시간은 5분"), on a control plane
+ * The seeds' walkthrough on `flotilla up --runtime simulated` (the steps of
+ * test/util/walkthrough-steps.ts that do not need real containers), then the seeds' node
+ * controller ("Node Controller는 5초마다 node의 상태를 모니터링하고, node의 상태가
+ * Unreachable로 표시되면 40초 후에 제거되며, … 최대 시간은 5분"), on a control plane
  * whose flags are shortened as the course lists them:
  *
  *   --node-monitor-period=5s        → 1s
@@ -15,16 +17,29 @@
  * watches what a course student sees: the node NotReady, its Unknown condition and taints,
  * its pods not ready, then evicted and replaced on the healthy node, and the node back.
  */
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnFlotilla, type Spawned } from '../util/flotilla.js';
 import { freePort } from '../util/net.js';
-import { replicaSetDefinition } from '../util/seeds.js';
+import { replicaSetDefinition, startWalkthrough, type Walkthrough } from '../util/seeds.js';
 import { tempDir } from '../util/tmp.js';
 import { eventually } from '../util/wait.js';
+import { walkthroughSteps } from '../util/walkthrough-steps.js';
+
+describe('the seeds\' walkthrough on flotilla up --runtime simulated', () => {
+  let w: Walkthrough;
+  const hooks: Array<() => unknown> = [];
+  before(async () => {
+    w = await startWalkthrough({ after: (fn) => hooks.push(fn) }, 'simulated');
+  });
+  after(async () => {
+    for (const fn of hooks) await fn();
+  });
+  for (const step of walkthroughSteps.filter((s) => !s.realContainersOnly)) test(step.name, () => step.run(w));
+});
 
 test('the node controller marks a stopped node Unknown, taints it, and evicts its pods (shortened flags)', async (t) => {
   const procs: Spawned[] = [];

@@ -144,6 +144,8 @@ spec:
 /** A cluster of the walkthrough suites and the course's ways of talking to it. */
 export interface Walkthrough {
   c: Cluster;
+  /** The node runs real containers (runtime cri), not the simulated runtime. */
+  realContainers: boolean;
   /** Writes a file into the cluster's folder (the course's working directory); returns its path. */
   file(name: string, text: string): string;
   /** A shell line as the course types it (pipes), run in that folder with this cluster's kubeconfig. */
@@ -158,13 +160,19 @@ export const skipWalkthroughCri = skipWithoutContainers || (!haveRegistry && 'do
 
 /**
  * `flotilla up --runtime cri` with docker.io mirrored to a local registry holding
- * gracefulNginx, so `image: nginx` pulls with its default policy (Always) as from Docker Hub.
+ * gracefulNginx, so `image: nginx` pulls with its default policy (Always) as from Docker Hub;
+ * or `flotilla up --runtime simulated`.
  * WALKTHROUGH_TRACE=1 prints each kubectl call slower than a second, to see where a run goes.
  */
-export async function startWalkthrough(t: { after(fn: () => unknown): void }): Promise<Walkthrough> {
-  const reg = await startRegistry(t);
-  await reg.push(gracefulNginx);
-  const c = await startCluster(t, { runtime: 'cri', images: [testImageSpecs.busybox, gracefulNginx], extraArgs: ['--registry-mirror', `docker.io=${reg.url}`] });
+export async function startWalkthrough(t: { after(fn: () => unknown): void }, runtime: 'cri' | 'simulated' = 'cri'): Promise<Walkthrough> {
+  let c: Cluster;
+  if (runtime === 'cri') {
+    const reg = await startRegistry(t);
+    await reg.push(gracefulNginx);
+    c = await startCluster(t, { runtime: 'cri', images: [testImageSpecs.busybox, gracefulNginx], extraArgs: ['--registry-mirror', `docker.io=${reg.url}`] });
+  } else {
+    c = await startCluster(t, { runtime: 'simulated' });
+  }
   if (process.env.WALKTHROUGH_TRACE) {
     const t0 = Date.now();
     const { ok } = c;
@@ -180,6 +188,7 @@ export async function startWalkthrough(t: { after(fn: () => unknown): void }): P
   const jsonpath = (what: string, path: string) => c.ok('get', what, '-o', `jsonpath=${path}`);
   return {
     c,
+    realContainers: runtime === 'cri',
     file(name, text) {
       const p = join(c.dir, name);
       writeFileSync(p, text);
