@@ -180,6 +180,7 @@ export async function runCri(args: string[]): Promise<void> {
       ],
     );
   } finally {
-    for (const fn of cleanups.reverse()) await fn();
+    // In order: flotilla up stops (removing its pods) before its data dir goes.
+    for (const fn of cleanups) await fn();
   }
 }
