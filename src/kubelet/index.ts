@@ -128,7 +128,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   const recorder = opts.recorder ?? newEventRecorder({ client: opts.client, component: KUBELET_COMPONENT, host: opts.nodeName, clock, logger });
   // The server starts before registration so the first node status carries its port; it
   // finds pods in the informer's cache once that runs.
-  let podLister: { get(key: string): Pod | undefined; list(): Pod[] } | undefined;
+  let podLister: { get(key: string): Pod | undefined; list(): Pod[] } | undefined = undefined;
   const server =
     opts.serverPort === undefined
       ? undefined
