@@ -18,6 +18,7 @@
  * `kubectl delete pod` returns.
  */
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { isConflict, isNotFound } from '../apimachinery/errors.js';
 import { PatchType, deepEqual } from '../apimachinery/meta.js';
 import { Resources, type Client, type EventRecorder, type EventType } from '../client/interface.js';
@@ -420,6 +421,8 @@ class PodWorker {
       await this.#killPod(st, 0, false);
       for (const sb of st.sandboxes) await rt.removePodSandbox(sb.id);
       await this.#setup.tearDown(this.#uid);
+      // containerd leaves the log files behind (RUNTIME.md): the pod's log folder goes with it.
+      if (this.#o.podLogsDir) await rm(this.#logDirectory(), { recursive: true, force: true });
       this.stop();
       this.#onDone();
       return;
@@ -638,6 +641,12 @@ class PodWorker {
     return this.#state();
   }
 
+  /** kubelet convention: <podLogsDir>/<ns>_<pod>_<uid>. */
+  #logDirectory(): string {
+    const m = this.#pod.metadata!;
+    return `${this.#o.podLogsDir ?? '/var/log/pods'}/${m.namespace}_${m.name}_${this.#uid}`;
+  }
+
   #sandboxConfig(attempt: number): PodSandboxConfig {
     const m = this.#pod.metadata!;
     return {
@@ -647,7 +656,7 @@ class PodWorker {
       attempt,
       // Host-network pods keep the node's hostname (upstream generatePodSandboxConfig).
       hostname: this.#pod.spec?.hostNetwork ? undefined : (this.#pod.spec?.hostname ?? m.name),
-      logDirectory: `${this.#o.podLogsDir ?? '/var/log/pods'}/${m.namespace}_${m.name}_${this.#uid}`,
+      logDirectory: this.#logDirectory(),
       labels: { [LabelPodName]: m.name!, [LabelPodNamespace]: m.namespace!, [LabelPodUID]: this.#uid },
       annotations: { ...(m.annotations ?? {}) },
       hostNetwork: this.#pod.spec?.hostNetwork === true,

@@ -6,7 +6,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useCluster, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
@@ -46,8 +46,12 @@ describe('pods on the simulated runtime through flotilla up', () => {
     assert.equal(c.jsonpath('pod/once', '{.status.containerStatuses[0].state.terminated.reason}'), 'Completed');
   });
 
-  test('kubectl logs and exec reach the simulated node', () => {
+  test('kubectl logs and exec reach the simulated node; a deleted pod takes its log files along', async () => {
     assert.match(c.ok('logs', 'web'), /simulated container web started/);
+    const logs = () => readdirSync(join(c.dir, 'pod-logs'));
+    assert.ok(logs().some((d) => d.startsWith('default_once_')), logs().join(' '));
+    c.ok('delete', 'pod', 'once');
+    await eventually('log folder removed', () => !logs().some((d) => d.startsWith('default_once_')), 30_000);
     assert.equal(c.ok('exec', 'web', '--', 'echo', 'ahoy').trim(), 'ahoy');
     const refused = c.kubectl(['exec', 'web', '--', 'ls', '/']);
     assert.notEqual(refused.status, 0);
