@@ -15,31 +15,8 @@ import { tempDir } from '../util/tmp.js';
 import { canRunContainers, hostNetworkLock, uniquePodCIDR } from '../util/cluster.js';
 import { testImageSpecs } from '../util/images.js';
 import { startRegistry } from '../util/registry.js';
-
 // The seeds' deployment-definition.yaml, as the course writes it.
-const seedDeployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: myapp-deployment
-  labels:
-    app: myapp
-    type: front-end
-spec:
-  template:
-    metadata:
-      name: myapp-pod
-      labels:
-        app: myapp
-        tier: front-end
-    spec:
-      containers:
-        - name: nginx-container
-          image: nginx
-  replicas: 3
-  selector:
-    matchLabels:
-      type: front-end
-`;
+import { deploymentDefinition } from '../util/seeds.js';
 
 test('the README tour works against flotilla up', async (t) => {
   // after-hooks run in order: flotilla up must be stopped (its containerd unmounting the
@@ -96,7 +73,7 @@ test('the README tour works against flotilla up', async (t) => {
 
   // The seeds' Deployment: refused with Kubernetes' own words.
   const file = join(dir, 'deployment-definition.yaml');
-  writeFileSync(file, seedDeployment);
+  writeFileSync(file, deploymentDefinition);
   const bad = kubectl('create', '-f', file);
   assert.equal(bad.status, 1);
   assert.equal(
@@ -104,7 +81,7 @@ test('the README tour works against flotilla up', async (t) => {
     'The Deployment "myapp-deployment" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"myapp", "tier":"front-end"}: `selector` does not match template `labels`',
   );
   // Fixed as the course fixes it: the selector names the template's labels.
-  writeFileSync(file, seedDeployment.replace('      type: front-end\n', '      tier: front-end\n'));
+  writeFileSync(file, deploymentDefinition.replace('      type: front-end\n', '      tier: front-end\n'));
   assert.equal(ok('create', '-f', file).trim(), 'deployment.apps/myapp-deployment created');
   assert.match(ok('rollout', 'status', 'deployment/myapp-deployment', '--timeout=60s'), /successfully rolled out/);
   assert.match(ok('get', 'deployments'), /^myapp-deployment\s+3\/3\s+3\s+3\s+\d+s$/m);

@@ -14,6 +14,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipWithoutContainers, useCluster, type Cluster } from '../util/cluster.js';
 import { eventually } from '../util/wait.js';
+// The seeds' service-definition.yaml.
+import { serviceDefinition } from '../util/seeds.js';
 
 function httpGet(host: string, port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -55,22 +57,6 @@ spec:
           periodSeconds: 1
 `;
 
-// The seeds' service-definition.yaml.
-const seedService = `apiVersion: v1
-kind: Service
-metadata:
-  name: myapp-service
-spec:
-  type: NodePort
-  ports:
-    - targetPort: 80
-      port: 80
-      nodePort: 30008
-  selector:
-    app: myapp
-    type: front-end
-`;
-
 describe('services on containerd through flotilla up', { skip: skipWithoutContainers }, () => {
   const cluster = useCluster({ runtime: 'cri' });
   let c: Cluster;
@@ -78,7 +64,7 @@ describe('services on containerd through flotilla up', { skip: skipWithoutContai
   before(async () => {
     c = cluster();
     writeFileSync(join(c.dir, 'deployment.yaml'), deployment);
-    writeFileSync(join(c.dir, 'service-definition.yaml'), seedService);
+    writeFileSync(join(c.dir, 'service-definition.yaml'), serviceDefinition);
     c.ok('apply', '-f', join(c.dir, 'deployment.yaml'));
     c.ok('create', '-f', join(c.dir, 'service-definition.yaml'));
     c.ok('rollout', 'status', 'deployment/myapp', '--timeout=90s');
