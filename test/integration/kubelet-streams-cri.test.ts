@@ -168,7 +168,7 @@ test('kubectl logs, exec, attach and port-forward on containerd through the API 
   await t.test('exec -it on a real terminal: a tty of the requested size, exit code', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a pseudo-terminal' }, async () => {
     // script(1) gives kubectl a pseudo-terminal, so it asks for a TTY and sends its size
     // (which may land just after the command starts, as upstream: the loop waits for it).
-    const cmd = `stty cols 101 rows 31; ${KUBECTL} --kubeconfig ${api.kubeconfigPath} exec -it talker -- sh -c 'tty; until s=$(stty size 2>/dev/null) && [ "$s" != "0 0" ]; do sleep 0.1; done; echo $s; exit 3'`;
+    const cmd = `stty cols 101 rows 31; ${KUBECTL} --kubeconfig ${api.kubeconfigPath} exec -it talker -- sh -c 'tty; until s=$(stty size 2>/dev/null) && [ -n "$s" ] && [ "$s" != "0 0" ]; do sleep 0.1; done; echo $s; exit 3'`;
     const p = spawn('/usr/bin/script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
