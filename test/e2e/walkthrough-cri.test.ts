@@ -8,22 +8,6 @@
  * Docker Hub, with no network. Every expectation is what a real cluster prints. The steps
  * live in test/util/walkthrough-steps.ts (walkthrough-simulated.test.ts runs them too).
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { skipWalkthroughCri, startWalkthrough, type Walkthrough } from '../util/seeds.js';
-import { walkthroughSteps } from '../util/walkthrough-steps.js';
+import { describeWalkthroughPart } from '../util/walkthrough-steps.js';
 
-describe('the seeds\' walkthrough on flotilla up --runtime cri, part 1: pods, ReplicationController, ReplicaSet', { skip: skipWalkthroughCri }, () => {
-  let w: Walkthrough;
-  const hooks: Array<() => unknown> = [];
-  before(async () => {
-    w = await startWalkthrough({ after: (fn) => hooks.push(fn) });
-  });
-  beforeEach((t) => {
-    if (process.env.WALKTHROUGH_TRACE) process.stderr.write(`${new Date().toISOString()} ${t.name}\n`);
-  });
-  after(async () => {
-    for (const fn of hooks) await fn();
-  });
-
-  for (const step of walkthroughSteps.filter((s) => s.part === 1)) test(step.name, () => step.run(w));
-});
+describeWalkthroughPart(1, 'pods, ReplicationController, ReplicaSet');

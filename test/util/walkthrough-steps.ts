@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { demoPod, deploymentDefinition, podDefinition, rcDefinition, replicaSetDefinition, serviceDefinition, type Walkthrough } from './seeds.js';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { demoPod, deploymentDefinition, podDefinition, rcDefinition, replicaSetDefinition, serviceDefinition, skipWalkthroughCri, startWalkthrough, type Walkthrough } from './seeds.js';
 import { eventually } from './wait.js';
 
 export interface WalkthroughStep {
@@ -250,3 +251,24 @@ export const walkthroughSteps: WalkthroughStep[] = [
     },
   },
 ];
+
+/**
+ * One describe() running a part of the walkthrough on its own `flotilla up --runtime cri`
+ * (the walkthrough-cri files differ only in which part they run).
+ */
+export function describeWalkthroughPart(part: 1 | 2, title: string): void {
+  describe(`the seeds' walkthrough on flotilla up --runtime cri, part ${part}: ${title}`, { skip: skipWalkthroughCri }, () => {
+    let w: Walkthrough;
+    const hooks: Array<() => unknown> = [];
+    before(async () => {
+      w = await startWalkthrough({ after: (fn) => hooks.push(fn) });
+    });
+    beforeEach((t) => {
+      if (process.env.WALKTHROUGH_TRACE) process.stderr.write(`${new Date().toISOString()} ${t.name}\n`);
+    });
+    after(async () => {
+      for (const fn of hooks) await fn();
+    });
+    for (const step of walkthroughSteps.filter((s) => s.part === part)) test(step.name, () => step.run(w));
+  });
+}
