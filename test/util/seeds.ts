@@ -3,12 +3,13 @@
  * as the course writes them, for the walkthrough e2e suites, and the test image they run.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
 import { skipWithoutContainers, startCluster, type Cluster } from './cluster.js';
 import { testImageSpecs } from './images.js';
 import { haveRegistry, startRegistry } from './registry.js';
+import { repoRoot } from './flotilla.js';
 import { eventually } from './wait.js';
 
 /**
@@ -23,123 +24,22 @@ export const gracefulNginx: Omit<BuildBusyboxImageOptions, 'outFile'> = {
   },
 };
 
-// The seeds' files, line for line as the course writes them.
+// The seeds' files, line for line as the course writes them, kept in examples/course/ so
+// the README's tour can use them too.
+const courseFile = (name: string) => readFileSync(join(repoRoot, 'examples', 'course', name), 'utf8');
 
-// "`pod-definition.yaml`" (Pods with YAML).
-export const podDefinition = `apiVersion: v1
-kind: Pod
-metadata:
-  name: myapp-pod
-  labels:
-    app: myapp
-    type: front-end
-spec:
-  containers:
-  - name: nginx-container
-    image: nginx
-`;
-
-// "1. `vim pod.yaml`" (Demo - Pods with YAML), comments as the course writes them.
-export const demoPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: nginx
-  labels:
-    app: nginx
-    tier: frontend
-spec:
-  containers: 
-  - name: nginx #container name
-    image: nginx #container image. 기본적으로 Docker Hub에서 가져옴
-`;
-
-// "`rc-definition.yaml`".
-export const rcDefinition = `apiVersion: v1
-kind: ReplicationController
-metadata:
-  name: myapp-rc
-  labels:
-    app: myapp
-    type: front-end
-spec:
-  template:
-    metadata:
-      name: myapp-pod
-      labels:
-        app: myapp
-        type: front-end
-    spec:
-      containers:
-        - name: nginx-container
-          image: nginx
-  replicas: 3
-`;
-
-// "`replicaset-definition-yaml`".
-export const replicaSetDefinition = `apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: myapp-replicaset
-  labels:
-    app: myapp
-    type: front-end
-spec:
-  template:
-    metadata:
-      name: myapp-pod
-      labels:
-        app: myapp
-        type: front-end
-    spec:
-      containers:
-        - name: nginx-container
-          image: nginx
-  replicas: 3
-  selector:
-    matchLabels:
-      type: front-end
-`;
-
-// "`deployment-definition.yaml`": its selector (type) does not match the template's labels (tier).
-export const deploymentDefinition = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: myapp-deployment
-  labels:
-    app: myapp
-    type: front-end
-spec:
-  template:
-    metadata:
-      name: myapp-pod
-      labels:
-        app: myapp
-        tier: front-end
-    spec:
-      containers:
-        - name: nginx-container
-          image: nginx
-  replicas: 3
-  selector:
-    matchLabels:
-      type: front-end
-`;
-
-// "`service-definition.yaml`".
-export const serviceDefinition = `apiVersion: v1
-kind: Service
-metadata:
-  name: myapp-service
-spec:
-  type: NodePort
-  ports:
-    - targetPort: 80
-      port: 80
-      nodePort: 30008
-  selector:
-    app: myapp
-    type: front-end
-`;
+/** "`pod-definition.yaml`" (Pods with YAML). */
+export const podDefinition = courseFile('pod-definition.yaml');
+/** "1. `vim pod.yaml`" (Demo - Pods with YAML), comments as the course writes them. */
+export const demoPod = courseFile('pod.yaml');
+/** "`rc-definition.yaml`". */
+export const rcDefinition = courseFile('rc-definition.yaml');
+/** "`replicaset-definition-yaml`". */
+export const replicaSetDefinition = courseFile('replicaset-definition.yaml');
+/** "`deployment-definition.yaml`": its selector (type) does not match the template's labels (tier). */
+export const deploymentDefinition = courseFile('deployment-definition.yaml');
+/** "`service-definition.yaml`". */
+export const serviceDefinition = courseFile('service-definition.yaml');
 
 /** A cluster of the walkthrough suites and the course's ways of talking to it. */
 export interface Walkthrough {
