@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { list, parseFlags, type Command } from './command.js';
+import { defaultTolerationFlags, defaultTolerationSeconds } from './nodelifecycle-flags.js';
 import { startApiServer } from '../apiserver/index.js';
 import { newLogger } from '../util/log.js';
 
@@ -20,8 +21,7 @@ export const command: Command = {
     'advertise-address': { type: 'string', default: '', help: 'Address advertised to clients (kubeconfig server, /api); default the bind address, or 127.0.0.1 for 0.0.0.0.' },
     'etcd-servers': { type: 'string', default: '', help: 'Comma-separated etcd client URLs; empty = the embedded store under the data dir.' },
     'token-auth-file': { type: 'string', default: '', help: 'CSV file of bearer tokens: token,user,uid,"group1,group2".' },
-    'default-not-ready-toleration-seconds': { type: 'string', default: '300', help: 'tolerationSeconds of the not-ready:NoExecute toleration added to every pod that has none.' },
-    'default-unreachable-toleration-seconds': { type: 'string', default: '300', help: 'tolerationSeconds of the unreachable:NoExecute toleration added to every pod that has none.' },
+    ...defaultTolerationFlags,
     'authorization-mode': { type: 'string', default: 'AlwaysAllow', help: 'AlwaysAllow or RBAC (Roles/ClusterRoles and bindings; system:masters always allowed).' },
   },
   run,
@@ -37,6 +37,7 @@ function authorizationMode(v: string): 'AlwaysAllow' | 'RBAC' {
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(command, argv);
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla apiserver --help' for usage.`);
+  const tolerations = defaultTolerationSeconds(values);
   const dataDir = resolve(String(values['data-dir']));
   await mkdir(dataDir, { recursive: true });
   const port = Number(values['secure-port']);
@@ -51,8 +52,7 @@ async function run(argv: string[]): Promise<number> {
     etcdServers: list(values['etcd-servers']),
     tokenAuthFile: String(values['token-auth-file'] ?? '') || undefined,
     authorizationMode: authorizationMode(String(values['authorization-mode'])),
-    defaultNotReadyTolerationSeconds: seconds('default-not-ready-toleration-seconds', values['default-not-ready-toleration-seconds']),
-    defaultUnreachableTolerationSeconds: seconds('default-unreachable-toleration-seconds', values['default-unreachable-toleration-seconds']),
+    ...tolerations,
     logger: log,
   });
   process.stdout.write(`apiserver: serving on https://${running.host}:${running.port}\nkubeconfig: ${running.kubeconfigPath}\n`);
@@ -63,10 +63,4 @@ async function run(argv: string[]): Promise<number> {
   });
   await running.stop();
   return 0;
-}
-
-function seconds(flag: string, v: unknown): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} ${JSON.stringify(v)}: want a whole number of seconds`);
-  return n;
 }

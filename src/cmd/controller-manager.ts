@@ -13,7 +13,7 @@ import { startControllerManager } from '../controllers/manager.js';
 import { realClock } from '../util/clock.js';
 import { newRegistry, serveHealthAndMetrics } from '../util/health.js';
 import { newLogger } from '../util/log.js';
-import { parseDuration } from './duration.js';
+import { nodeLifecycleFlags, nodeLifecycleOptions } from './nodelifecycle-flags.js';
 
 export const command: Command = {
   name: 'controller-manager',
@@ -26,14 +26,7 @@ export const command: Command = {
       default: '*',
       help: "Controllers to enable: '*' all enabled by default, 'foo' enables foo, '-foo' disables foo (comma-separated).",
     },
-    'node-monitor-period': { type: 'string', default: '5s', help: 'How often the node controller checks node heartbeats.' },
-    'node-monitor-grace-period': { type: 'string', default: '40s', help: 'How long a node may go without a heartbeat before it is marked NotReady (Unknown).' },
-    'node-startup-grace-period': { type: 'string', default: '1m0s', help: 'How long a starting node may be unresponsive before it is marked unhealthy.' },
-    'pod-eviction-timeout': {
-      type: 'string',
-      default: '5m0s',
-      help: 'Default grace for pods on failed nodes (applied through the API server\'s default tolerations; kept for compatibility).',
-    },
+    ...nodeLifecycleFlags,
     'terminated-pod-gc-threshold': { type: 'string', default: '12500', help: 'Terminated pods kept before the pod garbage collector deletes the oldest.' },
     'concurrent-syncs': { type: 'string', default: '5', help: 'Workers per controller.' },
     'leader-elect': { type: 'boolean', default: true, help: 'Run only while holding the kube-system/kube-controller-manager Lease.' },
@@ -48,6 +41,7 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const kubeconfig = String(values.kubeconfig ?? '');
   if (!kubeconfig) throw new Error('--kubeconfig is required (e.g. --kubeconfig flotilla-data/admin.conf)');
+  const lifecycle = nodeLifecycleOptions(values);
   const log = newLogger('controller-manager');
   const registry = newRegistry();
   // Read once: the credentials give both the client and the CA the root-CA publisher hands out.
@@ -67,10 +61,7 @@ async function run(argv: string[]): Promise<number> {
     leaderElect: values['leader-elect'] === true,
     identity: `${hostname()}_${randomUUID()}`,
     options: {
-      nodeMonitorPeriodMs: parseDuration('node-monitor-period', values['node-monitor-period']),
-      nodeMonitorGracePeriodMs: parseDuration('node-monitor-grace-period', values['node-monitor-grace-period']),
-      nodeStartupGracePeriodMs: parseDuration('node-startup-grace-period', values['node-startup-grace-period']),
-      podEvictionTimeoutMs: parseDuration('pod-eviction-timeout', values['pod-eviction-timeout']),
+      ...lifecycle,
       terminatedPodGCThreshold: gcThreshold,
       workers,
     },

@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseFlags, type Command } from './command.js';
+import { parseDuration } from './duration.js';
 import { restClientFromKubeconfig } from '../client/rest.js';
 import { SimulatedRuntime, startKubelet, startSimulatedNodes, hostMachineInfo, simulatedPodCIDR } from '../kubelet/index.js';
 import type { ResourceList } from '../kubelet/node.js';
@@ -53,13 +54,6 @@ function parseCapacity(v: string): ResourceList | undefined {
   return out;
 }
 
-function durationMs(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new Error(`invalid --${flag} ${JSON.stringify(v)}: want a duration like 2s`);
-  const unit = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1000;
-  return Number(m[1]) * unit;
-}
-
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(command, argv);
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla kubelet --help' for usage.`);
@@ -72,7 +66,7 @@ async function run(argv: string[]): Promise<number> {
   const port = Number(values['healthz-port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --healthz-port ${JSON.stringify(values['healthz-port'])}`);
   const capacity = parseCapacity(String(values.capacity ?? ''));
-  const startDelayMs = durationMs('container-start-delay', String(values['container-start-delay']));
+  const startDelayMs = parseDuration('container-start-delay', values['container-start-delay']);
   const log = newLogger('kubelet');
   const registry = newRegistry();
   const client = await restClientFromKubeconfig(kubeconfig, 'kubelet');

@@ -52,6 +52,7 @@ import { newRegistry } from '../util/health.js';
 import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
 import { DEFAULT_DNS_CLUSTER_IP, ensureDNSService, startClusterDNS } from '../dns/index.js';
 import { ensureControlPlanePods } from './controlplane.js';
+import { defaultTolerationFlags, defaultTolerationSeconds, nodeLifecycleFlags, nodeLifecycleOptions, type DefaultTolerationSeconds } from './nodelifecycle-flags.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
 interface Running {
@@ -75,9 +76,37 @@ export const command: Command = {
     'kubelet-port': { type: 'string', default: '10250', help: "Port of the kubelet's HTTPS server (logs, exec, port-forward) on the node IP (0 = pick a free one)." },
     'node-ip': { type: 'string', default: '', help: "The node's InternalIP, where its kubelet listens (default: the host's first non-loopback IPv4)." },
     'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
+    // The node lifecycle timings of the controller-manager and the API server that up runs.
+    ...nodeLifecycleFlags,
+    'pod-eviction-timeout': {
+      ...nodeLifecycleFlags['pod-eviction-timeout'],
+      help: 'The grace period for deleting pods on failed nodes: here the tolerationSeconds (rounded up to whole seconds) of the not-ready and unreachable tolerations the API server adds to pods, unless --default-not-ready-toleration-seconds or --default-unreachable-toleration-seconds is given.',
+    },
+    ...defaultTolerationFlags,
   },
   run,
 };
+
+/** Whether argv sets the flag itself (`--name value` or `--name=value`), as opposed to its default. */
+function flagGiven(argv: string[], name: string): boolean {
+  return argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+}
+
+/**
+ * The API server's default tolerationSeconds. Upstream's --pod-eviction-timeout has had no
+ * effect since taint-based eviction (pods leave a failed node when these tolerations run
+ * out); `up` runs the API server too, so the timeout the seeds name ("5 minutes") becomes
+ * the default of both, and an explicit --default-*-toleration-seconds wins.
+ */
+function upTolerationSeconds(argv: string[], values: ReturnType<typeof parseFlags>['values'], podEvictionTimeoutMs: number): DefaultTolerationSeconds {
+  const explicit = defaultTolerationSeconds(values);
+  if (!flagGiven(argv, 'pod-eviction-timeout')) return explicit;
+  const fromTimeout = Math.max(0, Math.ceil(podEvictionTimeoutMs / 1000));
+  return {
+    defaultNotReadyTolerationSeconds: flagGiven(argv, 'default-not-ready-toleration-seconds') ? explicit.defaultNotReadyTolerationSeconds : fromTimeout,
+    defaultUnreachableTolerationSeconds: flagGiven(argv, 'default-unreachable-toleration-seconds') ? explicit.defaultUnreachableTolerationSeconds : fromTimeout,
+  };
+}
 
 function port(flag: string, v: unknown): number {
   const n = Number(v);
@@ -120,6 +149,8 @@ async function run(argv: string[]): Promise<number> {
   if (runtimeMode === 'cri' && support && !support.ok) throw new Error(`--runtime cri: ${support.reason}`);
   const simulatedNodes = Number(values['simulated-nodes']);
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`invalid --simulated-nodes ${JSON.stringify(values['simulated-nodes'])}: want a whole number`);
+  const lifecycle = nodeLifecycleOptions(values);
+  const tolerations = upTolerationSeconds(argv, values, lifecycle.podEvictionTimeoutMs);
   const log = newLogger('up');
   const say = (line: string) => process.stdout.write(line + '\n');
   const started: Running[] = [];
@@ -181,7 +212,7 @@ async function run(argv: string[]): Promise<number> {
     let api;
     try {
       const storage = new KVStorage({ kv: member.store, clock: realClock, logger: newLogger('storage') });
-      api = await startApiServer({ dataDir, storage, port: securePort, bindAddress: '127.0.0.1', logger: newLogger('apiserver') });
+      api = await startApiServer({ dataDir, storage, port: securePort, bindAddress: '127.0.0.1', ...tolerations, logger: newLogger('apiserver') });
     } catch (err) {
       throw explain('apiserver', err, { port: securePort, flag: 'secure-port' });
     }
@@ -208,6 +239,7 @@ async function run(argv: string[]): Promise<number> {
       registry,
       known: builtinControllers({ rootCAPem: creds.ca?.toString('utf8') }),
       informers,
+      options: lifecycle,
     });
     started.push({ name: 'controller-manager', stop: async () => { await cm.stop(); await cmClient.close(); } });
     checkpoint();
