@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   controllers: () => import('./controllers.js'),
   proxy: () => import('./proxy.js'),
   dns: () => import('./dns.js'),
+  quickstart: () => import('./quickstart.js'),
 };
 
 const args = process.argv.slice(2);
