@@ -119,8 +119,8 @@ export function useCluster(opts: StartClusterOptions): () => Cluster {
 export interface StartClusterOptions {
   runtime: 'cri' | 'simulated';
   /**
-   * Mirror docker.io to a local docker-registry holding the busybox-built nginx, so pods
-   * with the default pull policy (Always for :latest) pull it offline (cri only).
+   * Mirror docker.io to a local docker-registry holding the busybox-built nginx and busybox,
+   * so pods with the default pull policy (Always for :latest) pull them offline (cri only).
    */
   mirrorNginx?: boolean;
   nodeName?: string;
@@ -128,6 +128,8 @@ export interface StartClusterOptions {
   images?: Omit<BuildBusyboxImageOptions, 'outFile'>[];
   extraArgs?: string[];
   readyTimeoutMs?: number;
+  /** The store's and the API server's ports (default: free ones; the README's tour wants 2379 and 6443). */
+  ports?: { etcd: number; api: number };
 }
 
 export async function startCluster(t: { after(fn: () => unknown): void }, opts: StartClusterOptions): Promise<Cluster> {
@@ -146,6 +148,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
   if (opts.runtime === 'cri' && opts.mirrorNginx && haveRegistry) {
     const reg = await startRegistry(t);
     await reg.push(testImageSpecs.nginx);
+    await reg.push(testImageSpecs.busybox);
     mirrorArgs.push('--registry-mirror', `docker.io=${reg.url}`);
   }
   const dir = tempDir(t);
@@ -155,7 +158,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     let i = 0;
     for (const spec of opts.images ?? defaultClusterImages) await buildBusyboxImage({ ...spec, outFile: join(dir, 'images', `image-${i++}.tar`) });
   }
-  const [etcdPort, apiPort] = await freePorts(2);
+  const [etcdPort, apiPort] = opts.ports ? [opts.ports.etcd, opts.ports.api] : await freePorts(2);
   const args = [
     'up',
     '--data-dir', dir,
