@@ -46,6 +46,7 @@ const phases = [
 
 let passed = 0;
 let failed = 0;
+const durations = [];
 let status = 0;
 for (const phase of phases) {
   const nodeArgs = [
@@ -68,6 +69,15 @@ for (const phase of phases) {
   passed += Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
   failed += Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(tap)?.[1] ?? 0);
   rmSync(join(tmpdir(), `flotilla-tests-${process.pid}.tap`), { force: true });
+  // Top-level TAP entries (a file's describe blocks and tests), each with its duration.
+  for (const m of tap.matchAll(/^(?:not )?ok \d+ - (.+)\n {2}---\n(?: {2}.*\n)*? {2}duration_ms: ([\d.]+)/gm)) {
+    durations.push({ name: m[1], ms: Number(m[2]) });
+  }
+}
+// The suite must stay well inside CI's budget: the slowest tests say where the time goes.
+durations.sort((a, b) => b.ms - a.ms);
+if (durations.length > 0) {
+  console.log(`\nslowest top-level tests:\n${durations.slice(0, 8).map((d) => `  ${(d.ms / 1000).toFixed(1).padStart(6)} s  ${d.name}`).join('\n')}`);
 }
 if (phases.length > 1) console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(status);
