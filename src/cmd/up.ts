@@ -208,11 +208,16 @@ async function run(argv: string[]): Promise<number> {
     const endpoint = member.server.clientUrls[0] ?? clientURL;
     say(`  ✓ store        embedded, ${resuming ? 'resumed' : 'new'} at revision ${st.revision}; etcd v3 API on ${endpoint}`);
 
+    // One metrics registry for every in-process component, served on the API server's
+    // /metrics (`kubectl get --raw /metrics`): apiserver_*, workqueue_*, scheduler_*,
+    // kubelet_*, prober_*, kubeproxy_*, coredns_* and one set of process_* metrics. The
+    // store's etcd_* metrics stay on its client port (<etcd endpoint>/metrics), as etcd serves them.
+    const registry = newRegistry();
     // The API server, on the same store.
     let api;
     try {
       const storage = new KVStorage({ kv: member.store, clock: realClock, logger: newLogger('storage') });
-      api = await startApiServer({ dataDir, storage, port: securePort, bindAddress: '127.0.0.1', ...tolerations, logger: newLogger('apiserver') });
+      api = await startApiServer({ dataDir, storage, port: securePort, bindAddress: '127.0.0.1', ...tolerations, logger: newLogger('apiserver'), registry });
     } catch (err) {
       throw explain('apiserver', err, { port: securePort, flag: 'secure-port' });
     }
@@ -222,7 +227,6 @@ async function run(argv: string[]): Promise<number> {
 
     // The control plane's loops, on the API server only (in-process clients with their own
     // user agents, so managedFields name them as upstream does).
-    const registry = newRegistry();
     const controlAbort = new AbortController();
     // The scheduler and every shared informer listen on this one signal.
     setMaxListeners(0, controlAbort.signal);
