@@ -1,18 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { PodSpec } from '../client/objects.js';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 import { applyStaticPodDefaults, decodeStaticPodManifest } from '../kubelet/static.js';
 import {
+  ComponentLogFiles,
   ControlPlaneImages,
+  POD_LOG_DIR,
   StandInAnnotation,
   StandInPaths,
   addonServiceAccounts,
+  componentLogDir,
   controlPlaneImageSpecs,
   coreDNSDeployment,
   kubeProxyDaemonSet,
@@ -57,7 +61,7 @@ test('the stand-ins probe the real components where they have an endpoint', () =
   const m = staticPodManifests(params);
   const etcd = m['etcd.yaml']!.spec!.containers[0]!;
   assert.deepEqual(etcd.readinessProbe?.httpGet, { host: '127.0.0.1', path: '/health', port: 2379, scheme: 'HTTP' });
-  assert.deepEqual(etcd.env, [{ name: 'ETCDCTL_API', value: '3' }, { name: 'ETCDCTL_ENDPOINTS', value: 'http://127.0.0.1:2379' }]);
+  assert.deepEqual(etcd.env?.slice(0, 2), [{ name: 'ETCDCTL_API', value: '3' }, { name: 'ETCDCTL_ENDPOINTS', value: 'http://127.0.0.1:2379' }]);
   assert.ok(etcd.command?.includes('--listen-client-urls=http://127.0.0.1:2379'));
   assert.ok(etcd.command?.includes('--data-dir=/var/lib/flotilla/etcd'));
   const api = m['kube-apiserver.yaml']!.spec!.containers[0]!;
@@ -115,16 +119,76 @@ for (const tc of lddCases) {
   });
 }
 
-test('the stand-in script says what it is and exits 0 on SIGTERM', async () => {
-  const proc = spawn('/bin/sh', ['-c', standInScript('kube-scheduler'), 'kube-scheduler', '--leader-elect=true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the stand-in script with /bin/sh on the host; stop() sends SIGTERM and resolves the exit code. */
+function runStandIn(env: Record<string, string>) {
+  const proc = spawn('/bin/sh', ['-c', standInScript('kube-scheduler'), 'kube-scheduler', '--leader-elect=true'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  while (!out.includes('settings:')) await new Promise((r) => setTimeout(r, 20));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  proc.kill('SIGTERM');
-  assert.equal(await exited, 0);
-  assert.match(out, /kube-scheduler runs inside the 'flotilla up' process/);
-  assert.match(out, /kube-scheduler settings: --leader-elect=true/);
+  return {
+    out: () => out,
+    async waitFor(text: string) {
+      while (!out.includes(text)) {
+        if (proc.exitCode !== null) throw new Error(`the stand-in exited ${proc.exitCode} before printing ${JSON.stringify(text)}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+test('the stand-in script says what it is and exits 0 on SIGTERM', async () => {
+  const s = runStandIn({});
+  await s.waitFor('log is on');
+  assert.equal(await s.stop(), 0);
+  assert.match(s.out(), /kube-scheduler runs inside the 'flotilla up' process/);
+  assert.match(s.out(), /kube-scheduler settings: --leader-elect=true/);
+  assert.match(s.out(), /kube-scheduler's log is on flotilla up's stderr \(no log file at FLOTILLA_LOG_FILE unset\)/);
+});
+
+test('the stand-in script follows its log file from the first line, across a rotation', { skip: spawnSync('sh', ['-c', 'command -v tail']).status === 0 ? false : 'needs tail' }, async (t) => {
+  const file = join(tempDir(t), 'kube-scheduler.log');
+  writeFileSync(file, '{"component":"scheduler","msg":"before the stand-in"}\n');
+  const s = runStandIn({ FLOTILLA_LOG_FILE: file });
+  t.after(() => s.stop());
+  await s.waitFor('before the stand-in');
+  appendFileSync(file, '{"component":"scheduler","msg":"while it runs"}\n');
+  await s.waitFor('while it runs');
+  // Rotated as RotatingLogFile does: renamed to .1, a new file in its place.
+  renameSync(file, `${file}.1`);
+  writeFileSync(file, '{"component":"scheduler","msg":"after the rotation"}\n');
+  await s.waitFor('after the rotation');
+  assert.equal(await s.stop(), 0);
+  assert.match(s.out(), /^flotilla: kube-scheduler settings: --leader-elect=true\nflotilla: kube-scheduler's log follows/m);
+});
+
+test('every stand-in mounts the logs folder read-only and names its own file', () => {
+  const pods: Array<[string, PodSpec | undefined]> = [
+    ...Object.entries(staticPodManifests(params)).map(([f, pod]): [string, PodSpec | undefined] => [f.replace(/\.yaml$/, ''), pod.spec]),
+    ['kube-proxy', kubeProxyDaemonSet({ ...params, proxy: { mode: 'iptables' } }).spec!.template.spec],
+    ['coredns', coreDNSDeployment(params).spec!.template.spec],
+  ];
+  assert.equal(pods.length, 6);
+  for (const [component, spec] of pods) {
+    assert.deepEqual(spec?.volumes, [{ name: 'flotilla-logs', hostPath: { path: '/var/lib/flotilla/logs', type: 'DirectoryOrCreate' } }], component);
+    const c = spec!.containers[0]!;
+    assert.deepEqual(c.volumeMounts, [{ name: 'flotilla-logs', mountPath: POD_LOG_DIR, readOnly: true }], component);
+    assert.deepEqual(c.env?.find((e) => e.name === 'FLOTILLA_LOG_FILE'), { name: 'FLOTILLA_LOG_FILE', value: `/var/log/flotilla/${component}.log` }, component);
+  }
+  assert.equal(componentLogDir('/var/lib/flotilla'), '/var/lib/flotilla/logs');
+  // etcd's own variables are kept beside it.
+  assert.deepEqual(staticPodManifests(params)['etcd.yaml']!.spec!.containers[0]!.env?.map((e) => e.name), ['ETCDCTL_API', 'ETCDCTL_ENDPOINTS', 'FLOTILLA_LOG_FILE']);
+});
+
+test('the loggers of up go to the files of kubeadm\'s components', () => {
+  assert.deepEqual([...new Set(Object.values(ComponentLogFiles))].sort(), ['containerd', 'coredns', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet']);
+  for (const c of Object.keys(StandInPaths)) assert.ok(Object.values(ComponentLogFiles).includes(c as keyof typeof StandInPaths), `no logger writes ${c}.log`);
+  assert.equal(ComponentLogFiles.scheduler, 'kube-scheduler');
+  assert.equal(ComponentLogFiles.dns, 'coredns');
+  assert.equal(ComponentLogFiles.mvcc, 'etcd');
 });
 
 test('the etcd image carries etcdctl with its libraries; without etcdctl it is built without it', { skip: existsSync('/usr/bin/etcdctl') ? false : 'needs /usr/bin/etcdctl (etcd-client)' }, async () => {

@@ -23,8 +23,21 @@
  *
  * What a stand-in container is: busybox with one script at the component's usual binary
  * path (/usr/local/bin/etcd, /usr/local/bin/kube-apiserver …, /coredns). The script prints
- * that the real component runs inside `flotilla up` and the settings it was given (so
- * `kubectl logs etcd-<node> -n kube-system` says so), then sleeps; it exits on SIGTERM.
+ * that the real component runs inside `flotilla up` and the settings it was given, then
+ * follows the real component's log file (`tail -n +1 -F`), so `kubectl logs
+ * kube-scheduler-<node> -n kube-system` shows what it printed and then the real scheduler's
+ * JSON lines, as on kubeadm; it exits on SIGTERM.
+ *
+ * Logs: `up` writes each component's lines to DATA_DIR/logs/<name>.log as well as to its
+ * stderr (src/util/log.ts logComponentsToFiles; which logger goes to which file:
+ * ComponentLogFiles), for etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+ * kubelet, kube-proxy and coredns (and containerd). Each start of `up` moves the previous
+ * run's file to <name>.log.1 and starts an empty one; a file reaching 10 MiB is moved to
+ * <name>.log.1 too (replacing it), so at most 20 MiB per component. Every stand-in mounts
+ * DATA_DIR/logs read-only at /var/log/flotilla (hostPath) and finds its file in the
+ * environment variable FLOTILLA_LOG_FILE; `tail -F` follows it by name across rotations.
+ * With the simulated runtime the files are written all the same, but no container runs,
+ * so `kubectl logs` shows only the simulated runtime's line: read the files on the host.
  * Its readiness probe checks the REAL in-process component where that has an endpoint:
  * the API server's https://127.0.0.1:<secure-port>/readyz, the store's
  * http://127.0.0.1:<etcd-port>/health (etcd answers /health on its client port), and a TCP
@@ -53,8 +66,10 @@
  * Departures, deliberately: kube-proxy and coredns are pinned to this node (a
  * kubernetes.io/hostname nodeSelector), because only this node runs Flotilla's proxy and
  * DNS — simulated nodes get no kube-proxy pod. Pods get no spec.priority (the API server has
- * no Priority admission). No hostPath volumes, certificates or config files are mounted:
- * the stand-ins read nothing.
+ * no Priority admission). The only volume is the logs folder: no certificates or config
+ * files are mounted, the stand-ins read nothing else. A stand-in image built by an older
+ * Flotilla stays in the node's containerd (IfNotPresent); its script does not follow the
+ * log (`ctr -n k8s.io images rm <image>` and restart `up` to rebuild it).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -105,6 +120,45 @@ export const StandInPaths: Record<Component, string> = {
   coredns: '/coredns',
 };
 
+/** Where each stand-in finds the logs folder (DATA_DIR/logs, mounted read-only). */
+export const POD_LOG_DIR = '/var/log/flotilla';
+
+/** DATA_DIR/logs: the components' log files (see the module comment). */
+export function componentLogDir(dataDir: string): string {
+  return join(dataDir, 'logs');
+}
+
+/**
+ * Which log file (DATA_DIR/logs/<file>.log) each logger component of `up` writes to, by
+ * the logger's component name (newLogger(name) in src/cmd/up.ts and src/cmd/etcd.ts). A
+ * logger's children (e.g. the controller-manager's "informers") go to their parent's file.
+ */
+export const ComponentLogFiles: Record<string, Component | 'kubelet' | 'containerd'> = {
+  etcd: 'etcd',
+  mvcc: 'etcd',
+  etcdserver: 'etcd',
+  apiserver: 'kube-apiserver',
+  storage: 'kube-apiserver',
+  'controller-manager': 'kube-controller-manager',
+  // The shared informers serve the controller-manager and the scheduler; up creates them
+  // with the controller-manager's client.
+  informers: 'kube-controller-manager',
+  scheduler: 'kube-scheduler',
+  kubelet: 'kubelet',
+  // The node's image imports (DATA_DIR/images, the sandbox image): the kubelet's side of it.
+  images: 'kubelet',
+  containerd: 'containerd',
+  'kube-proxy': 'kube-proxy',
+  dns: 'coredns',
+};
+
+/** The logs folder as every stand-in mounts it, and the variable naming its own file. */
+function logVolume(p: ControlPlaneParams): NonNullable<NonNullable<Pod['spec']>['volumes']>[number] {
+  return { name: 'flotilla-logs', hostPath: { path: componentLogDir(p.dataDir), type: 'DirectoryOrCreate' } };
+}
+const logMount = { name: 'flotilla-logs', mountPath: POD_LOG_DIR, readOnly: true };
+const logFileEnv = (component: Component) => ({ name: 'FLOTILLA_LOG_FILE', value: `${POD_LOG_DIR}/${component}.log` });
+
 /** What the control plane's pods describe: the settings `up` really runs with. */
 export interface ControlPlaneParams {
   dataDir: string;
@@ -131,7 +185,7 @@ function etcdEndpoint(p: ControlPlaneParams): string {
   return `http://127.0.0.1:${p.etcdPort}`;
 }
 
-function staticPod(component: Exclude<Component, 'kube-proxy' | 'coredns'>, container: Container, requests: Record<string, string>, annotations: Record<string, string> = {}): Pod {
+function staticPod(p: ControlPlaneParams, component: Exclude<Component, 'kube-proxy' | 'coredns'>, container: Container, requests: Record<string, string>, annotations: Record<string, string> = {}): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -145,7 +199,14 @@ function staticPod(component: Exclude<Component, 'kube-proxy' | 'coredns'>, cont
       hostNetwork: true,
       priorityClassName: 'system-node-critical',
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ ...container, imagePullPolicy: 'IfNotPresent', resources: { requests } }],
+      containers: [{
+        ...container,
+        imagePullPolicy: 'IfNotPresent',
+        env: [...(container.env ?? []), logFileEnv(component)],
+        resources: { requests },
+        volumeMounts: [logMount],
+      }],
+      volumes: [logVolume(p)],
     },
   };
 }
@@ -159,7 +220,7 @@ export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
   const pki = join(p.dataDir, 'pki');
   const serviceCIDR = p.serviceCIDR ?? '10.96.0.0/12';
   const pods: Pod[] = [
-    staticPod('etcd', {
+    staticPod(p, 'etcd', {
       name: 'etcd',
       image: ControlPlaneImages.etcd,
       command: [
@@ -180,7 +241,7 @@ export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
       ],
       readinessProbe: { httpGet: { host: '127.0.0.1', path: '/health', port: p.etcdPort, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 15, failureThreshold: 3 },
     }, { cpu: '100m', memory: '100Mi' }, { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': etcd }),
-    staticPod('kube-apiserver', {
+    staticPod(p, 'kube-apiserver', {
       name: 'kube-apiserver',
       image: ControlPlaneImages['kube-apiserver'],
       command: [
@@ -199,7 +260,7 @@ export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
       ],
       readinessProbe: { httpGet: { host: '127.0.0.1', path: '/readyz', port: p.apiPort, scheme: 'HTTPS' }, periodSeconds: 1, timeoutSeconds: 15, failureThreshold: 3 },
     }, { cpu: '250m' }, { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `127.0.0.1:${p.apiPort}` }),
-    staticPod('kube-controller-manager', {
+    staticPod(p, 'kube-controller-manager', {
       name: 'kube-controller-manager',
       image: ControlPlaneImages['kube-controller-manager'],
       command: [
@@ -212,7 +273,7 @@ export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
         '--use-service-account-credentials=false',
       ],
     }, { cpu: '200m' }),
-    staticPod('kube-scheduler', {
+    staticPod(p, 'kube-scheduler', {
       name: 'kube-scheduler',
       image: ControlPlaneImages['kube-scheduler'],
       command: ['kube-scheduler', `--kubeconfig=${join(p.dataDir, 'admin.conf')}`, '--leader-elect=true'],
@@ -256,11 +317,13 @@ export function kubeProxyDaemonSet(p: ControlPlaneParams & { proxy: NonNullable<
             image: ControlPlaneImages['kube-proxy'],
             imagePullPolicy: 'IfNotPresent',
             command,
-            env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }],
+            env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }, logFileEnv('kube-proxy')],
+            volumeMounts: [logMount],
             ...(p.proxy.healthPort
               ? { readinessProbe: { httpGet: { host: '127.0.0.1', path: '/healthz', port: p.proxy.healthPort, scheme: 'HTTP' }, periodSeconds: 10 } }
               : {}),
           }],
+          volumes: [logVolume(p)],
         },
       },
     },
@@ -295,6 +358,8 @@ export function coreDNSDeployment(p: ControlPlaneParams): Deployment & KObject {
             imagePullPolicy: 'IfNotPresent',
             args: ['-conf', '/etc/coredns/Corefile'],
             resources: { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } },
+            env: [logFileEnv('coredns')],
+            volumeMounts: [logMount],
             ports: [
               { name: 'dns', containerPort: 53, protocol: 'UDP' },
               { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
@@ -304,6 +369,7 @@ export function coreDNSDeployment(p: ControlPlaneParams): Deployment & KObject {
               ? { readinessProbe: { tcpSocket: { host: p.dnsAddress, port: p.dnsPort ?? 53 }, periodSeconds: 10, timeoutSeconds: 1 } }
               : {}),
           }],
+          volumes: [logVolume(p)],
         },
       },
     },
@@ -315,16 +381,25 @@ export function addonServiceAccounts(): Array<ServiceAccount & KObject> {
   return ['kube-proxy', 'coredns'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: NAMESPACE } }));
 }
 
-/** The stand-in's script (see the module comment). */
+/**
+ * The stand-in's script (see the module comment): says what it is, then follows the file
+ * named by FLOTILLA_LOG_FILE from its first line (or sleeps when there is none).
+ */
 export function standInScript(component: Component): string {
   return [
     '#!/bin/sh',
     `# Flotilla's stand-in for ${component}: the real ${component} runs inside the 'flotilla up' process.`,
-    `echo "flotilla: ${component} runs inside the 'flotilla up' process (its log is up's log); this container only stands in for it, as kubeadm's cluster shows ${component} as a pod"`,
+    `echo "flotilla: ${component} runs inside the 'flotilla up' process; this container only stands in for it, as kubeadm's cluster shows ${component} as a pod"`,
     `echo "flotilla: ${component} settings: $*"`,
-    // The sleep goes with the script: outside a pid namespace (tests) nothing else would stop it.
+    // The tail or sleep goes with the script: outside a pid namespace (tests) nothing else would stop it.
     "trap 'kill $! 2>/dev/null; exit 0' TERM INT",
-    'sleep 2147483647 &',
+    'if [ -n "$FLOTILLA_LOG_FILE" ] && [ -f "$FLOTILLA_LOG_FILE" ]; then',
+    `  echo "flotilla: ${component}'s log follows (DATA_DIR/logs/${component}.log on the host; the same lines are on flotilla up's stderr)"`,
+    '  tail -n +1 -F "$FLOTILLA_LOG_FILE" &',
+    'else',
+    `  echo "flotilla: ${component}'s log is on flotilla up's stderr (no log file at \${FLOTILLA_LOG_FILE:-FLOTILLA_LOG_FILE unset})"`,
+    '  sleep 2147483647 &',
+    'fi',
     'wait',
     '',
   ].join('\n');

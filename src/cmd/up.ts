@@ -13,6 +13,8 @@
  *   images/     image archives imported into that containerd at every start (air-gap)
  *   kubelet/    the kubelet's root dir (pod volumes); pod-logs/ containers' log files
  *   manifests/  static pods (kubeadm's /etc/kubernetes/manifests), shown as mirror pods
+ *   logs/       each component's log (etcd.log, kube-apiserver.log, kube-scheduler.log …;
+ *               the previous run's in <name>.log.1), followed by its kube-system stand-in pod
  *
  * The API server keeps Kubernetes' objects in the same store that etcdctl sees, under
  * /registry/..., as kube-apiserver does in etcd.
@@ -30,7 +32,7 @@ import { join, resolve } from 'node:path';
 import { parseFlags, type Command } from './command.js';
 import { startEtcdMember, waitForShutdownSignal } from './etcd.js';
 import { explainCorruptStore, prepareDataDir } from './datadir.js';
-import { newLogger } from '../util/log.js';
+import { logComponentsToFiles, newLogger } from '../util/log.js';
 import { realClock } from '../util/clock.js';
 import { KVStorage } from '../storage/store.js';
 import { startApiServer } from '../apiserver/index.js';
@@ -51,7 +53,7 @@ import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandb
 import { newRegistry } from '../util/health.js';
 import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
 import { DEFAULT_DNS_CLUSTER_IP, ensureDNSService, startClusterDNS } from '../dns/index.js';
-import { ensureControlPlanePods } from './controlplane.js';
+import { ComponentLogFiles, componentLogDir, ensureControlPlanePods } from './controlplane.js';
 import { defaultTolerationFlags, defaultTolerationSeconds, nodeLifecycleFlags, nodeLifecycleOptions, type DefaultTolerationSeconds } from './nodelifecycle-flags.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
@@ -179,6 +181,10 @@ async function run(argv: string[]): Promise<number> {
 
   say(`flotilla up: data dir ${dataDir}`);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Each component's lines also go to DATA_DIR/logs/<component>.log, which its kube-system
+  // stand-in pod follows (controlplane.ts); stderr keeps every line.
+  const logDir = componentLogDir(dataDir);
+  logComponentsToFiles({ dir: logDir, files: ComponentLogFiles });
   try {
     // The store, behind the etcd v3 API so etcdctl (and kubeadm-style tooling) sees it.
     const clientURL = `http://127.0.0.1:${etcdPort}`;
@@ -362,6 +368,7 @@ async function run(argv: string[]): Promise<number> {
     say('Cluster is up. Use it with the real kubectl:');
     say(`  export KUBECONFIG=${api.kubeconfigPath}`);
     say(`The store answers etcdctl too: ETCDCTL_API=3 etcdctl --endpoints=${endpoint} get / --prefix --keys-only`);
+    say(`Each component logs to ${logDir}/<component>.log (and here on stderr); all their metrics: kubectl get --raw /metrics`);
     say('Press Ctrl-C to stop; `flotilla up` on the same --data-dir resumes the cluster.');
   } catch (err) {
     if (interrupted) {

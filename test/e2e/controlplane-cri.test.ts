@@ -3,7 +3,8 @@
  * `--runtime simulated`: `kubectl get pods -n kube-system` lists etcd, kube-apiserver,
  * kube-controller-manager and kube-scheduler as mirror pods `<name>-<node>`, kube-proxy and
  * coredns with hashed names, all Running and Ready; with real containers, etcdctl inside the
- * etcd pod lists the embedded store's /registry keys (src/cmd/controlplane.ts).
+ * etcd pod lists the embedded store's /registry keys and `kubectl logs` of a stand-in shows
+ * the real component's log lines (src/cmd/controlplane.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,8 +50,20 @@ test('kube-system shows the control plane as pods; etcdctl in the etcd pod lists
   assert.match(keys, /^\/registry\/namespaces\/kube-system$/m);
   assert.match(keys, /^\/registry\/pods\/kube-system\/etcd-node-1$/m);
 
-  // The stand-in says what it is.
+  // The stand-in says what it is, then shows the real component's log (DATA_DIR/logs), as on kubeadm.
   assert.match(c.ok('logs', 'kube-apiserver-node-1', '-n', 'kube-system'), /kube-apiserver runs inside the 'flotilla up' process/);
+  let schedulerLog = '';
+  await eventually('a line of the real scheduler in kubectl logs kube-scheduler-node-1', () => {
+    schedulerLog = c.kubectl(['logs', 'kube-scheduler-node-1', '-n', 'kube-system']).stdout;
+    return /^\{.*"component":"scheduler".*\}$/m.test(schedulerLog);
+  }, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${schedulerLog}`);
+  });
+  assert.match(schedulerLog, /^flotilla: kube-scheduler's log follows/m);
+  assert.match(c.ok('logs', 'etcd-node-1', '-n', 'kube-system'), /^\{.*"component":"(etcd|mvcc|etcdserver)".*\}$/m);
+
+  // The cluster DNS server's metrics are on the API server's /metrics with the others.
+  assert.match(c.ok('get', '--raw', '/metrics'), /^# TYPE coredns_dns_requests_total counter$/m);
 });
 
 test('kube-system shows the same control plane pods on the simulated runtime', async (t) => {

@@ -1,11 +1,15 @@
 /**
  * Where a newcomer finds each component of `flotilla up`: every in-process component's
  * metrics on the API server's /metrics (`kubectl get --raw /metrics`), the store's on its
- * etcd client port as etcd serves them.
+ * etcd client port as etcd serves them; each component's log in DATA_DIR/logs/<name>.log
+ * (the simulated runtime's stand-ins cannot follow them: controlplane-cri checks that).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startCluster } from '../util/cluster.js';
+import { eventually } from '../util/wait.js';
 
 /** The metric families (`# TYPE <name> <type>` lines) of a Prometheus text exposition. */
 function families(text: string): string[] {
@@ -31,4 +35,29 @@ test('up serves every in-process component\'s metrics on the API server\'s /metr
   assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
   // The controllers' queues are there by name.
   assert.match(c.ok('get', '--raw', '/metrics'), /^workqueue_adds_total\{name="replicaset"\} \d+/m);
+});
+
+test('up writes each component\'s log lines to DATA_DIR/logs/<component>.log as well as stderr', async (t) => {
+  const c = await startCluster(t, { runtime: 'simulated' });
+  // The logger component each file holds lines of (the "component" field of the JSON line).
+  const files: Record<string, string> = {
+    etcd: 'etcd',
+    'kube-apiserver': 'apiserver',
+    'kube-controller-manager': 'controller-manager',
+    'kube-scheduler': 'scheduler',
+    kubelet: 'kubelet',
+    'kube-proxy': 'kube-proxy',
+  };
+  for (const [file, component] of Object.entries(files)) {
+    const path = join(c.dir, 'logs', `${file}.log`);
+    await eventually(`a ${component} line in ${path}`, () => existsSync(path) && readFileSync(path, 'utf8').includes(`"component":"${component}"`), 30_000);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `${path}: ${l}`);
+    // stderr keeps every line.
+    const first = JSON.parse(lines[0]!) as { msg?: string; time?: string };
+    assert.ok(c.up.stderr().includes(`"time":"${first.time}"`), `${path}'s first line is not on stderr: ${lines[0]}`);
+  }
+  // No DNS server runs on the simulated runtime: its file exists, empty.
+  assert.equal(readFileSync(join(c.dir, 'logs', 'coredns.log'), 'utf8'), '');
+  assert.match(c.up.stdout(), new RegExp(`Each component logs to ${c.dir}/logs/<component>\\.log`));
 });
