@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnFlotilla, type Spawned } from '../util/flotilla.js';
 import { freePort } from '../util/net.js';
@@ -33,7 +34,10 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
 
   const apiPort = await freePort();
   const kubeconfig = join(dir, 'admin.conf');
-  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort), '--node-name', 'up-node', '--runtime', 'simulated'];
+  // The node lifecycle flags reach the in-process API server: an explicit
+  // --default-not-ready-toleration-seconds, and --pod-eviction-timeout for the other one.
+  const args = ['up', '--data-dir', dir, '--etcd-port', String(port), '--secure-port', String(apiPort), '--node-name', 'up-node', '--runtime', 'simulated',
+    '--pod-eviction-timeout', '1m30s', '--default-not-ready-toleration-seconds', '42'];
 
   const first = spawnFlotilla(args);
   t.after(() => first.kill());
@@ -53,6 +57,11 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
   assert.equal(node.stdout, 'True', node.stderr);
   const cm = kubectl(kubeconfig, 'create', 'configmap', 'greeting', '--from-literal=word=ahoy');
   assert.equal(cm.stdout.trim(), 'configmap/greeting created', cm.stderr);
+  // The DefaultTolerationSeconds admission with up's flags.
+  const run = kubectl(kubeconfig, 'run', 'sail', '--image=busybox', '--restart=Never');
+  assert.equal(run.stdout.trim(), 'pod/sail created', run.stderr);
+  const tolerations = kubectl(kubeconfig, 'get', 'pod', 'sail', '-o', 'jsonpath={range .spec.tolerations[*]}{.key}={.tolerationSeconds}{"\\n"}{end}');
+  assert.deepEqual(tolerations.stdout.trim().split('\n').sort(), ['node.kubernetes.io/not-ready=42', 'node.kubernetes.io/unreachable=90'], tolerations.stderr);
 
   // The API server's objects are in the store etcdctl reads, under /registry as in etcd.
   const keys = etcdctl(endpoint, 'get', '/registry/', '--prefix', '--keys-only');
@@ -92,4 +101,20 @@ test('flotilla up says clearly when its port is taken', async (t) => {
   const code = await up.exited;
   assert.equal(code, 1);
   assert.match(up.stderr(), new RegExp(`port ${port} on 127.0.0.1 is already in use.*--etcd-port`));
+});
+
+test('flotilla up refuses a bad node lifecycle flag as the upstream component does, before touching the data dir', async (t) => {
+  const dir = join(tempDir(t), 'never-made');
+  // One of each kind (the parsers' cases are in src/cmd/duration.test.ts).
+  const cases: [string, string, string][] = [
+    ['--node-monitor-grace-period', '40', 'invalid argument "40" for "--node-monitor-grace-period" flag: time: invalid duration "40"'],
+    ['--default-unreachable-toleration-seconds', '5m', 'invalid argument "5m" for "--default-unreachable-toleration-seconds" flag: strconv.ParseInt: parsing "5m": invalid syntax'],
+  ];
+  // In parallel: each is a separate node process.
+  const runs = cases.map(([flag, value, message]) => ({ flag, value, message, p: spawnFlotilla(['up', '--data-dir', dir, '--runtime', 'simulated', flag, value]) }));
+  for (const { flag, value, message, p } of runs) {
+    assert.equal(await p.exited, 1, `${flag} ${value}: ${p.stdout()}${p.stderr()}`);
+    assert.ok(p.stderr().includes(message), `${flag} ${value}: ${p.stderr()}`);
+  }
+  assert.equal(existsSync(dir), false);
 });
