@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { Client } from '../client/interface.js';
 import type { PodSpec } from '../client/objects.js';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
@@ -12,6 +13,7 @@ import { applyStaticPodDefaults, decodeStaticPodManifest } from '../kubelet/stat
 import {
   ComponentLogFiles,
   ControlPlaneImages,
+  LabelNodeRoleControlPlane,
   POD_LOG_DIR,
   StandInAnnotation,
   StandInPaths,
@@ -20,6 +22,7 @@ import {
   controlPlaneImageSpecs,
   coreDNSDeployment,
   kubeProxyDaemonSet,
+  markControlPlaneNode,
   parseLdd,
   standInScript,
   staticPodManifests,
@@ -215,4 +218,12 @@ test('manifests are written only when their content changes', async (t) => {
   writeFileSync(join(dir, 'etcd.yaml'), 'edited');
   assert.deepEqual(await writeStaticPodManifests(dir, staticPodManifests({ ...params, apiPort: 7443 })), [join(dir, 'etcd.yaml'), join(dir, 'kube-apiserver.yaml')]);
   assert.match(readFileSync(join(dir, 'kube-apiserver.yaml'), 'utf8'), /--secure-port=7443/);
+});
+
+test('the control plane node gets kubeadm\'s role label by a merge patch of that label alone', async () => {
+  const calls: unknown[][] = [];
+  const client = { resource: (gvr: { resource: string }) => ({ patch: async (...a: unknown[]) => { calls.push([gvr.resource, ...a]); return { metadata: { name: a[0] } }; } }) } as unknown as Client;
+  await markControlPlaneNode(client, 'node-1');
+  assert.equal(LabelNodeRoleControlPlane, 'node-role.kubernetes.io/control-plane');
+  assert.deepEqual(calls, [['nodes', 'node-1', 'application/merge-patch+json', { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '' } } }, { fieldManager: 'flotilla-up' }]]);
 });

@@ -63,10 +63,19 @@
  * `kubectl exec … etcdctl` is refused (the simulated runtime runs no processes) and no DNS
  * server runs, so the coredns pod has no probe.
  *
+ * up's node is the control plane node: `up` labels it node-role.kubernetes.io/control-plane=""
+ * through the API once its kubelet has registered it (markControlPlaneNode), as `kubeadm init
+ * phase mark-control-plane` does (kubelets may not set node-role labels themselves), so
+ * `kubectl get nodes` shows ROLES control-plane. Simulated nodes get no role.
+ *
  * Departures, deliberately: kube-proxy and coredns are pinned to this node (a
  * kubernetes.io/hostname nodeSelector), because only this node runs Flotilla's proxy and
  * DNS — simulated nodes get no kube-proxy pod. Pods get no spec.priority (the API server has
- * no Priority admission). The only volume is the logs folder: no certificates or config
+ * no Priority admission). The control plane node gets neither kubeadm's
+ * node-role.kubernetes.io/control-plane:NoSchedule taint (it is the only node with real
+ * containers, and runs the workloads, as a minikube or kind single-node cluster's does) nor
+ * its node.kubernetes.io/exclude-from-external-load-balancers label (the ServiceLB
+ * controller would leave LoadBalancer Services without this node). The only volume is the logs folder: no certificates or config
  * files are mounted, the stand-ins read nothing else. A stand-in image built by an older
  * Flotilla stays in the node's containerd (IfNotPresent); its script does not follow the
  * log (`ctr -n k8s.io images rm <image>` and restart `up` to rebuild it).
@@ -496,6 +505,17 @@ export async function writeStaticPodManifests(dir: string, manifests: Record<str
   return written;
 }
 
+/** The role label kubeadm gives control plane nodes; kubectl's ROLES column shows "control-plane". */
+export const LabelNodeRoleControlPlane = 'node-role.kubernetes.io/control-plane';
+
+/**
+ * Labels the node as the control plane node (see the module comment): a merge patch of the
+ * one label, so the kubelet's labels and any the user added stay. Safe on every start.
+ */
+export async function markControlPlaneNode(client: Client, nodeName: string): Promise<Node> {
+  return client.resource<Node>(Resources.nodes).patch(nodeName, PatchType.MergePatch, { metadata: { labels: { [LabelNodeRoleControlPlane]: '' } } }, { fieldManager: FIELD_MANAGER });
+}
+
 /** Server-side apply (forced), creating the object when the server does not apply to a missing one. */
 async function apply<T extends KObject>(client: Client, gvr: (typeof Resources)[keyof typeof Resources], obj: T): Promise<void> {
   const rc = client.resource<T>(gvr, obj.metadata!.namespace);
@@ -528,7 +548,8 @@ export interface ControlPlanePods {
 
 /**
  * Gives the in-process control plane its pods in kube-system (see the module comment):
- * images first (cri), then the static pod manifests, the addons' ServiceAccounts, the
+ * images first (cri), the control-plane role on the node (which must be registered),
+ * then the static pod manifests, the addons' ServiceAccounts, the
  * kube-proxy DaemonSet (or its removal when no kube-proxy runs) and the coredns Deployment.
  * Safe on every start. Resolves without waiting for the pods to run.
  */
@@ -541,11 +562,8 @@ export async function ensureControlPlanePods(opts: EnsureControlPlanePodsOptions
       ...(opts.etcdctl ? { etcdctl: opts.etcdctl } : {}),
     })
     : [];
-  let nodeHostname = opts.nodeHostname;
-  if (!nodeHostname) {
-    const node = await opts.client.resource<Node>(Resources.nodes).get(opts.nodeName).catch(() => undefined);
-    nodeHostname = node?.metadata?.labels?.['kubernetes.io/hostname'] ?? opts.nodeName;
-  }
+  const node = await markControlPlaneNode(opts.client, opts.nodeName);
+  const nodeHostname = opts.nodeHostname ?? node.metadata?.labels?.['kubernetes.io/hostname'] ?? opts.nodeName;
   const p: ControlPlaneParams = { ...opts, nodeHostname };
   const manifests = await writeStaticPodManifests(join(opts.dataDir, 'manifests'), staticPodManifests(p));
   for (const sa of addonServiceAccounts()) {
@@ -561,8 +579,7 @@ export async function ensureControlPlanePods(opts: EnsureControlPlanePodsOptions
     });
   }
   await apply(opts.client, Resources.deployments, coreDNSDeployment(p));
-  const node = opts.nodeName.toLowerCase();
-  const pods = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((n) => `${n}-${node}`);
+  const pods = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((n) => `${n}-${opts.nodeName.toLowerCase()}`);
   if (opts.proxy) pods.push('kube-proxy');
   pods.push('coredns');
   return { manifests, builtImages, pods };

@@ -2,7 +2,8 @@
  * Where a newcomer finds each component of `flotilla up`: every in-process component's
  * metrics on the API server's /metrics (`kubectl get --raw /metrics`), the store's on its
  * etcd client port as etcd serves them; each component's log in DATA_DIR/logs/<name>.log
- * (the simulated runtime's stand-ins cannot follow them: controlplane-cri checks that).
+ * (the simulated runtime's stand-ins cannot follow them: controlplane-cri checks that); up's
+ * node labelled as the control plane node.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +36,13 @@ test('up serves every in-process component\'s metrics on the API server\'s /metr
   assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
   // The controllers' queues are there by name.
   assert.match(c.ok('get', '--raw', '/metrics'), /^workqueue_adds_total\{name="replicaset"\} \d+/m);
+
+  // up's node is the control plane node, as kubeadm labels it; the simulated node is not,
+  // and no node is tainted.
+  const rows = c.ok('get', 'nodes', '--no-headers').trim().split('\n').map((l) => l.split(/\s+/).slice(0, 3));
+  assert.deepEqual(rows.sort(), [['node-1', 'Ready', 'control-plane'], ['sim-node-1', 'Ready', '<none>']]);
+  assert.match(c.jsonpath('node/node-1', '{.metadata.labels}'), /"node-role\.kubernetes\.io\/control-plane":""/);
+  assert.equal(c.jsonpath('node/node-1', '{.spec.taints}'), '');
 });
 
 test('up writes each component\'s log lines to DATA_DIR/logs/<component>.log as well as stderr', async (t) => {
