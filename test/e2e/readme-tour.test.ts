@@ -106,7 +106,7 @@ const steps: Step[] = [
     run: 'kubectl get nodes -o wide',
     out: /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP\s+OS-IMAGE\s+KERNEL-VERSION\s+CONTAINER-RUNTIME\n\S+\s+Ready\s+control-plane\s+\S+\s+\S+\s+127\.0\.0\.1\s+<none>\s+.+\s+containerd:\/\/\S+\n$/,
   },
-  { run: 'flotilla crictl ps', out: [/^CONTAINER\s+IMAGE\s+CREATED\s+STATE\s+NAME\s+ATTEMPT\s+POD ID\s+POD$/m, /^[0-9a-f]{13}\s+.*\s+Running\s+kube-scheduler\s+0\s+[0-9a-f]{13}\s+kube-scheduler-\S+$/m] },
+  { run: 'flotilla crictl ps', out: [/^CONTAINER\s+IMAGE\s+CREATED\s+STATE\s+NAME\s+ATTEMPT\s+POD ID\s+POD\s+NAMESPACE$/m, /^[0-9a-f]{13}\s+[0-9a-f]{13}\s+\d+ \w+ ago\s+Running\s+kube-scheduler\s+0\s+[0-9a-f]{13}\s+kube-scheduler-\S+\s+kube-system$/m] },
 
   // Pods
   { run: 'cp -r examples/course . && cd course' },
@@ -236,7 +236,9 @@ describe('the README tour, replayed line by line', { skip: skipWalkthroughCri },
     const home = mkdtempSync(join(tmpdir(), 'flotilla-tour-'));
     t.after(() => rmSync(home, { recursive: true, force: true }));
     const c = await startCluster(t, { runtime: 'cri', mirrorNginx: true, ports: { etcd: 2379, api: 6443 } });
-    writeFileSync(join(home, 'flotilla'), `#!/bin/sh\nexec ${[process.execPath, ...flotillaNodeArgs()].map((a) => `'${a}'`).join(' ')} "$@"\n`, { mode: 0o755 });
+    // (From sources, `--import tsx` is resolved here: the script runs from other folders.)
+    const cli = [process.execPath, ...flotillaNodeArgs().map((a) => (a === 'tsx' ? import.meta.resolve('tsx') : a))];
+    writeFileSync(join(home, 'flotilla'), `#!/bin/sh\nexec ${cli.map((a) => `'${a}'`).join(' ')} "$@"\n`, { mode: 0o755 });
     mkdirSync(join(home, 'examples'));
     cpSync(join(repoRoot, 'examples', 'course'), join(home, 'examples', 'course'), { recursive: true });
     symlinkSync(c.dir, join(home, 'flotilla-data'));
@@ -267,6 +269,7 @@ describe('the README tour, replayed line by line', { skip: skipWalkthroughCri },
     };
 
     for (const s of steps) {
+      const started = Date.now();
       let r = bash(s.run);
       if (s.until) {
         await eventually(s.run, () => {
@@ -286,6 +289,7 @@ describe('the README tour, replayed line by line', { skip: skipWalkthroughCri },
         throw err;
       }
       keepState();
+      if (process.env.WALKTHROUGH_TRACE) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${s.run}\n`);
     }
   });
 });
