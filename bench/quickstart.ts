@@ -36,14 +36,14 @@
  * --simulated (npm start -- --runtime simulated, etcd anchor), --keep (leave the temp dirs).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { restClientFromKubeconfig, type RestClient } from '../src/client/rest.js';
 import { Resources } from '../src/client/interface.js';
 import type { Node, Pod } from '../src/client/objects.js';
 import { CriRuntime } from '../src/kubelet/cri/runtime.js';
-import { startContainerd } from '../src/kubelet/containerd/index.js';
+import { containerdSocket, startContainerd } from '../src/kubelet/containerd/index.js';
 import { importImages } from '../src/kubelet/images/import.js';
 import { buildBusyboxImage } from '../src/kubelet/images/oci.js';
 import { writeRegistryHosts } from '../src/kubelet/images/registry.js';
@@ -157,6 +157,8 @@ interface Started {
   t0: number;
   out(): string;
   err(): string;
+  /** Seconds from spawn at which each progress line ("  ✓ store …") first appeared. */
+  steps: Array<{ line: string; at: number }>;
   exited: Promise<void>;
   alive(): boolean;
   /** Ctrl-C: SIGINT to the whole group; resolves with the seconds until npm has exited. */
@@ -169,7 +171,16 @@ function npmStart(cwd: string, extraArgs: string[], cleanups: Cleanups): Started
   const proc = spawn('npm', ['start', '--', ...extraArgs], { cwd, env: freshEnv({ FLOTILLA_STOP_WITH_PARENT: '1' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  const steps: Array<{ line: string; at: number }> = [];
+  proc.stdout!.on('data', (d: Buffer) => {
+    const at = (nowMs() - t0) / 1000;
+    const before = out.length;
+    out += d.toString();
+    // Lines completed by this chunk (a line split across chunks counts when it ends).
+    const start = out.lastIndexOf('\n', before - 1) + 1;
+    const done = out.slice(start, out.lastIndexOf('\n') + 1);
+    for (const line of done.split('\n')) if (/^(flotilla up:|\s+✓|Cluster is up)/.test(line)) steps.push({ line: line.trim(), at });
+  });
   proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const alive = () => proc.exitCode === null && proc.signalCode === null;
@@ -188,6 +199,7 @@ function npmStart(cwd: string, extraArgs: string[], cleanups: Cleanups): Started
     t0,
     out: () => out,
     err: () => err,
+    steps,
     exited,
     alive,
     async interrupt(timeoutMs) {
@@ -204,6 +216,39 @@ function npmStart(cwd: string, extraArgs: string[], cleanups: Cleanups): Started
     process.removeListener('exit', killOnExit);
   });
   return started;
+}
+
+/**
+ * containerd-shim processes still serving the node's containerd under `dataDir`: what a
+ * Ctrl-C left running (containers outlive their containerd by design; `up` removes its
+ * pods when it stops containerd itself).
+ */
+function leftoverShims(dataDir: string): number[] {
+  const socket = containerdSocket(join(dataDir, 'containerd'));
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (/containerd-shim/.test(cmd[0] ?? '') && cmd.includes(socket)) pids.push(Number(e));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/**
+ * Removes pods a stopped cluster left behind, the way `up` itself would: the node's
+ * containerd started again on its own dir and stopped (every sandbox removed, mounts
+ * released, bridge deleted), so the data dir can be deleted.
+ */
+async function tidyLeftoverPods(dataDir: string, podCIDR: string): Promise<void> {
+  const left = leftoverShims(dataDir);
+  if (left.length === 0) return;
+  progress(`quickstart: removing the ${left.length} pod(s) the cluster left running`);
+  const ctd = await startContainerd({ dir: join(dataDir, 'containerd'), podCIDR, logger: silentLogger() });
+  await ctd.stop();
 }
 
 async function waitFor<T>(what: string, s: Started, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -234,6 +279,11 @@ interface ClusterTimes {
   resumeUp: number;
   resumeReady: number;
   resumeStop: number;
+  /** containerd shims still running after each Ctrl-C. */
+  leftAfterStop: number;
+  leftAfterResumeStop: number;
+  firstSteps: Array<{ line: string; at: number }>;
+  resumeSteps: Array<{ line: string; at: number }>;
 }
 
 interface AnchorTimes {
@@ -246,7 +296,10 @@ interface AnchorTimes {
 }
 
 /** One cluster life: start, first pod, Ctrl-C, resume, Ctrl-C. */
-async function clusterRound(clone: string, upArgs: string[], cleanups: Cleanups): Promise<ClusterTimes> {
+async function clusterRound(clone: string, upArgs: string[], podCIDR: string, cleanups: Cleanups): Promise<ClusterTimes> {
+  const dataDir = join(clone, 'flotilla-data');
+  // Runs after npm start has stopped (cleanups run last-registered first).
+  cleanups.push(() => tidyLeftoverPods(dataDir, podCIDR));
   const kubeconfigOf = (s: Started) => /export KUBECONFIG=(\S+)/.exec(s.out())?.[1];
   const withClient = async <T>(path: string, fn: (c: RestClient) => Promise<T>): Promise<T> => {
     const c = await restClientFromKubeconfig(path, 'quickstart-bench');
@@ -289,6 +342,7 @@ async function clusterRound(clone: string, upArgs: string[], cleanups: Cleanups)
   });
   progress(`quickstart: pod Running after ${fmt(pod, 2)} s; Ctrl-C`);
   const stop = await first.interrupt(120_000);
+  const leftAfterStop = leftoverShims(dataDir).length;
   if (!first.out().includes('flotilla up: stopped')) progress(`quickstart: warning: no "flotilla up: stopped" line after Ctrl-C:\n${first.out().slice(-1500)}\n${first.err().slice(-1500)}`);
 
   progress(`quickstart: stopped in ${fmt(stop, 2)} s; npm start again (resume)`);
@@ -307,8 +361,9 @@ async function clusterRound(clone: string, upArgs: string[], cleanups: Cleanups)
   });
   progress(`quickstart: resumed, node Ready after ${fmt(resumeReady, 2)} s; Ctrl-C`);
   const resumeStop = await second.interrupt(120_000);
+  const leftAfterResumeStop = leftoverShims(dataDir).length;
   if (!second.out().includes('flotilla up: stopped')) progress(`quickstart: warning: no "flotilla up: stopped" line after the second Ctrl-C:\n${second.out().slice(-1500)}\n${second.err().slice(-1500)}`);
-  return { runtime, up, ready, pod, podAfterRun, stop, resumeUp, resumeReady, resumeStop };
+  return { runtime, up, ready, pod, podAfterRun, stop, resumeUp, resumeReady, resumeStop, leftAfterStop, leftAfterResumeStop, firstSteps: first.steps, resumeSteps: second.steps };
 }
 
 /** The floor of a real node: containerd alone, one pod through its CRI, stop, restart. */
@@ -413,7 +468,8 @@ async function round(i: number, opts: { real: boolean; keep: boolean; withTests:
     const clusterCleanups: Cleanups = [];
     cleanups.push(() => runCleanups(clusterCleanups));
     const [etcdPort, apiPort] = await freePorts(2);
-    const upArgs = ['--etcd-port', String(etcdPort), '--secure-port', String(apiPort), '--pod-cidr', uniquePodCIDR(), '--node-ip', '127.0.0.1', '--kubelet-port', '0'];
+    const podCIDR = uniquePodCIDR();
+    const upArgs = ['--etcd-port', String(etcdPort), '--secure-port', String(apiPort), '--pod-cidr', podCIDR, '--node-ip', '127.0.0.1', '--kubelet-port', '0'];
     let anchor: AnchorTimes | undefined;
     if (opts.real) {
       progress(`quickstart: round ${i}: taking the host network lock (/tmp/flotilla-test-locks/host-network)`);
@@ -440,7 +496,7 @@ async function round(i: number, opts: { real: boolean; keep: boolean; withTests:
     }
     let cluster: ClusterTimes;
     try {
-      cluster = await clusterRound(clone, upArgs, clusterCleanups);
+      cluster = await clusterRound(clone, upArgs, podCIDR, clusterCleanups);
     } finally {
       await runCleanups(clusterCleanups);
     }
@@ -507,6 +563,15 @@ export async function run(args: string[]): Promise<void> {
   const runtimes = [...new Set(results.map((r) => r.cluster.runtime))].join(', ');
   console.log(`\n## quickstart: the README's two commands on fresh clones of ${head} (${rounds === 1 ? 'one round' : `median of ${rounds} rounds`}; node on ${runtimes})\n`);
   printTable(['step', 'seconds', 'anchor s', 'ratio', 'anchor'], rows);
+  const last = results.at(-1)!.cluster;
+  const steps = (xs: Array<{ line: string; at: number }>) =>
+    xs.map((x) => `  ${fmt(x.at, 2).padStart(6)} s  ${x.line.length > 110 ? x.line.slice(0, 107) + '...' : x.line}`).join('\n');
+  console.log(`\nFirst npm start, each line of flotilla up's output by seconds since spawn (last round):\n${steps(last.firstSteps)}`);
+  console.log(`\nSecond npm start (resume):\n${steps(last.resumeSteps)}`);
+  const left = results.map((r) => `${r.cluster.leftAfterStop} / ${r.cluster.leftAfterResumeStop}`).join(', ');
+  if (results.some((r) => r.cluster.leftAfterStop + r.cluster.leftAfterResumeStop > 0)) {
+    console.log(`\nContainer shims still running after Ctrl-C (first / second stop, per round): ${left} — the terminal's SIGINT reaches the node's containerd (same process group) before up can remove its pods; the bench removed them.`);
+  }
   if (!tests) console.log('\nnpm run test:ci not timed (13+ minutes): npm run bench -- quickstart --with-tests');
 }
 
