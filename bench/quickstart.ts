@@ -23,6 +23,11 @@
  *     stop and restart.
  *  3. With `--with-tests`, `npm run test:ci` in the clone (13+ minutes; no anchor).
  *
+ * Also printed: when each line of `up`'s output appeared (where the start-up time goes),
+ * and how many container shims outlived each Ctrl-C (the bench removes them with the
+ * node's own containerd before deleting the clone). Skipped with a note when the npm
+ * registry does not answer.
+ *
  * Arguments after `npm start --` keep the run off anything else on the machine: free ports
  * for etcd and the API server, a pod CIDR of its own, the kubelet on 127.0.0.1 with an
  * ephemeral port (as the e2e tests run clusters). With real containers there is no
