@@ -24,6 +24,8 @@ import {
   kubeProxyDaemonSet,
   markControlPlaneNode,
   parseLdd,
+  standInFingerprint,
+  standInImagesToBuild,
   standInScript,
   staticPodManifests,
   writeStaticPodManifests,
@@ -226,4 +228,19 @@ test('the control plane node gets kubeadm\'s role label by a merge patch of that
   await markControlPlaneNode(client, 'node-1');
   assert.equal(LabelNodeRoleControlPlane, 'node-role.kubernetes.io/control-plane');
   assert.deepEqual(calls, [['nodes', 'node-1', 'application/merge-patch+json', { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '' } } }, { fieldManager: 'flotilla-up' }]]);
+});
+
+test('stand-in images are built when missing or built by up with another script; others are kept', () => {
+  const all = Object.values(ControlPlaneImages);
+  const current = Object.fromEntries((Object.keys(ControlPlaneImages) as Array<keyof typeof ControlPlaneImages>).map((c) => [ControlPlaneImages[c], standInFingerprint(c)]));
+  const cases: Array<{ name: string; present: string[]; stamp: Record<string, string>; want: string[] }> = [
+    { name: 'a new containerd: all', present: [], stamp: {}, want: Object.keys(ControlPlaneImages) },
+    { name: 'all present, built by this up: none', present: all, stamp: current, want: [] },
+    { name: 'present without a stamp (the user\'s, or an older up\'s): kept', present: all, stamp: {}, want: [] },
+    { name: 'built with another script: rebuilt', present: all, stamp: { ...current, [ControlPlaneImages['kube-scheduler']]: 'old' }, want: ['kube-scheduler'] },
+    { name: 'one missing', present: all.filter((i) => i !== ControlPlaneImages.coredns), stamp: current, want: ['coredns'] },
+  ];
+  for (const tc of cases) assert.deepEqual(standInImagesToBuild(new Set(tc.present), tc.stamp), tc.want, tc.name);
+  assert.notEqual(standInFingerprint('etcd'), standInFingerprint('kube-scheduler'));
+  assert.match(standInFingerprint('etcd'), /^[0-9a-f]{16}$/);
 });

@@ -58,7 +58,8 @@
  * embedded store and the etcdctl inside report (3.4.23-0, where kubeadm 1.32 uses
  * 3.5.16-0). With the real runtime they are built from the host's busybox-static and
  * imported into the node's containerd when missing (pull policy IfNotPresent, so nothing
- * is pulled); an image of the same name already there (e.g. from DATA_DIR/images) is kept.
+ * is pulled); an image of the same name already there (e.g. from DATA_DIR/images) is kept,
+ * unless `up` built it itself with another stand-in script (see below).
  * With the simulated runtime the same objects are created and no image is needed; there
  * `kubectl exec … etcdctl` is refused (the simulated runtime runs no processes) and no DNS
  * server runs, so the coredns pod has no probe.
@@ -76,11 +77,13 @@
  * containers, and runs the workloads, as a minikube or kind single-node cluster's does) nor
  * its node.kubernetes.io/exclude-from-external-load-balancers label (the ServiceLB
  * controller would leave LoadBalancer Services without this node). The only volume is the logs folder: no certificates or config
- * files are mounted, the stand-ins read nothing else. A stand-in image built by an older
- * Flotilla stays in the node's containerd (IfNotPresent); its script does not follow the
- * log (`ctr -n k8s.io images rm <image>` and restart `up` to rebuild it).
+ * files are mounted, the stand-ins read nothing else. `up` rebuilds a stand-in image it
+ * built with another script (containerd/build/stand-in-images.json records which), but
+ * keeps one built before that record existed (an older Flotilla's, whose stand-in does not
+ * follow the log): `ctr -n k8s.io images rm <image>` and restart `up` to rebuild it.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -465,13 +468,50 @@ async function listImages(socketPath: string, ctr = 'ctr'): Promise<Set<string>>
   return new Set(stdout.split('\n').map((s) => s.trim()).filter(Boolean));
 }
 
+/** Identifies a stand-in script: what an image built by `up` records in its stamp. */
+export function standInFingerprint(component: Component): string {
+  return createHash('sha256').update(standInScript(component)).digest('hex').slice(0, 16);
+}
+
 /**
- * Builds and imports the control plane's images that containerd lacks; resolves with the
- * names built. Images already there are left alone (IfNotPresent).
+ * The file in the build folder recording, by image name, the fingerprint of the script each
+ * stand-in image `up` built carries.
+ */
+export const STAND_IN_STAMP_FILE = 'stand-in-images.json';
+
+/**
+ * The components whose image must be built: missing from containerd, or built by an `up`
+ * whose stand-in script differs from this one's (per the stamp). An image present without
+ * a stamp entry is kept: it may be the user's (DATA_DIR/images), or predate the stamp.
+ */
+export function standInImagesToBuild(present: ReadonlySet<string>, stamp: Readonly<Record<string, string>>): Component[] {
+  return (Object.keys(ControlPlaneImages) as Component[]).filter((c) => {
+    const image = ControlPlaneImages[c];
+    if (!present.has(image)) return true;
+    const built = stamp[image];
+    return built !== undefined && built !== standInFingerprint(c);
+  });
+}
+
+async function readStamp(path: string): Promise<Record<string, string>> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Builds and imports the control plane's images that containerd lacks, or that an older
+ * `up` built with another stand-in script (standInImagesToBuild); resolves with the names
+ * built. Other images already there are left alone (IfNotPresent).
  */
 export async function ensureControlPlaneImages(opts: { socketPath: string; workDir: string; logger: Logger; etcdctl?: string; ctr?: string }): Promise<string[]> {
   const present = await listImages(opts.socketPath, opts.ctr);
-  const components = (Object.keys(ControlPlaneImages) as Component[]).filter((c) => !present.has(ControlPlaneImages[c]));
+  const stampPath = join(opts.workDir, STAND_IN_STAMP_FILE);
+  const stamp = await readStamp(stampPath);
+  const components = standInImagesToBuild(present, stamp);
   if (components.length === 0) return [];
   const missing = await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger, components });
   await mkdir(opts.workDir, { recursive: true });
@@ -482,6 +522,8 @@ export async function ensureControlPlaneImages(opts: { socketPath: string; workD
     files.push(file);
   }
   await importImages(opts.socketPath, files, opts.ctr ? { ctr: opts.ctr } : {});
+  for (const c of components) stamp[ControlPlaneImages[c]] = standInFingerprint(c);
+  await writeFile(stampPath, JSON.stringify(stamp, null, 2) + '\n', { mode: 0o600 });
   opts.logger.info({ images: missing.map((s) => s.name) }, 'built the control plane stand-in images and imported them');
   return missing.map((s) => s.name);
 }
