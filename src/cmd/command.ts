@@ -59,18 +59,3 @@ export function parseFlags(c: Command, argv: string[]): { values: Record<string,
 export function list(v: unknown): string[] {
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
 }
-
-/** A Go-style duration ("10m", "1h30m", "500ms", "40s") in milliseconds; "0" is 0. */
-export function parseDuration(flag: string, v: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let rest = v.trim();
-  if (rest === '0') return 0;
-  while (rest.length > 0) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!m) throw new Error(`invalid value ${JSON.stringify(v)} for --${flag}: want a duration like 10m`);
-    total += Number(m[1]) * units[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return total;
-}

@@ -9,7 +9,8 @@ import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
-import { commandHelp, list, parseDuration, parseFlags, type Command, type FlagSpec } from './command.js';
+import { commandHelp, list, parseFlags, type Command, type FlagSpec } from './command.js';
+import { parseDuration, parseGoFlagDuration } from './duration.js';
 import { realClock } from '../util/clock.js';
 import { newRegistry, serveHealthAndMetrics } from '../util/health.js';
 import { newLogger } from '../util/log.js';
@@ -230,7 +231,8 @@ async function serve(argv: string[]): Promise<number> {
     maxRequestBytes: positiveInt('max-request-bytes', values['max-request-bytes']),
     maxTxnOps: positiveInt('max-txn-ops', values['max-txn-ops']),
     autoCompaction: { mode: mode as AutoCompactionMode, retention: String(values['auto-compaction-retention']) },
-    progressNotifyIntervalMs: parseDuration('experimental-watch-progress-notify-interval', String(values['experimental-watch-progress-notify-interval'])),
+    // etcd's server flags are Go's standard flag package (its message); ≤ 0 keeps the 10 m default, as etcd.
+    progressNotifyIntervalMs: parseGoFlagDuration('experimental-watch-progress-notify-interval', values['experimental-watch-progress-notify-interval']),
   });
   const signal = await waitForShutdownSignal();
   newLogger('etcd', { name }).info({ signal }, 'received signal; shutting down');
@@ -251,7 +253,8 @@ async function snapshotSave(argv: string[]): Promise<number> {
   const file = positionals[0]!;
   const endpoints = list(values.endpoints);
   if (endpoints.length !== 1) throw new Error(`snapshot must be requested to one selected node, not multiple [${endpoints.join(' ')}]`);
-  const dialTimeoutMs = parseDuration('dial-timeout', String(values['dial-timeout']));
+  // etcdctl's flags are pflag's (cobra), so its message.
+  const dialTimeoutMs = parseDuration('dial-timeout', values['dial-timeout']);
   const Maintenance = etcdClientConstructor('Maintenance');
   const client = new Maintenance(endpointTarget(endpoints[0]!), credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,

@@ -6,7 +6,8 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { list, parseDuration, parseFlags, type Command } from './command.js';
+import { list, parseFlags, type Command } from './command.js';
+import { formatGoDuration, parseDuration } from './duration.js';
 import { waitForShutdownSignal } from './etcd.js';
 import { restClientFromKubeconfig } from '../client/rest.js';
 import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
@@ -42,9 +43,29 @@ function hostPort(flag: string, v: string): { host: string; port: number } {
   return { host: v.slice(0, i), port };
 }
 
+/**
+ * --iptables-sync-period and --iptables-min-sync-period (Go durations), checked as
+ * kube-proxy's configuration validation does, with its field errors: the sync period must
+ * be positive, the minimum not negative and not above the sync period.
+ */
+export function syncPeriods(syncFlag: unknown, minSyncFlag: unknown): { syncPeriodMs: number; minSyncPeriodMs: number } {
+  const syncPeriodMs = parseDuration('iptables-sync-period', syncFlag);
+  const minSyncPeriodMs = parseDuration('iptables-min-sync-period', minSyncFlag);
+  const errs: string[] = [];
+  if (syncPeriodMs <= 0) errs.push(`KubeProxyConfiguration.SyncPeriod: Invalid value: ${formatGoDuration(syncPeriodMs)}: must be greater than 0`);
+  if (minSyncPeriodMs < 0) errs.push(`KubeProxyConfiguration.MinSyncPeriod: Invalid value: ${formatGoDuration(minSyncPeriodMs)}: must be greater than or equal to 0`);
+  if (minSyncPeriodMs > syncPeriodMs) errs.push(`KubeProxyConfiguration.SyncPeriod: Invalid value: ${formatGoDuration(minSyncPeriodMs)}: must be greater than or equal to KubeProxyConfiguration.MinSyncPeriod`);
+  // An aggregate of one error prints bare; of several, bracketed (apimachinery's errors.aggregate).
+  if (errs.length === 1) throw new Error(errs[0]);
+  if (errs.length > 1) throw new Error(`[${errs.join(', ')}]`);
+  return { syncPeriodMs, minSyncPeriodMs };
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(command, argv);
   if (positionals.length) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla proxy --help' for usage.`);
+  // Validated before --cleanup too, as kube-proxy validates its whole configuration first.
+  const { syncPeriodMs, minSyncPeriodMs } = syncPeriods(values['iptables-sync-period'], values['iptables-min-sync-period']);
   const netns = String(values.netns ?? '');
   const commandPrefix = netns ? ['ip', 'netns', 'exec', netns] : [];
   if (values.cleanup === true) {
@@ -72,8 +93,8 @@ async function run(argv: string[]): Promise<number> {
     clusterCIDR: String(values['cluster-cidr'] ?? '') || undefined,
     masqueradeAll: values['masquerade-all'] === true,
     nodePortAddresses: list(values['nodeport-addresses']),
-    syncPeriodMs: parseDuration('iptables-sync-period', String(values['iptables-sync-period'])),
-    minSyncPeriodMs: parseDuration('iptables-min-sync-period', String(values['iptables-min-sync-period'])),
+    syncPeriodMs,
+    minSyncPeriodMs,
     commandPrefix,
     userspace: { listenAddress: String(values['userspace-listen-address']) },
     healthzBindAddress: healthz || undefined,

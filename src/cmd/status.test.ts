@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assess, loopStatus, renderStatus, table, type StatusReport } from './status.js';
+import { assess, command, loopStatus, renderStatus, table, type StatusReport } from './status.js';
 import type { Lease, Pod } from '../client/objects.js';
 import { version } from './version.js';
 
@@ -121,4 +121,9 @@ test('loopStatus: the leader Lease first, then the flotilla up process, then a m
     const c = loopStatus('kube-scheduler', tc.lease, tc.up, tc.pods, now);
     assert.deepEqual([c.health, c.status, c.detail], tc.want, tc.name);
   }
+});
+
+test('--timeout is a Go duration, 0 or more, refused before anything is read', async () => {
+  await assert.rejects(command.run(['--timeout=5', '--data-dir=/nonexistent']), { message: 'invalid argument "5" for "--timeout" flag: time: missing unit in duration "5"' });
+  await assert.rejects(command.run(['--timeout=-1s', '--data-dir=/nonexistent']), { message: 'invalid argument "-1s" for "--timeout" flag: must be 0 or more' });
 });

@@ -13,7 +13,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { parseFlags, parseDuration, type Command } from './command.js';
+import { parseFlags, type Command } from './command.js';
+import { parseDuration } from './duration.js';
 import { version as flotillaVersion } from './version.js';
 import { humanDuration } from '../api/printers.js';
 import { Resources } from '../client/interface.js';
@@ -264,7 +265,8 @@ function nothingListening(err: unknown): boolean {
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(command, argv);
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla status --help' for usage.`);
-  const timeoutMs = parseDuration('timeout', String(values.timeout));
+  const timeoutMs = parseDuration('timeout', values.timeout);
+  if (timeoutMs < 0) throw new Error(`invalid argument ${JSON.stringify(values.timeout)} for "--timeout" flag: must be 0 or more`);
   const kubeconfigFlag = String(values.kubeconfig);
   const dataDir = kubeconfigFlag ? undefined : resolve(String(values['data-dir']));
   const kubeconfig = kubeconfigFlag ? resolve(kubeconfigFlag) : join(dataDir!, 'admin.conf');

@@ -107,7 +107,7 @@ test('flotilla up refuses a bad node lifecycle flag as the upstream component do
   const dir = join(tempDir(t), 'never-made');
   // One of each kind (the parsers' cases are in src/cmd/duration.test.ts).
   const cases: [string, string, string][] = [
-    ['--node-monitor-grace-period', '40', 'invalid argument "40" for "--node-monitor-grace-period" flag: time: invalid duration "40"'],
+    ['--node-monitor-grace-period', '40', 'invalid argument "40" for "--node-monitor-grace-period" flag: time: missing unit in duration "40"'],
     ['--default-unreachable-toleration-seconds', '5m', 'invalid argument "5m" for "--default-unreachable-toleration-seconds" flag: strconv.ParseInt: parsing "5m": invalid syntax'],
   ];
   // In parallel: each is a separate node process.
