@@ -34,6 +34,11 @@ test('up serves every in-process component\'s metrics on the API server\'s /metr
   }
   // Every family once: the process metrics are registered once for all components.
   assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
+  // The store's are where etcd serves them: /metrics on its client port.
+  const etcd = /etcd v3 API on (http:\/\/\S+)/.exec(c.up.stdout())?.[1];
+  assert.ok(etcd, c.up.stdout());
+  const etcdNames = families(await (await fetch(`${etcd}/metrics`)).text());
+  assert.ok(etcdNames.includes('etcd_mvcc_db_total_size_in_bytes'), etcdNames.join(' '));
   // The controllers' queues are there by name.
   assert.match(c.ok('get', '--raw', '/metrics'), /^workqueue_adds_total\{name="replicaset"\} \d+/m);
 
