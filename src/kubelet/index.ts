@@ -102,6 +102,14 @@ export interface StartKubeletOptions {
   serverTLS?: { cert: string; key: string };
   /** Only clients with a certificate from this CA (PEM; --client-ca-file); default every client. */
   serverClientCA?: string;
+  /**
+   * How often the node status is computed and written when it changed
+   * (--node-status-update-frequency; default 10 s). The Lease is renewed every 10 s
+   * regardless, as upstream, so this sets how soon a change shows, not liveness.
+   */
+  nodeStatusUpdateFrequencyMs?: number;
+  /** The longest an unchanged node status goes unwritten (nodeStatusReportFrequency; default 5 min). */
+  nodeStatusReportFrequencyMs?: number;
 }
 
 export interface RunningKubelet {
@@ -157,6 +165,8 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     podCIDR: opts.podCIDR,
     labels: opts.labels,
     kubeletPort: server?.port,
+    statusUpdateFrequencyMs: opts.nodeStatusUpdateFrequencyMs,
+    statusReportFrequencyMs: opts.nodeStatusReportFrequencyMs,
     onWrite: (w) => m?.writes.inc({ kind: w === 'lease' ? 'lease' : 'node_status' }),
   });
   const workers = new PodWorkers({
@@ -274,6 +284,10 @@ export interface StartSimulatedNodesOptions {
   noEvents?: boolean;
   /** Aborting stops every node, as stop() does. */
   signal?: AbortSignal;
+  /** As {@link StartKubeletOptions.nodeStatusUpdateFrequencyMs}, for every node. */
+  nodeStatusUpdateFrequencyMs?: number;
+  /** As {@link StartKubeletOptions.nodeStatusReportFrequencyMs}, for every node. */
+  nodeStatusReportFrequencyMs?: number;
 }
 
 export interface SimulatedNodes {
@@ -317,7 +331,8 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
       podCIDR,
       labels: opts.labels ?? { type: 'kwok' },
       leaseFirstRenewMs: NODE_LEASE_RENEW_INTERVAL_MS + offset,
-      statusUpdateFrequencyMs: NODE_STATUS_UPDATE_FREQUENCY_MS,
+      statusUpdateFrequencyMs: opts.nodeStatusUpdateFrequencyMs ?? NODE_STATUS_UPDATE_FREQUENCY_MS,
+      statusReportFrequencyMs: opts.nodeStatusReportFrequencyMs,
       onWrite: (w) => m?.writes.inc({ kind: w === 'lease' ? 'lease' : 'node_status' }),
     });
     let recorder: EventRecorder | undefined;

@@ -53,7 +53,13 @@ interface Env {
 
 async function setup(
   t: { after(fn: () => unknown): void },
-  opts: { startDelayMs?: number; preloaded?: string[]; prepare?: (rt: SimulatedRuntime) => Promise<void> } = {},
+  opts: {
+    startDelayMs?: number;
+    preloaded?: string[];
+    prepare?: (rt: SimulatedRuntime) => Promise<void>;
+    nodeStatusUpdateFrequencyMs?: number;
+    nodeStatusReportFrequencyMs?: number;
+  } = {},
 ): Promise<Env> {
   const clock = new FakeClock();
   const fake = new FakeClient({ clock });
@@ -73,6 +79,8 @@ async function setup(
     podCIDR: '10.244.1.0/24',
     machine: simulatedMachineInfo({ name: NODE, internalIP: '192.168.0.10' }),
     recorder,
+    nodeStatusUpdateFrequencyMs: opts.nodeStatusUpdateFrequencyMs,
+    nodeStatusReportFrequencyMs: opts.nodeStatusReportFrequencyMs,
   });
   t.after(() => kubelet.stop());
   await flush();
@@ -179,6 +187,43 @@ test('node status is written only on change or every 5 minutes', async (t) => {
   await createPod(env, newPod('p', [{ image: 'redis' }]));
   await env.step(10_000);
   assert.equal(statusWrites(), 2);
+});
+
+const statusWrites = (fake: FakeClient) => fake.actions().filter((a) => a.verb === 'patch' && a.gvr.resource === 'nodes' && a.subresource === 'status').length;
+
+test('--node-status-update-frequency sets how often status is checked; an unchanged one waits for the report frequency', async (t) => {
+  // 4 s and 60 s: each expectation below fails under the defaults (10 s, 5 min).
+  const env = await setup(t, { nodeStatusUpdateFrequencyMs: 4000, nodeStatusReportFrequencyMs: 60_000 });
+  env.fake.clearActions();
+  await env.step(59_900);
+  assert.equal(statusWrites(env.fake), 0, 'fourteen unchanged checks write nothing');
+  await env.step(100);
+  assert.equal(statusWrites(env.fake), 1, 'the check at 60 s writes: the report frequency has passed');
+  // A pulled image changes status.images; the next check is at 64 s (70 s with 10 s).
+  await createPod(env, newPod('p', [{ image: 'redis' }]));
+  await env.step(3_900);
+  assert.equal(statusWrites(env.fake), 1, 'not written between checks');
+  await env.step(100);
+  assert.equal(statusWrites(env.fake), 2, 'written at the next check');
+  // Lease renewal keeps its own 10 s period.
+  const renewals = env.fake.actions().filter((a) => a.verb === 'update' && a.gvr.resource === 'leases').length;
+  assert.equal(renewals, 6);
+});
+
+test('a node status frequency of zero or less is refused', async () => {
+  const cases = [
+    { option: 'nodeStatusUpdateFrequencyMs', v: 0, message: `node ${NODE}: statusUpdateFrequencyMs must be greater than 0, got 0` },
+    { option: 'nodeStatusUpdateFrequencyMs', v: -1000, message: `node ${NODE}: statusUpdateFrequencyMs must be greater than 0, got -1000` },
+    { option: 'nodeStatusReportFrequencyMs', v: 0, message: `node ${NODE}: statusReportFrequencyMs must be greater than 0, got 0` },
+  ] as const;
+  for (const tc of cases) {
+    const clock = new FakeClock();
+    const fake = new FakeClient({ clock });
+    const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.1.0/24' });
+    const machine = simulatedMachineInfo({ name: NODE, internalIP: '192.168.0.10' });
+    await assert.rejects(startKubelet({ client: fake, nodeName: NODE, runtime, clock, machine, [tc.option]: tc.v }), { name: 'RangeError', message: tc.message }, `${tc.option} ${tc.v}`);
+    assert.deepEqual(fake.actions().filter((a) => a.verb !== 'get' && a.verb !== 'list'), [], 'refused before registering');
+  }
 });
 
 test('a bound pod goes Pending → Running with IP, conditions and container statuses as upstream', async (t) => {
@@ -466,6 +511,23 @@ test('simulated nodes share one pod informer and one timer wheel', async (t) => 
   const renewals = fake.actions().filter((a) => a.verb === 'update' && a.gvr.resource === 'leases');
   assert.equal(renewals.length, 20, 'each node renews once per 10 s');
   assert.equal(new Set(renewals.map((a) => a.name)).size, 20);
+});
+
+test('simulated nodes take the node status frequencies too', async (t) => {
+  const clock = new FakeClock();
+  const fake = new FakeClient({ clock });
+  const sim = await startSimulatedNodes({ client: fake, count: 3, clock, noEvents: true, nodeStatusUpdateFrequencyMs: 2000, nodeStatusReportFrequencyMs: 6000 });
+  t.after(() => sim.stop());
+  await flush();
+  fake.clearActions();
+  for (let i = 0; i < 59; i++) {
+    clock.step(100);
+    await flush(3);
+  }
+  assert.equal(statusWrites(fake), 0, 'unchanged: nothing before the report frequency');
+  clock.step(100);
+  await flush(30);
+  assert.equal(statusWrites(fake), 3, 'each node writes at the 6 s check (10 s with the default period)');
 });
 
 const scripts = [

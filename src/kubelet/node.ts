@@ -164,7 +164,16 @@ export interface NodeStatusManagerOptions {
   kubeletPort?: number;
   /** Delay before the first lease renewal (spreads many nodes over the period). */
   leaseFirstRenewMs?: number;
+  /**
+   * How often the status is computed and, if it changed, written: the kubelet's
+   * nodeStatusUpdateFrequency (--node-status-update-frequency; default 10 s). Positive.
+   */
   statusUpdateFrequencyMs?: number;
+  /**
+   * The longest an unchanged status goes unwritten: nodeStatusReportFrequency (a
+   * config-file field upstream, no flag; default 5 min). It is checked at each update, so
+   * an unchanged status is written at the first update at or after it. Positive.
+   */
   statusReportFrequencyMs?: number;
   /** Called with each successful write (for metrics). */
   onWrite?: (what: 'lease' | 'status') => void;
@@ -190,6 +199,11 @@ export class NodeStatusManager {
   #leaseInFlight = false;
 
   constructor(opts: NodeStatusManagerOptions) {
+    // A zero or negative period would resync on every wheel tick (upstream's wait.Until spins).
+    for (const key of ['statusUpdateFrequencyMs', 'statusReportFrequencyMs'] as const) {
+      const v = opts[key];
+      if (v !== undefined && !(v > 0)) throw new RangeError(`node ${opts.nodeName}: ${key} must be greater than 0, got ${v}`);
+    }
     this.#o = opts;
     this.nodeName = opts.nodeName;
     this.#nodes = opts.client.resource<Node>(Resources.nodes);
