@@ -7,8 +7,8 @@
  * scale tests. /healthz and /metrics are served on --healthz-bind-address:--healthz-port.
  */
 import { readFile } from 'node:fs/promises';
-import { parseFlags, type Command } from './command.js';
-import { parseDuration } from './duration.js';
+import { parseFlags, type Command, type FlagSpec } from './command.js';
+import { formatGoDuration, parseDuration } from './duration.js';
 import { restClientFromKubeconfig } from '../client/rest.js';
 import { SimulatedRuntime, startKubelet, startSimulatedNodes, hostMachineInfo, simulatedPodCIDR } from '../kubelet/index.js';
 import type { ResourceList } from '../kubelet/node.js';
@@ -16,6 +16,29 @@ import { CriRuntime } from '../kubelet/cri/runtime.js';
 import { realClock } from '../util/clock.js';
 import { newRegistry, serveHealthAndMetrics } from '../util/health.js';
 import { newLogger } from '../util/log.js';
+
+/**
+ * The kubelet's --node-status-update-frequency, with upstream's default and help; shared
+ * with `flotilla up`, which runs a kubelet. The status is computed at this period and
+ * written when it changed, or when nodeStatusReportFrequency (5m0s) has passed since the
+ * last write; the node Lease is renewed every 10s regardless, as upstream since NodeLease.
+ */
+export const nodeStatusUpdateFrequencyFlag = {
+  type: 'string',
+  default: '10s',
+  help: 'Specifies how often kubelet posts node status to master. Note: be cautious when changing the constant, it must work with nodeMonitorGracePeriod in nodecontroller.',
+} satisfies FlagSpec;
+
+/**
+ * --node-status-update-frequency in ms: a Go duration (pflag's message), and positive.
+ * Upstream does not check it (its status loop would spin on 0); the refusal reads like
+ * the kubelet's other configuration checks.
+ */
+export function nodeStatusUpdateFrequencyMs(v: unknown): number {
+  const ms = parseDuration('node-status-update-frequency', v);
+  if (ms <= 0) throw new Error(`invalid configuration: nodeStatusUpdateFrequency (--node-status-update-frequency) ${formatGoDuration(ms)} must be greater than 0`);
+  return ms;
+}
 
 export const command: Command = {
   name: 'kubelet',
@@ -38,6 +61,7 @@ export const command: Command = {
     'pod-manifest-path': { type: 'string', default: '', help: 'Folder (or file) of static pod manifests to run; each shows in the API as a mirror pod <name>-<node>.' },
     'healthz-bind-address': { type: 'string', default: '127.0.0.1', help: 'Address for /healthz and /metrics.' },
     'healthz-port': { type: 'string', default: '10248', help: 'Port for /healthz and /metrics; 0 picks a free one.' },
+    'node-status-update-frequency': nodeStatusUpdateFrequencyFlag,
   },
   run,
 };
@@ -57,6 +81,7 @@ function parseCapacity(v: string): ResourceList | undefined {
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(command, argv);
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\nRun 'flotilla kubelet --help' for usage.`);
+  const statusUpdateMs = nodeStatusUpdateFrequencyMs(values['node-status-update-frequency']);
   const kubeconfig = String(values.kubeconfig ?? '');
   if (!kubeconfig) throw new Error('--kubeconfig is required');
   const runtimeName = String(values.runtime);
@@ -76,7 +101,7 @@ async function run(argv: string[]): Promise<number> {
   if (simulatedNodes > 0 && runtimeName !== 'simulated') throw new Error('--simulated-nodes needs --runtime simulated');
   if (simulatedNodes > 0) {
     const prefix = String(values['node-name'] || 'sim-node');
-    const sim = await startSimulatedNodes({ client, count: simulatedNodes, namePrefix: `${prefix}-`, clock, logger: log, registry, capacity, startDelayMs });
+    const sim = await startSimulatedNodes({ client, count: simulatedNodes, namePrefix: `${prefix}-`, clock, logger: log, registry, capacity, startDelayMs, nodeStatusUpdateFrequencyMs: statusUpdateMs });
     process.stdout.write(`kubelet: ${simulatedNodes} simulated nodes registered (${sim.names[0]} … ${sim.names[sim.names.length - 1]})\n`);
     stop = () => sim.stop();
     ready = () => sim.ready();
@@ -97,6 +122,7 @@ async function run(argv: string[]): Promise<number> {
       serverAddress: String(values.address ?? '') || machine.internalIP,
       serverClientCA: caFile ? await readFile(caFile, 'utf8') : undefined,
       rootDir: String(values['root-dir'] ?? '') || undefined,
+      nodeStatusUpdateFrequencyMs: statusUpdateMs,
     });
     const v = await runtime.version();
     process.stdout.write(`kubelet: node ${nodeName} registered (runtime ${v.runtimeName}://${v.runtimeVersion}, pod CIDR ${podCIDR})\n`);
