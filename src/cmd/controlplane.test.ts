@@ -77,6 +77,20 @@ test('the stand-ins probe the real components where they have an endpoint', () =
   assert.equal(m['kube-controller-manager.yaml']!.spec!.containers[0]!.readinessProbe, undefined);
 });
 
+test('settings up was given beyond the defaults are on the command line of the component that uses them, flags sorted', () => {
+  const m = staticPodManifests({ ...params, extraFlags: { 'kube-controller-manager': ['--node-monitor-grace-period=20s', '--node-monitor-period=1s'], 'kube-apiserver': ['--default-not-ready-toleration-seconds=10'] } });
+  const cm = m['kube-controller-manager.yaml']!.spec!.containers[0]!.command!;
+  assert.equal(cm[0], 'kube-controller-manager');
+  assert.ok(cm.includes('--node-monitor-grace-period=20s') && cm.includes('--node-monitor-period=1s'), cm.join(' '));
+  assert.deepEqual(cm.slice(1), [...cm.slice(1)].sort());
+  const api = m['kube-apiserver.yaml']!.spec!.containers[0]!.command!;
+  assert.equal(api[0], 'kube-apiserver');
+  assert.ok(api.includes('--default-not-ready-toleration-seconds=10'), api.join(' '));
+  assert.deepEqual(api.slice(1), [...api.slice(1)].sort());
+  // Without them, none of these flags.
+  assert.ok(!staticPodManifests(params)['kube-controller-manager.yaml']!.spec!.containers[0]!.command!.some((a) => a.startsWith('--node-monitor')));
+});
+
 test('kube-proxy is a DaemonSet on this node that tolerates every taint; a probe only with a health port', () => {
   const ds = kubeProxyDaemonSet({ ...params, proxy: { mode: 'iptables' } });
   assert.equal(ds.metadata?.name, 'kube-proxy');

@@ -188,6 +188,12 @@ export interface ControlPlaneParams {
   dnsPort?: number;
   /** kube-proxy as `up` runs it; unset: no kube-proxy (no DaemonSet). */
   proxy?: { mode: string; healthPort?: number };
+  /**
+   * Settings `up` was given that differ from the defaults, as flags of the component that
+   * uses them (e.g. --node-monitor-grace-period=20s for the controller-manager), so each
+   * manifest states what its component really runs with.
+   */
+  extraFlags?: { 'kube-apiserver'?: string[]; 'kube-controller-manager'?: string[] };
 }
 
 const standInAnnotation = (component: string) =>
@@ -269,7 +275,8 @@ export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
         `--service-cluster-ip-range=${serviceCIDR}`,
         `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
         `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-      ],
+        ...(p.extraFlags?.['kube-apiserver'] ?? []),
+      ].sort((a, b) => (a === 'kube-apiserver' ? -1 : b === 'kube-apiserver' ? 1 : a.localeCompare(b))),
       readinessProbe: { httpGet: { host: '127.0.0.1', path: '/readyz', port: p.apiPort, scheme: 'HTTPS' }, periodSeconds: 1, timeoutSeconds: 15, failureThreshold: 3 },
     }, { cpu: '250m' }, { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `127.0.0.1:${p.apiPort}` }),
     staticPod(p, 'kube-controller-manager', {
@@ -283,7 +290,8 @@ export function staticPodManifests(p: ControlPlaneParams): Record<string, Pod> {
         `--root-ca-file=${join(pki, 'ca.crt')}`,
         `--service-cluster-ip-range=${serviceCIDR}`,
         '--use-service-account-credentials=false',
-      ],
+        ...(p.extraFlags?.['kube-controller-manager'] ?? []),
+      ].sort((a, b) => (a === 'kube-controller-manager' ? -1 : b === 'kube-controller-manager' ? 1 : a.localeCompare(b))),
     }, { cpu: '200m' }),
     staticPod(p, 'kube-scheduler', {
       name: 'kube-scheduler',

@@ -53,8 +53,10 @@ import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandb
 import { newRegistry } from '../util/health.js';
 import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
 import { DEFAULT_DNS_CLUSTER_IP, ensureDNSService, startClusterDNS } from '../dns/index.js';
-import { ComponentLogFiles, componentLogDir, ensureControlPlanePods } from './controlplane.js';
-import { defaultTolerationFlags, defaultTolerationSeconds, nodeLifecycleFlags, nodeLifecycleOptions, type DefaultTolerationSeconds } from './nodelifecycle-flags.js';
+import { nodeStatusUpdateFrequencyFlag, nodeStatusUpdateFrequencyMs } from './kubelet.js';
+import { ComponentLogFiles, componentLogDir, ensureControlPlanePods, type ControlPlaneParams } from './controlplane.js';
+import { formatGoDuration } from './duration.js';
+import { defaultTolerationFlags, defaultTolerationSeconds, nodeLifecycleFlags, nodeLifecycleOptions, type DefaultTolerationSeconds, type NodeLifecycleOptions } from './nodelifecycle-flags.js';
 
 /** A started component: a name for the progress lines and how to stop it. */
 interface Running {
@@ -78,6 +80,10 @@ export const command: Command = {
     'kubelet-port': { type: 'string', default: '10250', help: "Port of the kubelet's HTTPS server (logs, exec, port-forward) on the node IP (0 = pick a free one)." },
     'node-ip': { type: 'string', default: '', help: "The node's InternalIP, where its kubelet listens (default: the host's first non-loopback IPv4)." },
     'simulated-nodes': { type: 'string', default: '0', help: 'Extra simulated nodes (sim-node-0 …) hosted in this process, for scale.' },
+    'node-status-update-frequency': {
+      ...nodeStatusUpdateFrequencyFlag,
+      help: "How often this machine's kubelet computes its node status and posts it if changed (else every 5m0s; the node Lease is renewed every 10s regardless). Must work with --node-monitor-grace-period.",
+    },
     // The node lifecycle timings of the controller-manager and the API server that up runs.
     ...nodeLifecycleFlags,
     'pod-eviction-timeout': {
@@ -108,6 +114,24 @@ function upTolerationSeconds(argv: string[], values: ReturnType<typeof parseFlag
     defaultNotReadyTolerationSeconds: flagGiven(argv, 'default-not-ready-toleration-seconds') ? explicit.defaultNotReadyTolerationSeconds : fromTimeout,
     defaultUnreachableTolerationSeconds: flagGiven(argv, 'default-unreachable-toleration-seconds') ? explicit.defaultUnreachableTolerationSeconds : fromTimeout,
   };
+}
+
+/**
+ * The node lifecycle settings that differ from upstream's defaults, as flags of the
+ * component that runs with them, for the kube-system manifests (controlplane.ts).
+ */
+function lifecycleManifestFlags(lifecycle: NodeLifecycleOptions, tolerations: DefaultTolerationSeconds): NonNullable<ControlPlaneParams['extraFlags']> {
+  const cm: string[] = [];
+  const durations: Array<[string, number, number]> = [
+    ['node-monitor-period', lifecycle.nodeMonitorPeriodMs, 5_000],
+    ['node-monitor-grace-period', lifecycle.nodeMonitorGracePeriodMs, 40_000],
+    ['node-startup-grace-period', lifecycle.nodeStartupGracePeriodMs, 60_000],
+  ];
+  for (const [flag, ms, byDefault] of durations) if (ms !== byDefault) cm.push(`--${flag}=${formatGoDuration(ms)}`);
+  const api: string[] = [];
+  if (tolerations.defaultNotReadyTolerationSeconds !== 300) api.push(`--default-not-ready-toleration-seconds=${tolerations.defaultNotReadyTolerationSeconds}`);
+  if (tolerations.defaultUnreachableTolerationSeconds !== 300) api.push(`--default-unreachable-toleration-seconds=${tolerations.defaultUnreachableTolerationSeconds}`);
+  return { 'kube-controller-manager': cm, 'kube-apiserver': api };
 }
 
 function port(flag: string, v: unknown): number {
@@ -153,6 +177,7 @@ async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`invalid --simulated-nodes ${JSON.stringify(values['simulated-nodes'])}: want a whole number`);
   const lifecycle = nodeLifecycleOptions(values);
   const tolerations = upTolerationSeconds(argv, values, lifecycle.podEvictionTimeoutMs);
+  const nodeStatusUpdateMs = nodeStatusUpdateFrequencyMs(values['node-status-update-frequency']);
   const log = newLogger('up');
   const say = (line: string) => process.stdout.write(line + '\n');
   const started: Running[] = [];
@@ -311,6 +336,7 @@ async function run(argv: string[]): Promise<number> {
       serverPort: kubeletPort,
       serverClientCA: creds.ca?.toString('utf8'),
       staticPodPath: join(dataDir, 'manifests'),
+      nodeStatusUpdateFrequencyMs: nodeStatusUpdateMs,
     });
     started.push({ name: 'kubelet', stop: async () => { await kubelet.stop(); await kubeletClient.close(); } });
     checkpoint();
@@ -354,7 +380,7 @@ async function run(argv: string[]): Promise<number> {
     }
     // The control plane as kube-system pods, as kubeadm's cluster shows it (stand-ins: controlplane.ts).
     const cpClient = localClient('kubeadm/v1.32.0 (flotilla)');
-    const cp = await ensureControlPlanePods({ client: cpClient, dataDir, nodeName, etcdPort: Number(new URL(endpoint).port), apiPort: api.port, podCIDR, dnsAddress: gateway, proxy: proxyMode === 'none' ? undefined : { mode: proxyMode }, runtime: gateway ? 'cri' : 'simulated', logger: newLogger('controlplane') }).finally(() => cpClient.close());
+    const cp = await ensureControlPlanePods({ client: cpClient, dataDir, nodeName, etcdPort: Number(new URL(endpoint).port), apiPort: api.port, podCIDR, dnsAddress: gateway, proxy: proxyMode === 'none' ? undefined : { mode: proxyMode }, runtime: gateway ? 'cri' : 'simulated', extraFlags: lifecycleManifestFlags(lifecycle, tolerations), logger: newLogger('controlplane') }).finally(() => cpClient.close());
     say(`  ✓ kube-system  control-plane pods ${cp.pods.join(', ')}${cp.builtImages.length ? ` (${cp.builtImages.length} stand-in image(s) built)` : ''}`);
     if (simulatedNodes > 0) {
       const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnFlotilla, type Spawned } from '../util/flotilla.js';
 import { freePort } from '../util/net.js';
@@ -62,6 +62,10 @@ test('flotilla up starts a cluster, stops on Ctrl-C and resumes it on the same d
   assert.equal(run.stdout.trim(), 'pod/sail created', run.stderr);
   const tolerations = kubectl(kubeconfig, 'get', 'pod', 'sail', '-o', 'jsonpath={range .spec.tolerations[*]}{.key}={.tolerationSeconds}{"\\n"}{end}');
   assert.deepEqual(tolerations.stdout.trim().split('\n').sort(), ['node.kubernetes.io/not-ready=42', 'node.kubernetes.io/unreachable=90'], tolerations.stderr);
+  // … and the kube-apiserver manifest states them, as kubeadm's would.
+  const manifest = readFileSync(join(dir, 'manifests', 'kube-apiserver.yaml'), 'utf8');
+  assert.match(manifest, /^ {8}- --default-not-ready-toleration-seconds=42$/m);
+  assert.match(manifest, /^ {8}- --default-unreachable-toleration-seconds=90$/m);
 
   // The API server's objects are in the store etcdctl reads, under /registry as in etcd.
   const keys = etcdctl(endpoint, 'get', '/registry/', '--prefix', '--keys-only');
@@ -109,6 +113,7 @@ test('flotilla up refuses a bad node lifecycle flag as the upstream component do
   const cases: [string, string, string][] = [
     ['--node-monitor-grace-period', '40', 'invalid argument "40" for "--node-monitor-grace-period" flag: time: missing unit in duration "40"'],
     ['--default-unreachable-toleration-seconds', '5m', 'invalid argument "5m" for "--default-unreachable-toleration-seconds" flag: strconv.ParseInt: parsing "5m": invalid syntax'],
+    ['--node-status-update-frequency', '0', 'invalid configuration: nodeStatusUpdateFrequency (--node-status-update-frequency) 0s must be greater than 0'],
   ];
   // In parallel: each is a separate node process.
   const runs = cases.map(([flag, value, message]) => ({ flag, value, message, p: spawnFlotilla(['up', '--data-dir', dir, '--runtime', 'simulated', flag, value]) }));
