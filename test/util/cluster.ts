@@ -135,13 +135,23 @@ export interface StartClusterOptions {
 export async function startCluster(t: { after(fn: () => unknown): void }, opts: StartClusterOptions): Promise<Cluster> {
   // after-hooks run in order: up must stop (its containerd unmounting the pods) before the
   // data dir goes, so its hook is registered first.
+  // Stopped as a user stops it: Ctrl-C, i.e. SIGINT to its whole process group. With real
+  // containers nothing of the cluster may outlive it (its containerd, shims and containers
+  // all name the data dir on their command lines).
   let up: Spawned | undefined = undefined;
+  let dir = '';
   t.after(async () => {
     if (!up || up.proc.exitCode !== null || up.proc.signalCode !== null) return;
     const timer = setTimeout(() => up?.proc.kill('SIGKILL'), 30_000);
-    up.proc.kill('SIGTERM');
+    up.interrupt();
     await up.exited;
     clearTimeout(timer);
+    if (opts.runtime !== 'cri') return;
+    const left = spawnSync('pgrep', ['-af', join(dir, 'containerd')], { encoding: 'utf8' }).stdout.trim();
+    if (left) {
+      for (const line of left.split('\n')) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+      assert.fail(`processes of the cluster outlived flotilla up's Ctrl-C:\n${left}`);
+    }
   });
   if (opts.runtime === 'cri') await hostNetworkLock(t);
   const mirrorArgs: string[] = [];
@@ -151,7 +161,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     await reg.push(testImageSpecs.busybox);
     mirrorArgs.push('--registry-mirror', `docker.io=${reg.url}`);
   }
-  const dir = tempDir(t);
+  dir = tempDir(t);
   const podCIDR = uniquePodCIDR();
   if (opts.runtime === 'cri') {
     mkdirSync(join(dir, 'images'), { recursive: true });
@@ -172,7 +182,7 @@ export async function startCluster(t: { after(fn: () => unknown): void }, opts: 
     ...mirrorArgs,
     ...(opts.extraArgs ?? []),
   ];
-  up = spawnFlotilla(args);
+  up = spawnFlotilla(args, {}, { ownGroup: true });
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   const u = up;
   while (!u.stdout().includes('Cluster is up')) {

@@ -31,13 +31,20 @@ export interface Spawned {
   stdout(): string;
   /** SIGKILL (default) or another signal; resolves when the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Ctrl-C: SIGINT to its process group (ownGroup) or to the process. */
+  interrupt(): void;
   exited: Promise<number | null>;
 }
 
-export function spawnFlotilla(args: string[], env: Record<string, string> = {}): Spawned {
+/**
+ * Starts the CLI. With `ownGroup` it leads a process group of its own, as a command started
+ * in a terminal does, and `interrupt()` sends SIGINT to the whole group, as Ctrl-C does.
+ */
+export function spawnFlotilla(args: string[], env: Record<string, string> = {}, opts: { ownGroup?: boolean } = {}): Spawned {
   const proc = spawn(process.execPath, [...flotillaNodeArgs(), ...args], {
     env: { ...process.env, FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_LOG_LEVEL ?? 'info', FLOTILLA_STOP_WITH_PARENT: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownGroup ?? false,
   });
   let err = '';
   let out = '';
@@ -52,6 +59,11 @@ export function spawnFlotilla(args: string[], env: Record<string, string> = {}):
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await exited;
+    },
+    interrupt() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (opts.ownGroup) process.kill(-proc.pid!, 'SIGINT');
+      else proc.kill('SIGINT');
     },
   };
 }

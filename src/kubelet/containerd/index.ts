@@ -278,6 +278,9 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Man
   const logFd = openSync(logPath, 'a');
   let proc: ChildProcess;
   try {
+    // Its own process group: a terminal's Ctrl-C goes to `flotilla up`'s group, and only up
+    // stops containerd — after it has removed the pods (in up's group, containerd died at
+    // once and its pods outlived the cluster).
     proc = spawn(binary, ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd] });
   } finally {
     closeSync(logFd);
