@@ -281,7 +281,7 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Man
     // Its own process group: a terminal's Ctrl-C goes to `flotilla up`'s group, and only up
     // stops containerd — after it has removed the pods (in up's group, containerd died at
     // once and its pods outlived the cluster).
-    proc = spawn(binary, ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd] });
+    proc = spawn(binary, ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd], detached: true });
   } finally {
     closeSync(logFd);
   }
