@@ -54,7 +54,7 @@ spec:
   - name: c
     image: busybox
     imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "touch /tmp/healthy; sleep 4; rm -f /tmp/healthy; sleep 600"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/healthy; sleep 4; rm -f /tmp/healthy; sleep 600 & wait"]
     livenessProbe:
       exec:
         command: ["cat", "/tmp/healthy"]

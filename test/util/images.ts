@@ -3,7 +3,8 @@
  * registry, no network. Archives are built once per process per folder and reused.
  *
  *   docker.io/library/busybox:latest   sh, sleep, wget, … (Cmd sh)
- *   docker.io/library/nginx:latest     busybox httpd on port 80 serving "Welcome to nginx!"
+ *   docker.io/library/nginx:latest     busybox httpd on port 80 serving "Welcome to nginx!", stopping on
+ *                                      SIGTERM as the real nginx does
  *   registry.k8s.io/pause:3.6          sleep forever: containerd 1.6's default sandbox image
  */
 import { createHash } from 'node:crypto';
@@ -22,7 +23,13 @@ export const testImageSpecs = {
   busybox: { name: 'docker.io/library/busybox:latest', config: { Cmd: ['sh'] } },
   nginx: {
     name: 'docker.io/library/nginx:latest',
-    config: { Cmd: ['httpd', '-f', '-v', '-p', '80', '-h', '/usr/share/nginx/html'], ExposedPorts: { '80/tcp': {} } },
+    // Behind a shell that stops it on SIGTERM: busybox httpd as PID 1 ignores the signal, so
+    // every deletion of such a pod would wait out its grace period (30 s by default). A test
+    // that wants a container ignoring SIGTERM says so in its own command.
+    config: {
+      Cmd: ['sh', '-c', "httpd -f -v -p 80 -h /usr/share/nginx/html & trap 'kill $!; exit 0' TERM; wait"],
+      ExposedPorts: { '80/tcp': {} },
+    },
     files: { '/usr/share/nginx/html/index.html': NginxWelcome },
   },
   pause: { name: DefaultSandboxImage, config: { Entrypoint: SandboxEntrypoint } },

@@ -1,28 +1,14 @@
 /**
  * The seeds' files (../shared/seeds, the study notes of a Kubernetes course), line for line
- * as the course writes them, for the walkthrough e2e suites, and the test image they run.
+ * as the course writes them, and the cluster the walkthrough e2e suites run them on.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildBusyboxImageOptions } from '../../src/kubelet/images/oci.js';
 import { skipWithoutContainers, startCluster, type Cluster } from './cluster.js';
-import { testImageSpecs } from './images.js';
-import { haveRegistry, startRegistry } from './registry.js';
+import { haveRegistry } from './registry.js';
 import { repoRoot } from './flotilla.js';
 import { eventually } from './wait.js';
-
-/**
- * testImageSpecs.nginx that also stops on SIGTERM as the real nginx does (busybox httpd as
- * PID 1 ignores it, so every `kubectl delete` would wait out the 30 s grace period).
- */
-export const gracefulNginx: Omit<BuildBusyboxImageOptions, 'outFile'> = {
-  ...testImageSpecs.nginx,
-  config: {
-    ...testImageSpecs.nginx.config,
-    Cmd: ['sh', '-c', "httpd -f -v -p 80 -h /usr/share/nginx/html & trap 'kill $!; exit 0' TERM; wait"],
-  },
-};
 
 // The seeds' files, line for line as the course writes them, kept in examples/course/ so
 // the README's tour can use them too.
@@ -59,17 +45,15 @@ export interface Walkthrough {
 export const skipWalkthroughCri = skipWithoutContainers || (!haveRegistry && 'docker-registry not installed');
 
 /**
- * `flotilla up --runtime cri` with docker.io mirrored to a local registry holding
- * gracefulNginx, so `image: nginx` pulls with its default policy (Always) as from Docker Hub;
- * or `flotilla up --runtime simulated`.
+ * `flotilla up --runtime cri` with docker.io mirrored to a local registry holding the test
+ * nginx (test/util/images.ts), so `image: nginx` pulls with its default policy (Always) as
+ * from Docker Hub; or `flotilla up --runtime simulated`.
  * WALKTHROUGH_TRACE=1 prints each kubectl call slower than a second, to see where a run goes.
  */
 export async function startWalkthrough(t: { after(fn: () => unknown): void }, runtime: 'cri' | 'simulated' = 'cri'): Promise<Walkthrough> {
   let c: Cluster;
   if (runtime === 'cri') {
-    const reg = await startRegistry(t);
-    await reg.push(gracefulNginx);
-    c = await startCluster(t, { runtime: 'cri', images: [testImageSpecs.busybox, gracefulNginx], extraArgs: ['--registry-mirror', `docker.io=${reg.url}`] });
+    c = await startCluster(t, { runtime: 'cri', mirrorNginx: true });
   } else {
     c = await startCluster(t, { runtime: 'simulated' });
   }
