@@ -103,13 +103,16 @@ function kubectlWithInput(kubeconfig: string, args: string[], input: string, env
   });
 }
 
+/** GET through a port-forward; a request that hangs fails (bounded), naming what hung. */
 function fetchText(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: false, timeout: 20_000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve(body));
-    }).on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} through port-forward 127.0.0.1:${port}: no answer in 20 s`)));
+    req.on('error', reject);
   });
 }
 
