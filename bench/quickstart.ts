@@ -32,7 +32,7 @@
  * for etcd and the API server, a pod CIDR of its own, the kubelet on 127.0.0.1 with an
  * ephemeral port (as the e2e tests run clusters). With real containers there is no
  * internet here: docker.io is mirrored to a local docker-registry holding the busybox-built
- * nginx (as test/e2e/readme-tour.test.ts does), so the pod's image is pulled as from
+ * nginx (as test/e2e/walkthrough-cri.test.ts does), so the pod's image is pulled as from
  * Docker Hub; without docker-registry the image goes into ./flotilla-data/images/ (the
  * air-gap folder `up` imports at start). Real-container rounds hold the host network lock
  * the e2e clusters take (test/util/cluster.ts), so they never overlap one.

@@ -38,7 +38,7 @@ const concurrency = process.env.FLOTILLA_TEST_CONCURRENCY ?? '3';
 // Clusters with real containers own the host's network namespace (kube-proxy's nat chains,
 // ClusterIPs 10.96.0.0/12): their e2e files run one at a time, after the others, so none
 // waits on another inside its own time limit.
-const hostNetwork = (f) => /[\\/]e2e[\\/]/.test(f) && /(-cri|readme-tour|walkthrough)[^\\/]*\.test\.[jt]s$/.test(f);
+const hostNetwork = (f) => /[\\/]e2e[\\/]/.test(f) && /-cri[^\\/]*\.test\.[jt]s$/.test(f);
 const phases = [
   { files: files.filter((f) => !hostNetwork(f)), concurrency },
   { files: files.filter(hostNetwork), concurrency: '1' },

@@ -1,6 +1,7 @@
 /**
  * The seeds' walkthrough on `flotilla up --runtime simulated` (the steps of
- * test/util/walkthrough-steps.ts that do not need real containers), then the seeds' node
+ * test/util/walkthrough-steps.ts; walkthrough-cri.test.ts is the same journey on real
+ * containers, as the README's tour tells it), then the seeds' node
  * controller ("Node Controller는 5초마다 node의 상태를 모니터링하고, node의 상태가
  * Unreachable로 표시되면 40초 후에 제거되며, … 최대 시간은 5분"), on a control plane
  * whose flags are shortened as the course lists them, all on `flotilla up`:
@@ -36,7 +37,7 @@ describe('the seeds\' walkthrough on flotilla up --runtime simulated', () => {
   after(async () => {
     for (const fn of hooks) await fn();
   });
-  for (const step of walkthroughSteps.filter((s) => !s.realContainersOnly)) test(step.name, () => step.run(w));
+  for (const step of walkthroughSteps) test(step.name, () => step.run(w));
 });
 
 test('the node controller marks a stopped node Unknown, taints it, and evicts its pods (shortened flags)', async (t) => {

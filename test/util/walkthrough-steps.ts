@@ -1,30 +1,26 @@
 /**
- * The seeds' walkthrough as steps, each a test the e2e suites run in order on one cluster:
- * walkthrough-cri.test.ts (part 1) and walkthrough-2-cri.test.ts (part 2) on real
- * containers, walkthrough-simulated.test.ts (both parts, minus what needs real containers)
- * on the simulated runtime. Each step leaves the cluster as the next one expects.
+ * The seeds' walkthrough as steps, each a test walkthrough-simulated.test.ts runs in order on
+ * one `flotilla up --runtime simulated`, with checks beyond what the README's tour prints
+ * (`kubectl edit` through $EDITOR, the last-applied annotation, a namespace switch on a
+ * kubeconfig copy, UIDs per namespace). Each step leaves the cluster as the next one expects.
+ * On real containers the same journey is the README's tour, replayed line by line by
+ * walkthrough-cri.test.ts (it also covers what needs real containers: the wrong image's
+ * ErrImagePull and its fix, and the NodePort service answering curl).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { demoPod, deploymentDefinition, podDefinition, rcDefinition, replicaSetDefinition, serviceDefinition, skipWalkthroughCri, startWalkthrough, type Walkthrough } from './seeds.js';
+import { deploymentDefinition, podDefinition, rcDefinition, replicaSetDefinition, type Walkthrough } from './seeds.js';
 import { eventually } from './wait.js';
 
 export interface WalkthroughStep {
   name: string;
-  /** Which cri file runs it (each file stays within its time budget). */
-  part: 1 | 2;
-  /** Needs real containers (pull errors, serving HTTP). */
-  realContainersOnly?: boolean;
   run(w: Walkthrough): Promise<void>;
 }
 
 export const walkthroughSteps: WalkthroughStep[] = [
   {
     name: 'kubectl run nginx --image nginx',
-    part: 1,
     async run({ c, waitReadyPods }) {
       assert.equal(c.ok('run', 'nginx', '--image', 'nginx').trim(), 'pod/nginx created');
       await waitReadyPods('run=nginx', 1);
@@ -34,7 +30,6 @@ export const walkthroughSteps: WalkthroughStep[] = [
   },
   {
     name: 'pod-definition.yaml: create -f, get pods -o wide, describe pod | grep, apply -f',
-    part: 1,
     async run({ c, file, sh, jsonpath, waitReadyPods, realContainers }) {
       const f = file('pod-definition.yaml', podDefinition);
       assert.equal(c.ok('create', '-f', f).trim(), 'pod/myapp-pod created');
@@ -65,30 +60,7 @@ export const walkthroughSteps: WalkthroughStep[] = [
     },
   },
   {
-    name: 'pod.yaml with a wrong image, fixed by editing the file and applying again',
-    part: 1,
-    // The simulated runtime pulls any name.
-    realContainersOnly: true,
-    async run({ c, file, sh, jsonpath, waitReadyPods }) {
-      // "kubectl apply -f pod.yaml으로 잘못된 이미지 사용 후 수정하려면 pod.yaml 수정 후 다시 kubectl apply -f pod.yaml"
-      const f = file('pod.yaml', demoPod.replace('image: nginx #', 'image: nginx123 #'));
-      assert.equal(sh('cat pod.yaml').stdout, readFileSync(f, 'utf8'));
-      assert.equal(c.ok('apply', '-f', f).trim(), 'pod/nginx created');
-      await eventually('nginx ImagePullBackOff', () => /^nginx\s+0\/1\s+(ErrImagePull|ImagePullBackOff)\s+0\s+\d\S*$/m.test(c.ok('get', 'pods')), 60_000);
-      const events = sh('kubectl describe pod nginx | grep Failed');
-      assert.match(events.stdout, /Failed to pull image "nginx123"/);
-
-      writeFileSync(f, demoPod);
-      assert.equal(c.ok('apply', '-f', f).trim(), 'pod/nginx configured');
-      await waitReadyPods('app=nginx', 1);
-      assert.equal(jsonpath('pod/nginx', '{.spec.containers[0].image}'), 'nginx');
-      assert.equal(jsonpath('pod/nginx', '{.metadata.labels.tier}'), 'frontend');
-      assert.equal(c.ok('delete', '-f', f).trim(), 'pod "nginx" deleted');
-    },
-  },
-  {
     name: 'rc-definition.yaml: create -f, get replicationcontroller, delete',
-    part: 1,
     async run({ c, file, waitReadyPods }) {
       const f = file('rc-definition.yaml', rcDefinition);
       assert.equal(c.ok('create', '-f', f).trim(), 'replicationcontroller/myapp-rc created');
@@ -104,7 +76,6 @@ export const walkthroughSteps: WalkthroughStep[] = [
   },
   {
     name: 'replicaset-definition.yaml: create, scale -f and by name, replace -f, edit, explain, delete',
-    part: 1,
     async run({ c, file, sh, jsonpath, waitReadyPods }) {
       const f = file('replicaset-definition.yaml', replicaSetDefinition);
       assert.equal(c.ok('create', '-f', f).trim(), 'replicaset.apps/myapp-replicaset created');
@@ -151,7 +122,6 @@ export const walkthroughSteps: WalkthroughStep[] = [
   },
   {
     name: 'deployment-definition.yaml: the mismatched selector refused, fixed, get all, rollout status|history|undo',
-    part: 2,
     async run({ c, file, jsonpath, waitReadyPods }) {
       const f = file('deployment-definition.yaml', deploymentDefinition);
       const bad = c.kubectl(['create', '-f', f]);
@@ -187,30 +157,7 @@ export const walkthroughSteps: WalkthroughStep[] = [
     },
   },
   {
-    name: 'service-definition.yaml: the NodePort service on 30008 answers curl',
-    part: 2,
-    // Simulated pods serve nothing.
-    realContainersOnly: true,
-    async run({ c, file, waitReadyPods }) {
-      // The service selects app: myapp, type: front-end, the labels of pod-definition.yaml.
-      c.ok('create', '-f', file('pod-definition.yaml', podDefinition));
-      await waitReadyPods('type=front-end', 1);
-      assert.equal(c.ok('create', '-f', file('service-definition.yaml', serviceDefinition)).trim(), 'service/myapp-service created');
-      assert.match(c.ok('get', 'services'), /^myapp-service\s+NodePort\s+10\.\d+\.\d+\.\d+\s+<none>\s+80:30008\/TCP\s+\d\S*$/m);
-      assert.match(c.ok('get', 'endpoints', 'myapp-service'), /^myapp-service\s+\d+\.\d+\.\d+\.\d+:80\s+\d\S*$/m);
-      // "curl http://192.168.1.2:30008": the node's IP here is 127.0.0.1 (--node-ip).
-      let out = '';
-      await eventually('curl http://127.0.0.1:30008', () => {
-        const r = spawnSync('curl', ['-s', '--max-time', '3', 'http://127.0.0.1:30008'], { encoding: 'utf8', timeout: 10_000 });
-        out = r.stdout;
-        return r.status === 0;
-      }, 30_000);
-      assert.match(out, /<h1>Welcome to nginx!<\/h1>/);
-    },
-  },
-  {
     name: 'namespaces: create namespace dev, -n dev, set-context --current --namespace, --all-namespaces',
-    part: 2,
     async run({ c, file, sh, jsonpath, waitReadyPods }) {
       assert.equal(c.ok('create', 'namespace', 'dev').trim(), 'namespace/dev created');
       assert.match(c.ok('get', 'namespaces'), /^dev\s+Active\s+\d\S*$/m);
@@ -251,24 +198,3 @@ export const walkthroughSteps: WalkthroughStep[] = [
     },
   },
 ];
-
-/**
- * One describe() running a part of the walkthrough on its own `flotilla up --runtime cri`
- * (the walkthrough-cri files differ only in which part they run).
- */
-export function describeWalkthroughPart(part: 1 | 2, title: string): void {
-  describe(`the seeds' walkthrough on flotilla up --runtime cri, part ${part}: ${title}`, { skip: skipWalkthroughCri }, () => {
-    let w: Walkthrough;
-    const hooks: Array<() => unknown> = [];
-    before(async () => {
-      w = await startWalkthrough({ after: (fn) => hooks.push(fn) });
-    });
-    beforeEach((t) => {
-      if (process.env.WALKTHROUGH_TRACE) process.stderr.write(`${new Date().toISOString()} ${t.name}\n`);
-    });
-    after(async () => {
-      for (const fn of hooks) await fn();
-    });
-    for (const step of walkthroughSteps.filter((s) => s.part === part)) test(step.name, () => step.run(w));
-  });
-}
