@@ -575,7 +575,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(`\nSecond npm start (resume):\n${steps(last.resumeSteps)}`);
   const left = results.map((r) => `${r.cluster.leftAfterStop} / ${r.cluster.leftAfterResumeStop}`).join(', ');
   if (results.some((r) => r.cluster.leftAfterStop + r.cluster.leftAfterResumeStop > 0)) {
-    console.log(`\nContainer shims still running after Ctrl-C (first / second stop, per round): ${left} — the terminal's SIGINT reaches the node's containerd (same process group) before up can remove its pods; the bench removed them.`);
+    console.log(`\nContainer shims still running after Ctrl-C (first / second stop, per round): ${left} — a Ctrl-C must leave none (a defect of up's stop); the bench removed them.`);
   }
   if (!tests) console.log('\nnpm run test:ci not timed (13+ minutes): npm run bench -- quickstart --with-tests');
 }

@@ -234,7 +234,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
         await staticPods?.stop();
         housekeeping.cancel();
         node.stop();
-        workers.stop();
+        await workers.stop();
         wheel.stop();
         m?.nodes.dec();
         await server?.stop();
@@ -412,7 +412,7 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
         abort.abort();
         for (const n of nodes.values()) {
           n.node.stop();
-          n.workers.stop();
+          void n.workers.stop();
         }
         wheel.stop();
         m?.nodes.dec(nodes.size);

@@ -208,12 +208,27 @@ export class PodWorkers {
     }
   }
 
-  stop(): void {
+  /**
+   * Stops every worker; resolves once their in-flight syncs have finished the runtime call
+   * they were in (bounded at 10 s), so whoever stops the runtime next — up stopping its
+   * containerd — finds every sandbox they made (one still being created would otherwise
+   * outlive the node).
+   */
+  async stop(): Promise<void> {
     this.#unsubscribe?.();
     this.#relist?.cancel();
-    for (const w of this.#workers.values()) w.stop();
+    const inFlight = [...this.#workers.values()].map((w) => {
+      w.stop();
+      return w.settled();
+    });
     this.#workers.clear();
     this.#prober.stop();
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      Promise.allSettled(inFlight),
+      new Promise<void>((resolve) => { timer = this.#o.clock.setTimeout(resolve, 10_000); }),
+    ]);
+    timer?.cancel();
   }
 
   /** Pods with a worker (for metrics and tests). */

@@ -340,10 +340,20 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Man
       stopping ??= (async () => {
         if (o.removePods !== false && exitCode === undefined) {
           const rt = new CriRuntime({ endpoint: socket, timeoutMs: 15_000 });
+          const removeOne = async (id: string) => {
+            await rt.stopPodSandbox(id).catch((err: unknown) => logger.warn({ sandbox: id, err: (err as Error).message }, 'could not stop sandbox'));
+            await rt.removePodSandbox(id).catch((err: unknown) => logger.warn({ sandbox: id, err: (err as Error).message }, 'could not remove sandbox'));
+          };
           try {
-            for (const sb of await rt.listPodSandbox()) {
-              await rt.stopPodSandbox(sb.id).catch((err: unknown) => logger.warn({ sandbox: sb.id, err: (err as Error).message }, 'could not stop sandbox'));
-              await rt.removePodSandbox(sb.id).catch((err: unknown) => logger.warn({ sandbox: sb.id, err: (err as Error).message }, 'could not remove sandbox'));
+            // Several at a time (each is a shim, a netns and CNI teardown: ~0.4 s alone), and
+            // again until none is left: a RunPodSandbox the kubelet had in flight when it
+            // stopped can still finish inside containerd after the first listing.
+            for (let pass = 0; pass < 5; pass++) {
+              const ids = (await rt.listPodSandbox()).map((sb) => sb.id);
+              if (ids.length === 0) break;
+              if (pass > 0) logger.info({ sandboxes: ids.length }, 'removing sandboxes that appeared while stopping');
+              for (let i = 0; i < ids.length; i += 4) await Promise.all(ids.slice(i, i + 4).map(removeOne));
+              await new Promise((r) => setTimeout(r, 200));
             }
           } catch (err) {
             logger.warn({ err: (err as Error).message }, 'could not list sandboxes before stopping containerd');
