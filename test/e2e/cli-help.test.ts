@@ -22,7 +22,7 @@ test('flotilla --help lists every command, each of which prints its usage and fl
     assert.match(p.stdout(), new RegExp(`^Usage: flotilla ${name} `, 'm'), name);
     assert.match(p.stdout(), /^Flags:\n {2}(-\w, )?--[a-z-]+/m, name);
   }
-  // up takes the node lifecycle timings of the components it runs, with upstream's defaults.
+  // up takes the node lifecycle timings of the components it runs (its kubelet's too), with upstream's defaults.
   const upHelp = helps.find((h) => h.name === 'up')!.p.stdout();
   for (const [flag, def] of [
     ['node-monitor-period', '5s'],
@@ -31,6 +31,7 @@ test('flotilla --help lists every command, each of which prints its usage and fl
     ['pod-eviction-timeout', '5m0s'],
     ['default-not-ready-toleration-seconds', '300'],
     ['default-unreachable-toleration-seconds', '300'],
+    ['node-status-update-frequency', '10s'],
   ]) {
     assert.match(upHelp, new RegExp(`^ {2}--${flag} string\\n {8}.*\\(default "${def}"\\)$`, 'm'), flag);
   }
