@@ -96,7 +96,7 @@ import { Resources, type Client } from '../client/interface.js';
 import type { Container, DaemonSet, Deployment, Node, Pod, ServiceAccount } from '../client/objects.js';
 import { containerdDirOf, containerdSocket } from '../kubelet/containerd/index.js';
 import { importImages } from '../kubelet/images/import.js';
-import { buildBusyboxImage, type BuildBusyboxImageOptions, type ImageFile } from '../kubelet/images/oci.js';
+import { buildBusyboxImages, type BusyboxImageSpec, type ImageFile } from '../kubelet/images/oci.js';
 import type { Logger } from '../util/log.js';
 
 const execFileAsync = promisify(execFile);
@@ -449,8 +449,8 @@ export function parseLdd(out: string): string[] {
 }
 
 /** What each image is built from: busybox plus the stand-in (and etcdctl for etcd). */
-export async function controlPlaneImageSpecs(opts: { etcdctl?: string; logger?: Logger; components?: readonly Component[] } = {}): Promise<Array<Omit<BuildBusyboxImageOptions, 'outFile'>>> {
-  const specs: Array<Omit<BuildBusyboxImageOptions, 'outFile'>> = [];
+export async function controlPlaneImageSpecs(opts: { etcdctl?: string; logger?: Logger; components?: readonly Component[] } = {}): Promise<BusyboxImageSpec[]> {
+  const specs: BusyboxImageSpec[] = [];
   for (const component of opts.components ?? (Object.keys(ControlPlaneImages) as Component[])) {
     const files: Record<string, ImageFile> = { [StandInPaths[component]]: { content: standInScript(component), mode: 0o755 } };
     if (component === 'etcd') {
@@ -486,6 +486,9 @@ export function standInFingerprint(component: Component): string {
  * stand-in image `up` built carries.
  */
 export const STAND_IN_STAMP_FILE = 'stand-in-images.json';
+
+/** The archive in the build folder holding every stand-in image `up` built last. */
+export const STAND_IN_ARCHIVE_FILE = 'stand-in-images.tar';
 
 /**
  * The components whose image must be built: missing from containerd, or built by an `up`
@@ -523,13 +526,11 @@ export async function ensureControlPlaneImages(opts: { socketPath: string; workD
   if (components.length === 0) return [];
   const missing = await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger, components });
   await mkdir(opts.workDir, { recursive: true });
-  const files: string[] = [];
-  for (const spec of missing) {
-    const file = join(opts.workDir, `${spec.name.replace(/[^A-Za-z0-9._-]+/g, '_')}.tar`);
-    await buildBusyboxImage({ ...spec, outFile: file });
-    files.push(file);
-  }
-  await importImages(opts.socketPath, files, opts.ctr ? { ctr: opts.ctr } : {});
+  // One archive, one `ctr import`: each ctr run costs a few hundred ms, and the images
+  // share the busybox layer. Plain tar layers: gzip would only be undone by the import.
+  const file = join(opts.workDir, STAND_IN_ARCHIVE_FILE);
+  await buildBusyboxImages({ images: missing, outFile: file, compress: false });
+  await importImages(opts.socketPath, [file], opts.ctr ? { ctr: opts.ctr } : {});
   for (const c of components) stamp[ControlPlaneImages[c]] = standInFingerprint(c);
   await writeFile(stampPath, JSON.stringify(stamp, null, 2) + '\n', { mode: 0o600 });
   opts.logger.info({ images: missing.map((s) => s.name) }, 'built the control plane stand-in images and imported them');

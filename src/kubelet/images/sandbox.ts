@@ -80,6 +80,8 @@ export async function ensureSandboxImage(opts: EnsureSandboxImageOptions): Promi
     name: image,
     config: { Entrypoint: SandboxEntrypoint, Labels: { 'io.flotilla.image.source': 'busybox-sandbox' } },
     outFile: join(opts.workDir, 'sandbox-image.tar'),
+    // Imported right here: gzip would only be undone by the import.
+    compress: false,
     ...(opts.busybox ? { busybox: opts.busybox } : {}),
   }).catch((err: unknown) => {
     throw new Error(`sandbox image ${image} is missing and cannot be pulled, and building it failed: ${(err as Error).message}`);

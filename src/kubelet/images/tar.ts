@@ -15,6 +15,20 @@ export type TarEntry =
   | { type: 'dir'; path: string; mode: number }
   | { type: 'symlink'; path: string; target: string };
 
+/**
+ * An entry for {@link tarChunks}: a {@link TarEntry}, or a file whose content is given in
+ * pieces (a layer blob written into an image archive without first copying it into one buffer).
+ */
+export type TarSource = TarEntry | { type: 'file'; path: string; mode: number; content: readonly Buffer[] };
+
+function contentLength(e: TarSource): number {
+  if (e.type !== 'file') return 0;
+  if (Buffer.isBuffer(e.content)) return e.content.length;
+  let n = 0;
+  for (const c of e.content as readonly Buffer[]) n += c.length;
+  return n;
+}
+
 const BLOCK = 512;
 
 function octal(n: number, width: number): string {
@@ -33,11 +47,11 @@ function splitName(path: string): { name: string; prefix: string } {
   throw new Error(`tar: path too long for ustar: ${path}`);
 }
 
-function header(e: TarEntry): Buffer {
+function header(e: TarSource): Buffer {
   const h = Buffer.alloc(BLOCK);
   const path = e.type === 'dir' && !e.path.endsWith('/') ? `${e.path}/` : e.path;
   const { name, prefix } = splitName(path);
-  const size = e.type === 'file' ? e.content.length : 0;
+  const size = contentLength(e);
   const mode = e.type === 'symlink' ? 0o777 : e.mode;
   h.write(name, 0, 100, 'utf8');
   h.write(octal(mode & 0o7777, 8), 100, 'ascii');
@@ -62,23 +76,33 @@ function header(e: TarEntry): Buffer {
   return h;
 }
 
-/** The tar archive of `entries`, in the order given, ending with the two zero blocks. */
-export function writeTar(entries: readonly TarEntry[]): Buffer {
+/**
+ * The tar archive of `entries` as a list of buffers (headers, the entries' own content
+ * buffers, padding, the two zero blocks), in the order given: nothing is copied, so a large
+ * layer costs no more than its headers.
+ */
+export function tarChunks(entries: readonly TarSource[]): Buffer[] {
   const parts: Buffer[] = [];
   for (const e of entries) {
     parts.push(header(e));
-    if (e.type === 'file' && e.content.length > 0) {
-      parts.push(e.content);
-      const pad = (BLOCK - (e.content.length % BLOCK)) % BLOCK;
-      if (pad) parts.push(Buffer.alloc(pad));
-    }
+    if (e.type !== 'file') continue;
+    const size = contentLength(e);
+    if (Buffer.isBuffer(e.content)) parts.push(e.content);
+    else for (const c of e.content as readonly Buffer[]) if (c.length > 0) parts.push(c);
+    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (pad) parts.push(Buffer.alloc(pad));
   }
   parts.push(Buffer.alloc(2 * BLOCK));
-  return Buffer.concat(parts);
+  return parts;
+}
+
+/** The tar archive of `entries`, in the order given, ending with the two zero blocks. */
+export function writeTar(entries: readonly TarSource[]): Buffer {
+  return Buffer.concat(tarChunks(entries));
 }
 
 /** Entries sorted by path, byte-wise, as `tar --sort=name` orders them. */
-export function sortEntries(entries: readonly TarEntry[]): TarEntry[] {
+export function sortEntries<T extends TarSource>(entries: readonly T[]): T[] {
   return [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
 
