@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { tempDir } from '../../../test/util/tmp.js';
-import { AnnotationImageName, AnnotationRefName, buildBusyboxImage, fileEntries, MediaTypes, ociArchitecture } from './oci.js';
+import { AnnotationImageName, AnnotationRefName, buildBusyboxImage, buildBusyboxImages, fileEntries, MediaTypes, ociArchitecture, type BusyboxImageSpec } from './oci.js';
 import { readTar, type TarMember } from './tar.js';
 
 const haveBusybox = existsSync('/bin/busybox');
@@ -131,4 +131,76 @@ test('oci: another process building the same image writes the same bytes', { ski
   const r = runFlotilla(['images', 'build-busybox', '--name', 'example.com/web:1', '--cmd', 'httpd -f -p 8080', '-o', join(dir, 'there.tar')]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(readFileSync(here.file).equals(readFileSync(join(dir, 'there.tar'))));
+});
+
+/** Every image of a (multi-image) archive, read back through its index, blobs checked. */
+function parseAll(file: string): { members: Map<string, TarMember>; index: Parsed['index']; images: Array<Omit<Parsed, 'members' | 'index'>> } {
+  const members = new Map(readTar(readFileSync(file)).map((m) => [m.path, m]));
+  const blob = (digest: string) => {
+    const m = members.get(`blobs/sha256/${digest.slice('sha256:'.length)}`);
+    assert.ok(m, `blob ${digest} in the archive`);
+    assert.equal(sha(m.content), digest, 'blob content matches its digest');
+    return m.content;
+  };
+  const index = JSON.parse(members.get('index.json')!.content.toString()) as Parsed['index'];
+  const images = index.manifests.map((d) => {
+    const raw = blob(d.digest);
+    assert.equal(raw.length, d.size, 'manifest size in the index');
+    const manifest = JSON.parse(raw.toString()) as Parsed['manifest'] & { config: { size: number } };
+    const configBlob = blob(manifest.config.digest);
+    assert.equal(configBlob.length, manifest.config.size, 'config size in the manifest');
+    const config = JSON.parse(configBlob.toString()) as Parsed['config'];
+    const layers = manifest.layers.map((l, i) => {
+      const b = blob(l.digest);
+      assert.equal(b.length, l.size, 'layer size in the manifest');
+      const tar = l.mediaType === MediaTypes.layerGzip ? gunzipSync(b) : b;
+      assert.equal(sha(tar), config.rootfs.diff_ids[i], 'diff_id is the digest of the uncompressed layer');
+      return readTar(tar);
+    });
+    return { manifest, config, layers };
+  });
+  return { members, index, images };
+}
+
+test('oci: buildBusyboxImages writes one archive with a manifest per image, sharing the busybox layer', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const specs: BusyboxImageSpec[] = [
+    { name: 'registry.k8s.io/etcd:3.4.23-0', config: { Cmd: ['/usr/local/bin/etcd'] }, files: { '/usr/local/bin/etcd': { content: '#!/bin/sh\nexec sleep 1d\n', mode: 0o755 } } },
+    { name: 'registry.k8s.io/pause:3.6', config: { Entrypoint: ['/bin/sleep', '2147483647'] } },
+    { name: 'coredns/coredns:v1', config: { Entrypoint: ['/coredns'] }, files: { '/coredns': { content: '#!/bin/sh\n', mode: 0o755 } } },
+  ];
+  const built = await buildBusyboxImages({ images: specs, outFile: join(dir, 'all.tar') });
+  assert.deepEqual(built.map((b) => b.name), ['registry.k8s.io/etcd:3.4.23-0', 'registry.k8s.io/pause:3.6', 'docker.io/coredns/coredns:v1']);
+  assert.ok(built.every((b) => b.file === join(dir, 'all.tar')));
+  const p = parseAll(join(dir, 'all.tar'));
+  assert.deepEqual(p.index.manifests.map((d) => [d.digest, d.annotations]), built.map((b) => [b.manifestDigest, { [AnnotationImageName]: b.name, [AnnotationRefName]: b.name.slice(b.name.lastIndexOf(':') + 1) }]));
+  assert.deepEqual(p.images.map((i) => i.manifest.config.digest), built.map((b) => b.id), 'each image ID is its config digest');
+  assert.deepEqual(p.images.map((i) => i.manifest.layers.map((l) => l.mediaType)), [[MediaTypes.layerTar, MediaTypes.layerTar], [MediaTypes.layerTar], [MediaTypes.layerTar, MediaTypes.layerTar]], 'plain tar layers by default');
+  const baseDigests = new Set(p.images.map((i) => i.manifest.layers[0]!.digest));
+  assert.equal(baseDigests.size, 1, 'one busybox layer for every image');
+  const blobs = [...p.members.keys()].filter((k) => k.startsWith('blobs/sha256/') && !k.endsWith('/'));
+  assert.equal(blobs.length, 3 /* configs */ + 3 /* manifests */ + 1 /* busybox */ + 2 /* files */, 'each blob stored once');
+  assert.equal(p.images[0]!.layers[1]!.find((m) => m.path === 'usr/local/bin/etcd')?.mode, 0o755);
+  assert.deepEqual(p.images[2]!.config.config.Entrypoint, ['/coredns']);
+
+  // The same image, alone and gzip-compressed (buildBusyboxImage), has the same ID: the
+  // config does not depend on the layers' compression or on the other images.
+  const [etcdSpec] = specs;
+  const alone = await buildBusyboxImage({ ...etcdSpec!, outFile: join(dir, 'etcd.tar') });
+  assert.equal(alone.id, built[0]!.id);
+  assert.notEqual(alone.manifestDigest, built[0]!.manifestDigest, 'the manifest names the gzip blobs');
+  const gz = await buildBusyboxImages({ images: specs, outFile: join(dir, 'gz.tar'), compress: true });
+  assert.deepEqual(gz.map((b) => b.id), built.map((b) => b.id));
+  assert.ok(parseAll(join(dir, 'gz.tar')).images.every((i) => i.manifest.layers.every((l) => l.mediaType === MediaTypes.layerGzip)));
+
+  const again = await buildBusyboxImages({ images: specs, outFile: join(dir, 'again.tar') });
+  assert.ok(readFileSync(join(dir, 'again.tar')).equals(readFileSync(join(dir, 'all.tar'))), 'deterministic');
+  assert.deepEqual(again, built.map((b) => ({ ...b, file: join(dir, 'again.tar') })));
+});
+
+test('oci: buildBusyboxImages refuses a name twice or a digest, writing nothing', { skip }, async (t) => {
+  const dir = tempDir(t);
+  await assert.rejects(buildBusyboxImages({ images: [{ name: 'nginx' }, { name: 'docker.io/library/nginx:latest' }], outFile: join(dir, 'x.tar') }), /image docker.io\/library\/nginx:latest is twice in one archive/);
+  await assert.rejects(buildBusyboxImages({ images: [{ name: `nginx@sha256:${'0'.repeat(64)}` }], outFile: join(dir, 'x.tar') }), /must be a tag, not a digest/);
+  assert.equal(existsSync(join(dir, 'x.tar')), false);
 });

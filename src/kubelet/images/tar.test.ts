@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../../test/util/tmp.js';
-import { readTar, sortEntries, writeTar, type TarEntry } from './tar.js';
+import { readTar, sortEntries, tarChunks, writeTar, type TarEntry } from './tar.js';
 
 const entries: TarEntry[] = [
   { type: 'dir', path: 'tmp', mode: 0o1777 },
@@ -50,4 +50,14 @@ test('tar: GNU tar lists and verifies the archive', { skip: spawnSync('tar', ['-
   assert.match(lines[3]!, new RegExp(`-rw------- 0/0 +513 .* deep/d{90}/f{90}$`));
   const x = spawnSync('tar', ['-xf', file, '-C', dir], { encoding: 'utf8' });
   assert.equal(x.status, 0, x.stderr);
+});
+
+test('tar: a file given in pieces is written as if in one buffer, and tarChunks copies no content', () => {
+  const content = Buffer.alloc(1300, 3);
+  const whole = writeTar([{ type: 'file', path: 'blob', mode: 0o644, content }]);
+  const pieces = [content.subarray(0, 100), Buffer.alloc(0), content.subarray(100)];
+  const chunks = tarChunks([{ type: 'file', path: 'blob', mode: 0o644, content: pieces }]);
+  assert.ok(Buffer.concat(chunks).equals(whole));
+  assert.ok(chunks.includes(pieces[2]!), 'the content buffers themselves, not copies');
+  assert.equal(readTar(whole)[0]!.content.length, 1300);
 });
