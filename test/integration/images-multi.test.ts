@@ -8,9 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControlPlaneImages, controlPlaneImageSpecs, ensureControlPlaneImages } from '../../src/cmd/controlplane.js';
+import { ControlPlaneImages, controlPlaneImageSpecs, ensureControlPlaneImages, startStandInImageBuild } from '../../src/cmd/controlplane.js';
 import { containerdDirOf, startContainerd, type ManagedContainerd } from '../../src/kubelet/containerd/index.js';
 import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { importImages } from '../../src/kubelet/images/import.js';
@@ -86,8 +87,12 @@ test('images: one archive of several images, imported with one ctr run, gives ea
 test('images: the control-plane stand-ins come from one archive with the IDs per-image gzip archives gave; etcdctl runs; a second start builds nothing', { skip }, async (t) => {
   const { cri, ctd, dataDir } = await startNodeContainerd(t);
   const workDir = join(dataDir, 'build');
-  const names = await ensureControlPlaneImages({ socketPath: ctd.socket, workDir, logger: silentLogger() });
+  // As up does: the build starts before containerd answers, the import uses its archive.
+  const prebuilt = await startStandInImageBuild({ workDir, logger: silentLogger() });
+  assert.ok(prebuilt, 'nothing built yet: the early build starts');
+  const names = await ensureControlPlaneImages({ socketPath: ctd.socket, workDir, logger: silentLogger(), prebuilt });
   assert.deepEqual([...names].sort(), Object.values(ControlPlaneImages).sort());
+  assert.equal(await startStandInImageBuild({ workDir, logger: silentLogger() }), undefined, 'the stamp lists every image: no early build next time');
   // The same image as the per-image, gzip-compressed archives `up` built before: same config, same ID.
   for (const spec of await controlPlaneImageSpecs()) {
     const alone = await buildBusyboxImage({ ...spec, outFile: join(dataDir, 'alone.tar') });
@@ -96,4 +101,10 @@ test('images: the control-plane stand-ins come from one archive with the IDs per
   if (existsSync('/usr/bin/etcdctl')) assert.equal(await runToExit(cri, ControlPlaneImages.etcd, ['/usr/local/bin/etcdctl', 'version']), 0, 'etcdctl and its libraries are in the etcd image');
   assert.equal(await runToExit(cri, ControlPlaneImages['kube-scheduler'], ['/bin/sh', '-c', 'test -x /usr/local/bin/kube-scheduler']), 0);
   assert.deepEqual(await ensureControlPlaneImages({ socketPath: ctd.socket, workDir, logger: silentLogger() }), []);
+
+  // An image removed behind up's back is rebuilt alone, even with an early build of all at hand.
+  execFileSync('ctr', ['--address', ctd.socket, '-n', 'k8s.io', 'images', 'rm', ControlPlaneImages.coredns]);
+  const again = await startStandInImageBuild({ workDir: join(dataDir, 'elsewhere'), logger: silentLogger() });
+  assert.deepEqual(await ensureControlPlaneImages({ socketPath: ctd.socket, workDir, logger: silentLogger(), ...(again ? { prebuilt: again } : {}) }), [ControlPlaneImages.coredns]);
+  assert.ok(await cri.imageStatus(ControlPlaneImages.coredns));
 });
