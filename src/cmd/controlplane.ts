@@ -514,65 +514,27 @@ async function readStamp(path: string): Promise<Record<string, string>> {
 }
 
 /**
- * A build of every stand-in image started before containerd answers (see
- * {@link startStandInImageBuild}), for {@link ensureControlPlaneImages} to import.
- */
-export interface StandInImageBuild {
-  /** The archive file, once written; rejects as the build failed. */
-  readonly built: Promise<string>;
-}
-
-/**
- * Starts building every stand-in image into one archive in `workDir` — work that needs no
- * containerd, so `up` can do it while containerd starts — unless the stamp says an earlier
- * `up` built all of them with today's scripts (then they are most likely in containerd, and
- * building would be wasted). Resolves at once; the build's result is in the handle, whose
- * failure is only reported by the ensureControlPlaneImages that uses it.
- */
-export async function startStandInImageBuild(opts: { workDir: string; logger?: Logger; etcdctl?: string }): Promise<StandInImageBuild | undefined> {
-  const stamp = await readStamp(join(opts.workDir, STAND_IN_STAMP_FILE));
-  if ((Object.keys(ControlPlaneImages) as Component[]).every((c) => stamp[ControlPlaneImages[c]] === standInFingerprint(c))) return undefined;
-  const built = buildStandInArchive(opts.workDir, Object.keys(ControlPlaneImages) as Component[], opts);
-  built.catch(() => { /* reported by the ensureControlPlaneImages that awaits it */ });
-  return { built };
-}
-
-/** Builds the images of `components` into the one stand-in archive; resolves with its path. */
-async function buildStandInArchive(workDir: string, components: readonly Component[], opts: { logger?: Logger; etcdctl?: string }): Promise<string> {
-  const specs = await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger, components });
-  await mkdir(workDir, { recursive: true });
-  // One archive, one `ctr import`: each ctr run costs a few hundred ms, and the images
-  // share the busybox layer. Plain tar layers: gzip would only be undone by the import.
-  const file = join(workDir, STAND_IN_ARCHIVE_FILE);
-  await buildBusyboxImages({ images: specs, outFile: file, compress: false });
-  return file;
-}
-
-/**
  * Builds and imports the control plane's images that containerd lacks, or that an older
  * `up` built with another stand-in script (standInImagesToBuild); resolves with the names
- * built. Other images already there are left alone (IfNotPresent). With `prebuilt` (a build
- * of all of them started earlier) and all of them to build, its archive is imported instead
- * of building again.
+ * built. Other images already there are left alone (IfNotPresent).
  */
-export async function ensureControlPlaneImages(opts: { socketPath: string; workDir: string; logger: Logger; etcdctl?: string; ctr?: string; prebuilt?: StandInImageBuild }): Promise<string[]> {
+export async function ensureControlPlaneImages(opts: { socketPath: string; workDir: string; logger: Logger; etcdctl?: string; ctr?: string }): Promise<string[]> {
   const present = await listImages(opts.socketPath, opts.ctr);
   const stampPath = join(opts.workDir, STAND_IN_STAMP_FILE);
   const stamp = await readStamp(stampPath);
   const components = standInImagesToBuild(present, stamp);
-  // Settle the early build first: it writes the same archive file.
-  const prebuilt = opts.prebuilt ? await opts.prebuilt.built.then((f) => f, (err: unknown) => {
-    opts.logger.debug({ err: (err as Error).message }, 'the early build of the stand-in images failed; building them again');
-    return undefined;
-  }) : undefined;
   if (components.length === 0) return [];
-  const file = prebuilt && components.length === Object.keys(ControlPlaneImages).length ? prebuilt : await buildStandInArchive(opts.workDir, components, opts);
+  const missing = await controlPlaneImageSpecs({ etcdctl: opts.etcdctl, logger: opts.logger, components });
+  await mkdir(opts.workDir, { recursive: true });
+  // One archive, one `ctr import`: each ctr run costs a few hundred ms, and the images
+  // share the busybox layer. Plain tar layers: gzip would only be undone by the import.
+  const file = join(opts.workDir, STAND_IN_ARCHIVE_FILE);
+  await buildBusyboxImages({ images: missing, outFile: file, compress: false });
   await importImages(opts.socketPath, [file], opts.ctr ? { ctr: opts.ctr } : {});
-  const names = components.map((c) => ControlPlaneImages[c]);
   for (const c of components) stamp[ControlPlaneImages[c]] = standInFingerprint(c);
   await writeFile(stampPath, JSON.stringify(stamp, null, 2) + '\n', { mode: 0o600 });
-  opts.logger.info({ images: names }, 'built the control plane stand-in images and imported them');
-  return names;
+  opts.logger.info({ images: missing.map((s) => s.name) }, 'built the control plane stand-in images and imported them');
+  return missing.map((s) => s.name);
 }
 
 /**
@@ -624,8 +586,6 @@ export interface EnsureControlPlanePodsOptions extends ControlPlaneParams {
   logger: Logger;
   /** The etcdctl copied into the etcd image (default /usr/bin/etcdctl). */
   etcdctl?: string;
-  /** The stand-in images' build `up` started early (startStandInImageBuild), if any. */
-  prebuiltImages?: StandInImageBuild;
 }
 
 export interface ControlPlanePods {
@@ -651,7 +611,6 @@ export async function ensureControlPlanePods(opts: EnsureControlPlanePodsOptions
       workDir: join(containerdDirOf(opts.dataDir), 'build'),
       logger: opts.logger,
       ...(opts.etcdctl ? { etcdctl: opts.etcdctl } : {}),
-      ...(opts.prebuiltImages ? { prebuilt: opts.prebuiltImages } : {}),
     })
     : [];
   const node = await markControlPlaneNode(opts.client, opts.nodeName);
