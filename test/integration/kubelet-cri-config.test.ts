@@ -329,7 +329,7 @@ test('a memory limit is enforced: over-limit container is OOMKilled with exit co
   await node.create(newPod('bye', { containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo bye > /dev/termination-log; exit 3'] }] }));
   await node.create(
     newPod('crash', {
-      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo starting; echo fatal error >&2; exit 2'], terminationMessagePolicy: 'FallbackToLogsOnError' }],
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo starting >&2; echo fatal error >&2; exit 2'], terminationMessagePolicy: 'FallbackToLogsOnError' }],
     }),
   );
   await node.create(
@@ -354,6 +354,7 @@ test('a memory limit is enforced: over-limit container is OOMKilled with exit co
   const bye = await waitPod(node, 'bye', 'terminated', (p) => p.status?.containerStatuses?.[0]?.state?.terminated !== undefined);
   assert.deepEqual([bye.status!.containerStatuses![0]!.state!.terminated!.exitCode, bye.status!.containerStatuses![0]!.state!.terminated!.message], [3, 'bye\n']);
   const crash = await waitPod(node, 'crash', 'terminated', (p) => p.status?.containerStatuses?.[0]?.state?.terminated !== undefined);
+  // (Both lines on stderr: stdout and stderr are separate pipes, whose order in the log is not kept.)
   assert.deepEqual([crash.status!.containerStatuses![0]!.state!.terminated!.exitCode, crash.status!.containerStatuses![0]!.state!.terminated!.message], [2, 'starting\nfatal error\n']);
 });
 

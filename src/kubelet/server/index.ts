@@ -381,6 +381,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
             opts: so,
             start: () => (verb === 'exec' ? rt.exec(id, command, so) : rt.attach(id, so)),
             onError: (err) => logger.info({ err: (err as Error).message, pod: `${target.namespace}/${target.pod}`, container: target.container }, `${verb} failed`),
+            setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
           }).catch((err: unknown) => {
             logger.warn({ err: (err as Error).message }, `${verb} stream failed`);
             ws.terminate();

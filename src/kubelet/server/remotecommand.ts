@@ -94,7 +94,18 @@ export interface ServeRemoteCommandOptions {
   /** Starts the exec/attach once the client is connected. */
   start(): Promise<StreamSession>;
   onError?(err: unknown): void;
+  /** The clock's setTimeout (default the real one), for the settle delay below. */
+  setTimeout?(fn: () => void, ms: number): unknown;
 }
+
+/**
+ * kubectl (client-go's WebSocket executor) starts reading frames before it has made its
+ * streams, and drops a frame for a stream it has not made yet ("Unknown stream id 3,
+ * discarding message", then "error: closed all streams"). Behind upstream's API server
+ * proxy and SPDY hop, nothing reaches it that early; here a command refused at once could,
+ * so frames after the opening empty one wait until this long after the upgrade.
+ */
+export const CLIENT_SETTLE_MS = 100;
 
 /**
  * Bridges an upgraded WebSocket to a {@link StreamSession}: client stdin/resize/close in,
@@ -112,6 +123,7 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
     else if (result.message || (result.exitCode ?? 0) !== 0) send(CHANNEL_ERROR, Buffer.from(result.message ?? `command terminated with non-zero exit code: ${result.exitCode}`));
   };
   send(opts.stdout ? CHANNEL_STDOUT : opts.stderr ? CHANNEL_STDERR : CHANNEL_ERROR, Buffer.alloc(0));
+  const settled = new Promise<void>((resolve) => void (o.setTimeout ?? setTimeout)(resolve, CLIENT_SETTLE_MS));
 
   let session: StreamSession | undefined;
   let clientGone = false;
@@ -144,9 +156,10 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
   }));
 
   try {
-    session = await o.start();
+    [session] = await Promise.all([o.start(), settled]);
   } catch (err) {
     o.onError?.(err);
+    await settled;
     writeStatus({ message: execStartFailure(err) });
     ws.close(1000);
     return;
