@@ -42,7 +42,12 @@ async function backendHTTP(t: T): Promise<number> {
     res.end(`hello from the pod, path ${req.url}\n`);
   });
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+  // Connections the kubelet's port-forwards opened may still be up (the kubelet stops after
+  // this hook): close them too, or close() would wait for them forever.
+  t.after(() => new Promise<void>((resolve) => {
+    srv.close(() => resolve());
+    srv.closeAllConnections();
+  }));
   srv.unref();
   return (srv.address() as { port: number }).port;
 }
