@@ -55,7 +55,6 @@ async function backendHTTP(t: T): Promise<number> {
 async function simulatedNode(t: T, api: TestApiServer, nodeName: string) {
   const httpPort = await backendHTTP(t);
   const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet');
-  t.after(() => client.close());
   const podCIDR = '10.244.9.0/24';
   const runtime = new SimulatedRuntime({
     clock: realClock,
@@ -74,8 +73,14 @@ async function simulatedNode(t: T, api: TestApiServer, nodeName: string) {
     serverPort: 0,
     serverAddress: '127.0.0.1',
   });
-  t.after(() => kubelet.stop());
-  return { client, kubelet };
+  // The node goes before the control plane, as a cluster shuts down: the caller runs stop()
+  // first (stopped after the API server, the kubelet's stop and its client's close waited
+  // on a connection to a server that was gone, and the file hung in its after-hooks).
+  const stop = async () => {
+    await kubelet.stop();
+    await client.close();
+  };
+  return { client, kubelet, stop };
 }
 
 async function runPod(api: TestApiServer, name: string, node: string, args: string[], extra: string[] = []): Promise<void> {
@@ -123,8 +128,11 @@ function fetchText(port: number, path: string): Promise<string> {
 
 for (const backend of backends) {
   test(`kubectl logs, exec, attach and port-forward through the API server to a simulated kubelet (${backend.name})`, { skip: backend.skip }, async (t) => {
+    const simNode: { stop?: () => Promise<void> } = {};
+    // Registered first, so it runs first (after-hooks run in registration order).
+    t.after(() => simNode.stop?.());
     const api = await startBackendApiServer(t, backend);
-    await simulatedNode(t, api, 'sim-srv');
+    simNode.stop = (await simulatedNode(t, api, 'sim-srv')).stop;
     const node = await api.ok(['get', 'node', 'sim-srv', '-o', 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}']);
     assert.match(node, /^\d+$/);
     assert.notEqual(node, '10250');
