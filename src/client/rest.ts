@@ -161,7 +161,12 @@ export class RestClient implements Client, RestTransport {
       if (!s.closed) s.close();
       // Open watches would hold a graceful close forever, and a session the peer already
       // ended may never finish closing: destroy what is left.
-      setImmediate(() => { if (!s.destroyed) s.destroy(); });
+      setImmediate(() => {
+        if (!s.destroyed) s.destroy();
+        // A session whose server is already gone may never emit 'close' (the process then
+        // had nothing left to wait on and close() never settled): destroyed is closed enough.
+        setImmediate(resolve);
+      });
     });
   }
 

@@ -115,15 +115,26 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
   const { ws, protocol, opts } = o;
   const v4 = protocol.startsWith('v4.') || protocol.startsWith('v5.');
   const v5 = protocol.startsWith('v5.');
-  const send = (channel: number, data: Buffer) => {
+  const sendNow = (channel: number, data: Buffer) => {
     if (ws.readyState === ws.OPEN) ws.send(encodeChannelMessage(protocol, channel, data));
+  };
+  // Frames after the opening one are held until CLIENT_SETTLE_MS after the upgrade.
+  let holding = true;
+  const held: Array<{ channel: number; data: Buffer }> = [];
+  const settled = new Promise<void>((resolve) => void (o.setTimeout ?? setTimeout)(() => {
+    holding = false;
+    for (const m of held.splice(0)) sendNow(m.channel, m.data);
+    resolve();
+  }, CLIENT_SETTLE_MS));
+  const send = (channel: number, data: Buffer) => {
+    if (holding) held.push({ channel, data });
+    else sendNow(channel, data);
   };
   const writeStatus = (result: { exitCode?: number; message?: string }) => {
     if (v4) send(CHANNEL_ERROR, Buffer.from(JSON.stringify(execStatus(result))));
     else if (result.message || (result.exitCode ?? 0) !== 0) send(CHANNEL_ERROR, Buffer.from(result.message ?? `command terminated with non-zero exit code: ${result.exitCode}`));
   };
-  send(opts.stdout ? CHANNEL_STDOUT : opts.stderr ? CHANNEL_STDERR : CHANNEL_ERROR, Buffer.alloc(0));
-  const settled = new Promise<void>((resolve) => void (o.setTimeout ?? setTimeout)(resolve, CLIENT_SETTLE_MS));
+  sendNow(opts.stdout ? CHANNEL_STDOUT : opts.stderr ? CHANNEL_STDERR : CHANNEL_ERROR, Buffer.alloc(0));
 
   let session: StreamSession | undefined;
   let clientGone = false;
@@ -156,11 +167,11 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
   }));
 
   try {
-    [session] = await Promise.all([o.start(), settled]);
+    session = await o.start();
   } catch (err) {
     o.onError?.(err);
-    await settled;
     writeStatus({ message: execStartFailure(err) });
+    await settled;
     ws.close(1000);
     return;
   }
@@ -189,6 +200,7 @@ export async function serveRemoteCommand(o: ServeRemoteCommandOptions): Promise<
     return;
   }
   writeStatus(first.r);
+  await settled;
   ws.close(1000);
 }
 
