@@ -13,61 +13,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlaneImages, controlPlaneImageSpecs, ensureControlPlaneImages } from '../../src/cmd/controlplane.js';
-import { containerdDirOf, startContainerd, type ManagedContainerd } from '../../src/kubelet/containerd/index.js';
-import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { importImages } from '../../src/kubelet/images/import.js';
 import { buildBusyboxImage, buildBusyboxImages } from '../../src/kubelet/images/oci.js';
-import { ensureSandboxImage } from '../../src/kubelet/images/sandbox.js';
-import type { Runtime } from '../../src/kubelet/runtime.js';
 import { silentLogger } from '../../src/util/log.js';
-import { tempDir } from '../util/tmp.js';
-import { eventually } from '../util/wait.js';
+import { runToExit, skipWithoutCtr, startNodeContainerd } from '../util/node-containerd.js';
 
-const canRun = process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/ctr') && existsSync('/bin/busybox');
-const skip = !canRun && 'needs root, containerd, ctr and busybox-static';
-
-let cidr = 100;
-
-/** A node-owned containerd under a temp data dir, with the sandbox image; stopped after the test. */
-async function startNodeContainerd(t: { after(fn: () => unknown): void }): Promise<{ dataDir: string; ctd: ManagedContainerd; cri: CriRuntime }> {
-  const dataDir = tempDir(t, 'flotilla-images-multi-');
-  // Sandboxes here use the host network, so the bridge of this CIDR is never created.
-  const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR: `10.${210 + (process.pid % 40)}.${cidr++}.0/24`, logger: silentLogger() });
-  const cri = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
-  t.after(async () => {
-    cri.close();
-    await ctd.stop();
-  });
-  await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(dataDir, 'build'), logger: silentLogger(), pull: false });
-  return { dataDir, ctd, cri };
-}
-
-/** Runs `command` in a container of `image` on the host network and resolves its exit code. */
-async function runToExit(rt: Runtime, image: string, command: string[]): Promise<number> {
-  const uid = `uid-${Math.random().toString(36).slice(2)}`;
-  const labels = { 'io.kubernetes.pod.uid': uid };
-  const sandboxConfig = { name: 'p', namespace: 'default', uid, attempt: 0, labels, hostNetwork: true };
-  const sb = await rt.runPodSandbox(sandboxConfig);
-  try {
-    const info = await rt.imageStatus(image);
-    assert.ok(info, `${image} present`);
-    const id = await rt.createContainer(sb, { name: 'c', attempt: 0, image: info.id, userImage: image, command, args: [], env: [], labels }, sandboxConfig);
-    await rt.startContainer(id);
-    let code = -1;
-    await eventually('container exit', async () => {
-      const s = await rt.containerStatus(id);
-      code = s.exitCode;
-      return s.state === 'exited';
-    });
-    return code;
-  } finally {
-    await rt.stopPodSandbox(sb);
-    await rt.removePodSandbox(sb);
-  }
-}
+const skip = skipWithoutCtr;
 
 test('images: one archive of several images, imported with one ctr run, gives each image by name and ID, and each runs', { skip }, async (t) => {
-  const { cri, ctd, dataDir } = await startNodeContainerd(t);
+  const { cri, ctd, dataDir } = await startNodeContainerd(t, { prefix: 'flotilla-images-multi-', sandboxImage: true });
   const file = join(dataDir, 'multi.tar');
   const built = await buildBusyboxImages({
     images: [
@@ -86,7 +40,7 @@ test('images: one archive of several images, imported with one ctr run, gives ea
 });
 
 test('images: the control-plane stand-ins come from one archive with the IDs per-image gzip archives gave; etcdctl runs; a second start builds nothing, a removed one is rebuilt alone', { skip }, async (t) => {
-  const { cri, ctd, dataDir } = await startNodeContainerd(t);
+  const { cri, ctd, dataDir } = await startNodeContainerd(t, { prefix: 'flotilla-images-multi-', sandboxImage: true });
   const workDir = join(dataDir, 'build');
   const names = await ensureControlPlaneImages({ socketPath: ctd.socket, workDir, logger: silentLogger() });
   assert.deepEqual([...names].sort(), Object.values(ControlPlaneImages).sort());

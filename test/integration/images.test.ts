@@ -8,65 +8,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { containerdDirOf, startContainerd, type ManagedContainerd } from '../../src/kubelet/containerd/index.js';
-import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { importImages, importImagesFolder } from '../../src/kubelet/images/import.js';
 import { buildBusyboxImage } from '../../src/kubelet/images/oci.js';
 import { DefaultSandboxImage, ensureSandboxImage } from '../../src/kubelet/images/sandbox.js';
-import type { Runtime } from '../../src/kubelet/runtime.js';
 import { silentLogger } from '../../src/util/log.js';
 import { runFlotilla } from '../util/flotilla.js';
 import { importTestImages, NginxWelcome, testImages, writeDockerArchive } from '../util/images.js';
 import { tempDir } from '../util/tmp.js';
-import { eventually } from '../util/wait.js';
+import { runToExit, skipWithoutCtr, startNodeContainerd } from '../util/node-containerd.js';
 
-const canRun = process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/ctr') && existsSync('/bin/busybox');
-const skip = !canRun && 'needs root, containerd, ctr and busybox-static';
-
-let cidr = 0;
-
-/** A containerd kept under `<dataDir>/containerd`, where `flotilla up --data-dir` keeps its own; stopped after the test. */
-async function startNodeContainerd(t: { after(fn: () => unknown): void }): Promise<{ dataDir: string; ctd: ManagedContainerd; cri: CriRuntime }> {
-  const dataDir = tempDir(t, 'flotilla-images-');
-  // Sandboxes here use the host network, so the bridge of this CIDR is never created.
-  const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR: `10.${210 + (process.pid % 40)}.${cidr++}.0/24`, logger: silentLogger() });
-  const cri = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
-  t.after(async () => {
-    cri.close();
-    await ctd.stop();
-  });
-  return { dataDir, ctd, cri };
-}
-
-/** Runs `command` in a container of `image` on the host network and resolves its exit code. */
-async function runToExit(rt: Runtime, image: string, command: string[]): Promise<number> {
-  const uid = `uid-${Math.random().toString(36).slice(2)}`;
-  const labels = { 'io.kubernetes.pod.uid': uid };
-  const sandboxConfig = { name: 'p', namespace: 'default', uid, attempt: 0, labels, hostNetwork: true };
-  const sb = await rt.runPodSandbox(sandboxConfig);
-  try {
-    const info = await rt.imageStatus(image);
-    assert.ok(info, `${image} present`);
-    const id = await rt.createContainer(sb, { name: 'c', attempt: 0, image: info.id, userImage: image, command, args: [], env: [], labels }, sandboxConfig);
-    await rt.startContainer(id);
-    let code = -1;
-    await eventually('container exit', async () => {
-      const s = await rt.containerStatus(id);
-      code = s.exitCode;
-      return s.state === 'exited';
-    });
-    return code;
-  } finally {
-    await rt.stopPodSandbox(sb);
-    await rt.removePodSandbox(sb);
-  }
-}
+const skip = skipWithoutCtr;
 
 test('images: busybox-built archives imported into containerd are seen by the CRI by name and ID, and run', { skip }, async (t) => {
-  const { cri, ctd } = await startNodeContainerd(t);
+  const { cri, ctd } = await startNodeContainerd(t, { prefix: 'flotilla-images-' });
   const built = await testImages();
   const imported = await importTestImages(ctd.socket);
   assert.deepEqual(imported.map((r) => r.images), [['docker.io/library/busybox:latest'], ['docker.io/library/nginx:latest'], [DefaultSandboxImage]]);
@@ -91,7 +48,7 @@ test('images: busybox-built archives imported into containerd are seen by the CR
 });
 
 test('images: a docker save archive, plain and gzipped, imports under its RepoTags', { skip }, async (t) => {
-  const { cri, ctd } = await startNodeContainerd(t);
+  const { cri, ctd } = await startNodeContainerd(t, { prefix: 'flotilla-images-' });
   const dir = tempDir(t);
   const file = join(dir, 'docker.tar');
   const { id } = writeDockerArchive(file, {
@@ -114,7 +71,7 @@ test('images: a docker save archive, plain and gzipped, imports under its RepoTa
 });
 
 test('images: a missing sandbox image is built from busybox, imported, and runs a pod sandbox', { skip }, async (t) => {
-  const { cri, ctd, dataDir } = await startNodeContainerd(t);
+  const { cri, ctd, dataDir } = await startNodeContainerd(t, { prefix: 'flotilla-images-' });
   assert.equal(await cri.imageStatus(DefaultSandboxImage), undefined);
   const source = await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(dataDir, 'build'), logger: silentLogger(), pull: false });
   assert.equal(source, 'built');
@@ -128,7 +85,7 @@ test('images: a missing sandbox image is built from busybox, imported, and runs 
 });
 
 test('images: the air-gap folder imports every archive, skipping a broken one', { skip }, async (t) => {
-  const { cri, ctd, dataDir } = await startNodeContainerd(t);
+  const { cri, ctd, dataDir } = await startNodeContainerd(t, { prefix: 'flotilla-images-' });
   const folder = join(dataDir, 'images');
   mkdirSync(folder);
   await buildBusyboxImage({ name: 'example.com/a:1', config: { Cmd: ['true'] }, outFile: join(folder, 'a.tar') });
@@ -139,7 +96,7 @@ test('images: the air-gap folder imports every archive, skipping a broken one', 
 });
 
 test('flotilla images import/ls/build-busybox find the cluster containerd from --data-dir', { skip }, async (t) => {
-  const { cri, dataDir } = await startNodeContainerd(t);
+  const { cri, dataDir } = await startNodeContainerd(t, { prefix: 'flotilla-images-' });
   const dir = tempDir(t);
   const archive = join(dir, 'web.tar');
   const build = runFlotilla(['images', 'build-busybox', '--name', 'example.com/web:2', '--cmd', 'httpd -f -p 8080', '--port', '8080', '-o', archive]);
