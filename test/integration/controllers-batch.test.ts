@@ -117,10 +117,15 @@ for (const backend of backends) test(`a Job runs to completion and a CronJob sta
   // ---- a CronJob -----------------------------------------------------------------------
   await api.ok(['create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/1 * * * *']);
   assert.match(await api.ok(['get', 'cronjobs']), /^tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+0\s+<none>\s+/m);
-  // A minute passes on the controller's clock: the schedule time is reached.
-  // Its first sync asks to be woken at the next minute: a timer on the controller's clock.
+  // The controller's clock moves to just past the first schedule time after the CronJob's
+  // creation: the next whole minute. (Stepping a fixed minute from the clock's start is not
+  // enough: the Job above took seconds of real time, and when a minute boundary fell in
+  // them the schedule time lay more than a minute past the fake clock.)
+  // Its first sync asks to be woken at that minute: a timer on the controller's clock.
+  const cronCreated = Date.parse((await client.resource<CronJobObject>(Resources.cronjobs, 'default').get('tick')).metadata!.creationTimestamp!);
+  const firstSchedule = (Math.floor(cronCreated / 60_000) + 1) * 60_000;
   await eventually('the CronJob to be synced once', async () => cronClock.pending() > 0 || undefined);
-  cronClock.step(61_000);
+  cronClock.step(firstSchedule + 1_000 - cronClock.now());
   const created = await eventually('a Job from the CronJob', async () =>
     (await client.resource<ChildJob>(Resources.jobs, 'default').list()).items.find((j) => j.metadata?.name?.startsWith('tick-')));
   assert.match(created.metadata!.name!, /^tick-\d+$/);
