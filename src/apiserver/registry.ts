@@ -139,6 +139,8 @@ export interface ResourceStoreOptions {
   schemaFor?: (def: ResourceDef) => schemaMod.SchemaNode | undefined;
   /** Checked before anything is created in a namespace (the NamespaceLifecycle admission). */
   admitNamespace?: (namespace: string) => Promise<void>;
+  /** Admission of a delete, before anything is read (e.g. NamespaceLifecycle's immortal namespaces); throws to refuse it. */
+  admitDelete?: (namespace: string | undefined, name: string) => void;
   /**
    * Runs after defaulting and before the strategy on every create and main-resource update
    * (upstream's BeginCreate/BeginUpdate, e.g. Service IP and port allocation); returned
@@ -188,6 +190,7 @@ export class ResourceStore {
   readonly #clock: Clock;
   readonly #schemaFor?: (def: ResourceDef) => schemaMod.SchemaNode | undefined;
   readonly #admitNamespace?: (namespace: string) => Promise<void>;
+  readonly #admitDelete?: (namespace: string | undefined, name: string) => void;
   readonly #beginWrite?: (obj: KObject, old: KObject | undefined) => Promise<FieldError[]>;
   readonly #serialize: <T>(fn: () => Promise<T>) => Promise<T>;
   readonly #managers = new Map<string, managedfields.FieldManager>();
@@ -202,6 +205,7 @@ export class ResourceStore {
     this.#clock = opts.clock;
     this.#schemaFor = opts.schemaFor;
     this.#admitNamespace = opts.admitNamespace;
+    this.#admitDelete = opts.admitDelete;
     this.#beginWrite = opts.beginWrite;
     this.#serialize = opts.serialize ?? ((fn) => fn());
   }
@@ -569,6 +573,8 @@ export class ResourceStore {
   async delete(ctx: RequestContext, name: string, opts: Omit<DeleteOptions, 'dryRun'> & { dryRun?: boolean }): Promise<DeleteResult> {
     const ns = this.def.namespaced ? ctx.namespace : undefined;
     const key = this.key(ns, name);
+    // Upstream runs delete admission before the object is read: refused even as a dry run.
+    this.#admitDelete?.(ns, name);
     const current = await this.get(ns, name);
     const pre = opts.preconditions ?? {};
     if (pre.uid && pre.uid !== current.metadata?.uid) {

@@ -137,6 +137,14 @@ const WATCH_DEFAULT_MIN_S = 1800;
 /** kube-apiserver's loopback client identity. */
 const LOOPBACK_USER: UserInfo = Object.freeze({ name: 'system:apiserver', groups: Object.freeze(['system:masters', 'system:authenticated']) as string[] });
 
+/** NamespaceLifecycle's immortal namespaces (upstream's default, kube-system and kube-public; kube-node-lease may go). */
+const IMMORTAL_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public']);
+
+/** NamespaceLifecycle admission of a namespace delete: the immortal namespaces are refused as upstream refuses them. */
+function admitNamespaceDelete(_ns: string | undefined, name: string): void {
+  if (IMMORTAL_NAMESPACES.has(name)) throw newForbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
+}
+
 function queryBool(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
@@ -229,6 +237,7 @@ export class ApiServer {
         clock: this.#clock,
         schemaFor: (d) => (this.#resolver?.has(d.openAPIDefinition) ? this.#resolver.root(d.openAPIDefinition) : undefined),
         admitNamespace: (ns) => this.#admitNamespace(ns),
+        ...(def.group === '' && def.resource === 'namespaces' ? { admitDelete: admitNamespaceDelete } : {}),
         ...(allocator ? { beginWrite: (o, old) => allocator.allocate(o, old), serialize: (fn) => allocator.serialize(fn) } : {}),
         ...(isPods ? { beginWrite: (o, old) => this.#admitPod(o, old) } : {}),
       }));
@@ -248,7 +257,7 @@ export class ApiServer {
     return this.store('', 'v1', 'namespaces');
   }
 
-  /** NamespaceLifecycle admission: no new content in a missing or terminating namespace. */
+  /** NamespaceLifecycle admission: no new content in a missing or terminating namespace (deletes: {@link admitNamespaceDelete}). */
   async #admitNamespace(ns: string): Promise<void> {
     const store = this.#namespaces();
     if (!store || !ns) return;

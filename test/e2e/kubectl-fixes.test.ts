@@ -1,6 +1,7 @@
 /**
  * The real kubectl on paths that once failed: `kubectl replace -f` of a Service manifest
- * without its allocated values.
+ * without its allocated values; deleting a namespace Kubernetes keeps (it went, with all of
+ * kube-system's pods).
  */
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -52,5 +53,19 @@ describe('kubectl fixes', { skip }, () => {
     assert.equal(replaced.spec.clusterIP, created.spec.clusterIP);
     assert.deepEqual(replaced.spec.clusterIPs, created.spec.clusterIPs);
     assert.equal(replaced.spec.ports[0]!.nodePort, created.spec.ports[0]!.nodePort);
+  });
+
+  test('default, kube-system and kube-public may not be deleted; kube-node-lease and others may', async () => {
+    for (const ns of ['default', 'kube-system', 'kube-public']) {
+      for (const extra of [[], ['--dry-run=server']]) {
+        const r = await api.kubectl(['delete', 'namespace', ns, ...extra]);
+        assert.equal(r.code, 1, `delete ${ns} ${extra.join(' ')}: ${r.stdout}`);
+        assert.equal(r.stderr.trim(), `Error from server (Forbidden): namespaces "${ns}" is forbidden: this namespace may not be deleted`);
+      }
+      assert.match(await api.ok(['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}']), /^Active$/);
+    }
+    await api.ok(['create', 'namespace', 'scratch']);
+    assert.match(await api.ok(['delete', 'namespace', 'scratch', '--wait=false']), /namespace "scratch" deleted/);
+    assert.match(await api.ok(['delete', 'namespace', 'kube-node-lease', '--dry-run=server']), /namespace "kube-node-lease" deleted \(server dry run\)/);
   });
 });
