@@ -4,14 +4,15 @@
  * --data-dir` keeps its own, and stopped after the test; plus a one-shot container run.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containerdDirOf, startContainerd, type ManagedContainerd } from '../../src/kubelet/containerd/index.js';
 import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { ensureSandboxImage } from '../../src/kubelet/images/sandbox.js';
 import type { Runtime } from '../../src/kubelet/runtime.js';
 import { silentLogger } from '../../src/util/log.js';
-import { tempDir } from './tmp.js';
+import { importTestImages, type TestImageKey } from './images.js';
 import { eventually } from './wait.js';
 
 /** Why these tests can't run here (node:test's `skip`), or false. */
@@ -21,20 +22,31 @@ export const skipWithoutCtr =
 
 let cidr = 0;
 
-/** The containerd, stopped after the test; with `sandboxImage`, the pause image built into it. */
+/**
+ * The containerd, stopped after the test with every sandbox it still has, its data dir
+ * removed after that; with `sandboxImage`, the pause image built into it; with `images`,
+ * those test images (test/util/images.ts) imported.
+ */
 export async function startNodeContainerd(
   t: { after(fn: () => unknown): void },
-  opts: { prefix?: string; sandboxImage?: boolean } = {},
+  opts: { prefix?: string; sandboxImage?: boolean; images?: TestImageKey[] } = {},
 ): Promise<{ dataDir: string; ctd: ManagedContainerd; cri: CriRuntime }> {
-  const dataDir = tempDir(t, opts.prefix ?? 'flotilla-images-');
-  // Sandboxes here use the host network, so the bridge of this CIDR is never created.
-  const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR: `10.${210 + (process.pid % 40)}.${cidr++ % 250}.0/24`, logger: silentLogger() });
-  const cri = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
+  const dataDir = mkdtempSync(join(tmpdir(), opts.prefix ?? 'flotilla-images-'));
+  const node: { ctd?: ManagedContainerd; cri?: CriRuntime } = {};
+  // One hook, in this order: containerd removes its sandboxes as it stops, and only then can
+  // the data dir go (a directory with live sandbox mounts cannot be removed).
   t.after(async () => {
-    cri.close();
-    await ctd.stop();
+    node.cri?.close();
+    await node.ctd?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
+  // Sandboxes here use the host network, so no pod ever joins the bridge of this CIDR.
+  const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR: `10.${210 + (process.pid % 40)}.${cidr++ % 250}.0/24`, logger: silentLogger() });
+  node.ctd = ctd;
+  const cri = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
+  node.cri = cri;
   if (opts.sandboxImage) await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(dataDir, 'build'), logger: silentLogger(), pull: false });
+  if (opts.images) await importTestImages(ctd.socket, opts.images);
   return { dataDir, ctd, cri };
 }
 

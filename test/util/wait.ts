@@ -7,15 +7,28 @@ import assert from 'node:assert/strict';
 
 /** Polls cond every 50 ms until it returns true; fails after timeoutMs. */
 export async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  await poll(what, async () => (await cond()) || undefined, timeoutMs, 50);
+}
+
+/**
+ * Polls fn every 100 ms until it returns a value (not undefined, null or false) and
+ * resolves with it; fails after timeoutMs.
+ */
+export function eventuallyValue<V>(what: string, fn: () => Promise<V | undefined | null | false>, timeoutMs = 30_000): Promise<V> {
+  return poll(what, fn, timeoutMs, 100);
+}
+
+async function poll<V>(what: string, fn: () => Promise<V | undefined | null | false>, timeoutMs: number, intervalMs: number): Promise<V> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
-  while (Date.now() < end) {
+  for (;;) {
     try {
-      if (await cond()) return;
+      const v = await fn();
+      if (v !== undefined && v !== null && v !== false) return v;
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
-  assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
