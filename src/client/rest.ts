@@ -5,7 +5,11 @@
  * One session carries every request and watch as concurrent streams; it is opened on
  * first use and again after the server closes it (GOAWAY, restart, network error). A
  * request refused because its session was going away is retried once on a new session
- * (the server never saw it). Non-2xx answers reject with the server's Status decoded into
+ * (the server never saw it). A session that hears nothing for a while is health-checked
+ * with a PING, as client-go's HTTP/2 transport does, so a server that vanished without
+ * closing the connection (a dead host, a dropped network path) fails the session's
+ * requests and watches instead of leaving them waiting forever, and the next request
+ * connects afresh. Non-2xx answers reject with the server's Status decoded into
  * a StatusError, or with upstream's generic error for the HTTP code when there is none.
  *
  * The session keeps the process alive only while streams are open.
@@ -41,7 +45,19 @@ export interface RestClientOptions {
    * after the Retry-After seconds, as client-go (default 10).
    */
   maxRetries?: number;
-  /** For Retry-After waits (default the real clock). */
+  /**
+   * The connection health check (client-go's HTTP2_READ_IDLE_TIMEOUT_SECONDS, default 30 s;
+   * 0 turns it off): when nothing has been received on the session for this long, a PING is
+   * sent. Checked every readIdleTimeoutMs, so silence is noticed within twice that.
+   */
+  readIdleTimeoutMs?: number;
+  /**
+   * How long that PING may go unanswered (HTTP2_PING_TIMEOUT_SECONDS, default 15 s), and how
+   * long a session may still be connecting at a check, before the session is destroyed:
+   * its requests and watches reject, and the next request opens a new connection.
+   */
+  pingTimeoutMs?: number;
+  /** For Retry-After waits and the health check (default the real clock). */
   clock?: Clock;
 }
 
@@ -128,6 +144,8 @@ function writeQuery(opts: WriteOptions | undefined): Query {
 /** A {@link Client} over HTTP/2 (see the module comment). */
 export class RestClient implements Client, RestTransport {
   private session: http2.ClientHttp2Session | undefined;
+  /** Per session: whether anything was received since the last health check. */
+  private readonly health = new WeakMap<http2.Http2Session, { heard: boolean }>();
   private active = 0;
   private closed = false;
   private readonly authority: string;
@@ -188,18 +206,64 @@ export class RestClient implements Client, RestTransport {
     session.on('error', forget);
     session.unref();
     this.session = session;
+    this.checkHealth(session);
     return session;
+  }
+
+  /**
+   * The health check of the options' readIdleTimeoutMs/pingTimeoutMs. Without it, a watch on
+   * a connection whose server vanished silently never ends (nothing is ever sent on it), and
+   * every later request joins the same dead session until its own timeout, then the next
+   * one does too: informers, heartbeats and stop() all wait on a server that is not there.
+   */
+  private checkHealth(session: http2.ClientHttp2Session): void {
+    const readIdle = this.opts.readIdleTimeoutMs ?? 30_000;
+    if (readIdle <= 0) return;
+    const pingTimeout = this.opts.pingTimeoutMs ?? 15_000;
+    const clock = this.opts.clock ?? realClock;
+    const health = { heard: false };
+    this.health.set(session, health);
+    let pinging = false;
+    const dead = (why: string) => {
+      if (session.destroyed) return;
+      // Destroying with an error rejects every open request and watch with it.
+      session.destroy(new Error(`${this.authority}: ${why}; the connection is considered dead`));
+    };
+    const timer = clock.setInterval(() => {
+      if (session.destroyed) return timer.cancel();
+      if (health.heard || pinging) {
+        health.heard = false;
+        return;
+      }
+      // A ping is refused while connecting: a connection or TLS handshake this slow is as dead.
+      if (session.connecting) return dead(`not connected after ${readIdle} ms`);
+      pinging = true;
+      const expired = clock.setTimeout(() => dead(`no answer to an HTTP/2 PING within ${pingTimeout} ms`), pingTimeout);
+      session.ping((err) => {
+        pinging = false;
+        expired.cancel();
+        if (!err) health.heard = true;
+      });
+    }, readIdle);
+    session.once('close', () => timer.cancel());
   }
 
   /** Opens a stream, holding the process alive while it is open. */
   private open(headers: http2.OutgoingHttpHeaders, hasBody: boolean): http2.ClientHttp2Stream {
     const session = this.connect();
     const stream = session.request({ ...this.baseHeaders, ...headers }, { endStream: !hasBody });
+    stream.once('response', () => this.heard(stream));
     if (this.active++ === 0) session.ref();
     stream.once('close', () => {
       if (--this.active === 0 && !session.destroyed) session.unref();
     });
     return stream;
+  }
+
+  /** Notes, for the health check, that the stream's session received something. */
+  private heard(stream: http2.ClientHttp2Stream): void {
+    const h = stream.session && this.health.get(stream.session);
+    if (h) h.heard = true;
   }
 
   /**
@@ -242,7 +306,10 @@ export class RestClient implements Client, RestTransport {
         const ra = Number(h['retry-after']);
         if (h['retry-after'] !== undefined && Number.isInteger(ra) && ra >= 0) retryAfter = ra;
       });
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        this.heard(stream);
+      });
       const closedEarly = () => new Error(`${method} ${path}: the connection closed before the answer (stream code ${stream.rstCode ?? 'none'})`);
       // A stream whose session is destroyed (close(), a dropped connection) ends without a
       // status, or closes with neither 'end' nor 'error': both settle as a connection error.
@@ -285,8 +352,10 @@ export class RestClient implements Client, RestTransport {
       stream.once('response', (h) => { status = Number(h[HTTP2_HEADER_STATUS]); });
       const errorChunks: Buffer[] = [];
       const ok = (): boolean => status === 0 || (status >= 200 && status < 300);
+      const heard = () => this.heard(stream);
       async function* body(): AsyncGenerator<Buffer> {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
+          heard();
           if (ok()) yield chunk;
           else errorChunks.push(chunk);
         }
