@@ -7,33 +7,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer, get as httpGet } from 'node:http';
+import { createServer } from 'node:http';
 import { restClientFromKubeconfig } from '../../src/client/rest.js';
 import { SimulatedRuntime, simulatedMachineInfo, startKubelet } from '../../src/kubelet/index.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { backends, startBackendApiServer } from '../util/backends.js';
-import { KUBECTL, spawnKubectl, type TestApiServer } from '../util/kubectl.js';
+import { portForward, type TestApiServer } from '../util/kubectl.js';
+import { fetchText } from '../util/net.js';
 import { tempDir } from '../util/tmp.js';
+import { eventuallyValue } from '../util/wait.js';
 
 type T = { after(fn: () => unknown): void };
-
-/** Polls fn until it returns a value (bounded; never a speed check). */
-async function eventually<V>(what: string, fn: () => Promise<V | undefined | null | false>, o: { timeoutMs?: number } = {}): Promise<V> {
-  const end = Date.now() + (o.timeoutMs ?? 30_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== null && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A local HTTP server standing in for port 80 of every simulated pod. */
 async function backendHTTP(t: T): Promise<number> {
@@ -88,41 +73,10 @@ async function runPod(api: TestApiServer, name: string, node: string, args: stri
 }
 
 async function waitRunning(api: TestApiServer, name: string, restarts = 0): Promise<void> {
-  await eventually(`pod ${name} Running`, async () => {
+  await eventuallyValue(`pod ${name} Running`, async () => {
     const out = await api.ok(['get', 'pod', name, '--no-headers']);
     const m = /\s1\/1\s+Running\s+(\d+)/.exec(out);
     return m && Number(m[1]) >= restarts ? out : undefined;
-  });
-}
-
-/** kubectl with stdin from a pipe, to completion. */
-function kubectlWithInput(kubeconfig: string, args: string[], input: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    p.stdin.end(input);
-  });
-}
-
-/** GET through a port-forward; a request that hangs fails (bounded), naming what hung. */
-function fetchText(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet({ host: '127.0.0.1', port, path, agent: false, timeout: 20_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} through port-forward 127.0.0.1:${port}: no answer in 20 s`)));
-    req.on('error', reject);
   });
 }
 
@@ -162,11 +116,11 @@ for (const backend of backends) {
     const refused = await api.kubectl(['exec', 'web', '--', 'nginx', '-t']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /simulated runtime runs no processes: "nginx -t" cannot be executed/);
-    const cat = await kubectlWithInput(api.kubeconfigPath, ['exec', '-i', 'web', '--', 'cat'], 'line one\nline two\n');
+    const cat = await api.kubectl(['exec', '-i', 'web', '--', 'cat'], { input: 'line one\nline two\n' });
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, 'line one\nline two\n');
     // -it with a pipe for stdin: kubectl says it cannot use a TTY and runs without one.
-    const it = await kubectlWithInput(api.kubeconfigPath, ['exec', '-it', 'web', '--', 'cat'], 'typed\n');
+    const it = await api.kubectl(['exec', '-it', 'web', '--', 'cat'], { input: 'typed\n' });
     assert.equal(it.code, 0, it.stderr);
     assert.equal(it.stdout, 'typed\n');
     assert.match(it.stderr, /Unable to use a TTY/);
@@ -176,36 +130,23 @@ for (const backend of backends) {
     const spdyFailed = await api.kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 5'], { env: spdyEnv });
     assert.equal(spdyFailed.code, 5);
     assert.match(spdyFailed.stderr, /command terminated with exit code 5/);
-    const spdyCat = await kubectlWithInput(api.kubeconfigPath, ['exec', '-i', 'web', '--', 'cat'], 'spdy stdin\n', spdyEnv);
+    const spdyCat = await api.kubectl(['exec', '-i', 'web', '--', 'cat'], { input: 'spdy stdin\n', env: spdyEnv });
     assert.equal(spdyCat.code, 0, spdyCat.stderr);
     assert.equal(spdyCat.stdout, 'spdy stdin\n');
 
     // port-forward (WebSocket-tunnelled SPDY, kubectl 1.32's default)
-    const pf = spawnKubectl(api.kubeconfigPath, ['port-forward', 'pod/web', ':80']);
-    t.after(() => pf.kill());
-    await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 80/);
-    const localPort = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(pf.stdout())![1]);
+    const { pf, localPorts: [localPort] } = await portForward(t, api.kubeconfigPath, 'pod/web', [80]);
     assert.equal(await fetchText(localPort, '/one'), 'hello from the pod, path /one\n');
     assert.equal(await fetchText(localPort, '/two'), 'hello from the pod, path /two\n');
     await pf.waitFor(/Handling connection for \d+\n[\s\S]*Handling connection for \d+/);
     await pf.kill();
 
     // port-forward over plain SPDY (kubectl's fallback), and a port nothing listens on
-    const spdy = spawn(KUBECTL, ['--kubeconfig', api.kubeconfigPath, 'port-forward', 'pod/web', ':80', ':81'], { env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => spdy.kill('SIGKILL'));
-    let spdyOut = '';
-    let spdyErr = '';
-    spdy.stdout.on('data', (d: Buffer) => (spdyOut += d.toString()));
-    spdy.stderr.on('data', (d: Buffer) => (spdyErr += d.toString()));
-    const ports = await eventually('plain SPDY port-forward listening', async () => {
-      const m80 = /Forwarding from 127\.0\.0\.1:(\d+) -> 80\n/.exec(spdyOut);
-      const m81 = /Forwarding from 127\.0\.0\.1:(\d+) -> 81\n/.exec(spdyOut);
-      return m80 && m81 ? [Number(m80[1]), Number(m81[1])] : undefined;
-    });
+    const { pf: spdy, localPorts: ports } = await portForward(t, api.kubeconfigPath, 'pod/web', [80, 81], { env: { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, timeoutMs: 30_000 });
     assert.equal(await fetchText(ports[0]!, '/spdy'), 'hello from the pod, path /spdy\n');
     await fetchText(ports[1]!, '/').catch(() => '');
-    await eventually('port-forward error for port 81', async () => (/error forwarding port 81 to pod .*simulated runtime runs no processes: nothing listens on port 81/.test(spdyErr) ? true : undefined));
-    spdy.kill('SIGKILL');
+    await eventuallyValue('port-forward error for port 81', async () => /error forwarding port 81 to pod .*simulated runtime runs no processes: nothing listens on port 81/.test(spdy.stderr()));
+    await spdy.kill();
 
     // logs -f follows until the container exits; --previous after a restart
     await runPod(api, 'short', 'sim-srv', ['sh', '-c', 'echo short lived; sleep 3']);
@@ -215,10 +156,10 @@ for (const backend of backends) {
     assert.equal(follow.stdout, 'simulated container short started\nshort lived\n');
 
     await runPod(api, 'crashy', 'sim-srv', ['sh', '-c', 'echo attempt; sleep 1; exit 1']);
-    await eventually('crashy restarted', async () => {
+    await eventuallyValue('crashy restarted', async () => {
       const out = await api.ok(['get', 'pod', 'crashy', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']);
       return Number(out) >= 1 ? out : undefined;
-    }, { timeoutMs: 60_000 });
+    }, 60_000);
     assert.equal(await api.ok(['logs', 'crashy', '--previous']), 'simulated container crashy started\nattempt\n');
 
     // attach: nothing new to show; it ends when the container exits.

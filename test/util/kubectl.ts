@@ -50,13 +50,14 @@ export function runKubectl(
 export interface KubectlProcess {
   proc: ChildProcess;
   stdout(): string;
+  stderr(): string;
   /** Resolves once stdout matches, rejects after timeoutMs. */
   waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
   kill(): Promise<void>;
 }
 
-export function spawnKubectl(kubeconfig: string, args: string[]): KubectlProcess {
-  const proc = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnKubectl(kubeconfig: string, args: string[], opts: { env?: Record<string, string> } = {}): KubectlProcess {
+  const proc = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
@@ -69,6 +70,7 @@ export function spawnKubectl(kubeconfig: string, args: string[]): KubectlProcess
   return {
     proc,
     stdout: () => out,
+    stderr: () => err,
     waitFor(re, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -91,6 +93,28 @@ export function spawnKubectl(kubeconfig: string, args: string[]): KubectlProcess
       await exited;
     },
   };
+}
+
+/**
+ * `kubectl port-forward TARGET :P1 :P2 …` (local ports the OS picks), killed after the test;
+ * resolves once it listens, with the local port of each remote port in `remotePorts`' order.
+ */
+export async function portForward(
+  t: { after(fn: () => unknown): void },
+  kubeconfig: string,
+  target: string,
+  remotePorts: number[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ pf: KubectlProcess; localPorts: number[] }> {
+  const pf = spawnKubectl(kubeconfig, ['port-forward', target, ...remotePorts.map((p) => `:${p}`)], { env: opts.env });
+  t.after(() => pf.kill());
+  const localPorts: number[] = [];
+  for (const remote of remotePorts) {
+    const re = new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${remote}\\n`);
+    await pf.waitFor(re, opts.timeoutMs);
+    localPorts.push(Number(re.exec(pf.stdout())![1]));
+  }
+  return { pf, localPorts };
 }
 
 // ---- fixture resources ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-/** Loopback ports for test servers. */
+/** Loopback ports for test servers, and plain HTTP to them. */
+import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 
 /** Ports handed out lately by this process: the OS may offer a just-freed port again. */
@@ -57,4 +58,20 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
     if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * The body of GET http://127.0.0.1:port/path (a port-forward's local end, say), whatever
+ * the status; a request that gets no answer fails after timeoutMs, naming what hung.
+ */
+export function fetchText(port: number, path = '/', timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} on 127.0.0.1:${port}: no answer in ${timeoutMs / 1000} s`)));
+    req.on('error', reject);
+  });
 }

@@ -1,7 +1,7 @@
 /**
- * A node-owned containerd for integration tests that drive images and containers straight
- * through the CRI (no kubelet): kept under `<dataDir>/containerd`, where `flotilla up
- * --data-dir` keeps its own, and stopped after the test; plus a one-shot container run.
+ * A node-owned containerd for integration tests that drive images and containers through
+ * the CRI or a kubelet: kept under `<dataDir>/containerd`, where `flotilla up --data-dir`
+ * keeps its own, and stopped after the test; plus a one-shot container run.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,17 +20,23 @@ export const skipWithoutCtr =
   !(process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/ctr') && existsSync('/bin/busybox')) &&
   'needs root, containerd, ctr and busybox-static';
 
+/** Why tests whose pods join the CNI bridge (no host network) can't run here, or false. */
+export const skipWithoutCni =
+  (skipWithoutCtr || !existsSync('/usr/lib/cni/bridge') || !existsSync('/usr/lib/cni/host-local')) &&
+  'needs root, containerd, ctr, busybox-static and the CNI plugins';
+
 let cidr = 0;
 
 /**
  * The containerd, stopped after the test with every sandbox it still has, its data dir
  * removed after that; with `sandboxImage`, the pause image built into it; with `images`,
- * those test images (test/util/images.ts) imported.
+ * those test images (test/util/images.ts) imported. `podCIDR` is its CNI bridge's network
+ * (default: one per call, enough where sandboxes use the host network).
  */
 export async function startNodeContainerd(
   t: { after(fn: () => unknown): void },
-  opts: { prefix?: string; sandboxImage?: boolean; images?: TestImageKey[] } = {},
-): Promise<{ dataDir: string; ctd: ManagedContainerd; cri: CriRuntime }> {
+  opts: { prefix?: string; sandboxImage?: boolean; images?: TestImageKey[]; podCIDR?: string } = {},
+): Promise<{ dataDir: string; podCIDR: string; ctd: ManagedContainerd; cri: CriRuntime }> {
   const dataDir = mkdtempSync(join(tmpdir(), opts.prefix ?? 'flotilla-images-'));
   const node: { ctd?: ManagedContainerd; cri?: CriRuntime } = {};
   // One hook, in this order: containerd removes its sandboxes as it stops, and only then can
@@ -40,14 +46,14 @@ export async function startNodeContainerd(
     await node.ctd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  // Sandboxes here use the host network, so no pod ever joins the bridge of this CIDR.
-  const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR: `10.${210 + (process.pid % 40)}.${cidr++ % 250}.0/24`, logger: silentLogger() });
+  const podCIDR = opts.podCIDR ?? `10.${210 + (process.pid % 40)}.${cidr++ % 250}.0/24`;
+  const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR, logger: silentLogger() });
   node.ctd = ctd;
   const cri = new CriRuntime({ endpoint: ctd.socket, timeoutMs: 30_000 });
   node.cri = cri;
   if (opts.sandboxImage) await ensureSandboxImage({ socketPath: ctd.socket, runtime: cri, workDir: join(dataDir, 'build'), logger: silentLogger(), pull: false });
   if (opts.images) await importTestImages(ctd.socket, opts.images);
-  return { dataDir, ctd, cri };
+  return { dataDir, podCIDR, ctd, cri };
 }
 
 /** Runs `command` in a container of `image` on the host network and resolves its exit code. */
