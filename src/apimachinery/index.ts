@@ -14,6 +14,7 @@ export * from './quantity.js';
 export * from './intstr.js';
 export * from './jsonpatch.js';
 export * from './mergepatch.js';
+export * from './typecheck.js';
 export * as labels from './labels.js';
 export * as fields from './fields.js';
 export * as strategicpatch from './strategicpatch.js';

@@ -129,6 +129,12 @@ export class SchemaNode {
    * for list-map key fields an item omits, e.g. `protocol: TCP` of a container port.
    */
   readonly default: JSONValue | undefined;
+  /** The OpenAPI `type` of a scalar (`string`, `integer`, `number`, `boolean`); undefined otherwise. */
+  readonly scalarType: string | undefined;
+  /** The OpenAPI `format` (e.g. `int32`, `int64`, `byte`, `date-time`), if declared. */
+  readonly format: string | undefined;
+  /** The definition this node's value is an instance of (e.g. `io.k8s.api.core.v1.Container`), if reached through a `$ref`. */
+  readonly definition: string | undefined;
 
   readonly #resolver: SchemaResolver | undefined;
   readonly #schema: OpenAPISchema;
@@ -152,6 +158,10 @@ export class SchemaNode {
     this.default = ext('default') as JSONValue | undefined;
     this.mapType = ext('x-kubernetes-map-type') === 'atomic' ? 'atomic' : 'granular';
     this.kind = kindOf(resolved, this.intOrString, this.preserveUnknownFields);
+    const type = Array.isArray(resolved.type) ? resolved.type.find((t) => t !== 'null') : resolved.type;
+    this.scalarType = this.kind === 'scalar' && !this.intOrString ? type : undefined;
+    this.format = resolved.format;
+    this.definition = resolver?.definitionOf(resolved);
 
     let listType: ListType = 'atomic';
     let keys: string[] = [];
@@ -271,10 +281,12 @@ export class SchemaResolver {
   readonly #definitions: SchemaDefinitions;
   readonly #roots = new Map<string, SchemaNode>();
   readonly #byGVK = new Map<string, string>();
+  readonly #names = new Map<OpenAPISchema, string>();
 
   constructor(options: SchemaResolverOptions) {
     this.#definitions = options.definitions;
     for (const [name, def] of Object.entries(this.#definitions)) {
+      this.#names.set(def, name);
       for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
         this.#byGVK.set(gvkKey(gvk), name);
       }
@@ -305,6 +317,11 @@ export class SchemaResolver {
   forGVK(gvk: GroupVersionKind): SchemaNode | undefined {
     const name = this.#byGVK.get(gvkKey(gvk));
     return name === undefined ? undefined : this.root(name);
+  }
+
+  /** The name of the definition whose schema object `resolved` is (as returned by {@link resolve}), if any. */
+  definitionOf(resolved: OpenAPISchema): string | undefined {
+    return this.#names.get(resolved);
   }
 
   /** @internal Builds the node reached through `edge` (a property or items schema). */

@@ -40,6 +40,7 @@ import {
   setNestedField,
   strategicpatch,
   successStatus,
+  typeMismatch,
   labels as labelsel,
   type DeleteOptions,
   type FieldError,
@@ -817,6 +818,7 @@ export class ApiServer {
       if (info.name !== undefined) throw newMethodNotSupported(store.gr, 'create');
       if (!has('create')) throw notAllowed('create');
       const body = decodeBody(raw, contentType);
+      this.#typeCheck(store, body, true);
       const warnings = this.#unknownFields(store, body, fieldValidation, true);
       const result = await store.create(ctx, body, { dryRun: isDryRun, manager });
       this.#warn(res, [...warnings, ...result.warnings]);
@@ -828,6 +830,7 @@ export class ApiServer {
       if (info.name === undefined) throw newMethodNotSupported(store.gr, 'update');
       if (!has('update')) throw notAllowed('update');
       const body = decodeBody(raw, contentType) as KObject;
+      if (sub !== 'scale') this.#typeCheck(store, body, true);
       const warnings = this.#unknownFields(store, body, fieldValidation, true);
       const name = info.name;
       const result = await store.update(
@@ -860,12 +863,14 @@ export class ApiServer {
             const config = decodeBody(raw, 'application/yaml') as KObject;
             // Unknown fields fail the typed conversion of an apply whatever fieldValidation says (as upstream).
             this.#applyUnknownFields(store, config, ctx);
+            this.#typeCheck(store, config, false);
             if (sub === 'scale') throw newBadRequest('apply is not supported on the scale subresource');
             const cfg = store.checkBody(deepClone(config), ctx, name);
             return store.fieldManager(sub as Subresource).apply(current as never, cfg as never, q.get('fieldManager')!, force) as KObject;
           }
           if (!current) throw newNotFound(store.gr, name);
           const patched = patchFn!(current);
+          if (sub !== 'scale') this.#typeCheck(store, patched, false);
           warnings = this.#unknownFields(store, patched, fieldValidation);
           return patched;
         },
@@ -908,6 +913,19 @@ export class ApiServer {
       return 'DELETE';
     }
     throw newMethodNotSupported(store.gr, method);
+  }
+
+  /**
+   * Refuses a body with a value of the wrong type for a built-in kind (400), as upstream's
+   * decoding into Go types does. Create and update name the kind as upstream's decoder does;
+   * a patched object or an apply configuration is refused with the bare decoding message
+   * (upstream words those through its converters; the refusal, not the wording, is kept).
+   */
+  #typeCheck(store: ResourceStore, body: unknown, decoding: boolean): void {
+    const err = typeMismatch(body, store.schema());
+    if (!err) return;
+    const { kind, version } = store.def;
+    throw newBadRequest(decoding ? `${kind} in version "${version}" cannot be handled as a ${kind}: ${err}` : err);
   }
 
   /** Checks a body for fields the schema does not declare (fieldValidation). Returns warnings. */

@@ -1,7 +1,7 @@
 /**
  * The real kubectl on paths that once failed: `kubectl replace -f` of a Service manifest
  * without its allocated values; deleting a namespace Kubernetes keeps (it went, with all of
- * kube-system's pods).
+ * kube-system's pods); values of the wrong type (they were stored as sent: `replicas: "3"`).
  */
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -67,5 +67,31 @@ describe('kubectl fixes', { skip }, () => {
     await api.ok(['create', 'namespace', 'scratch']);
     assert.match(await api.ok(['delete', 'namespace', 'scratch', '--wait=false']), /namespace "scratch" deleted/);
     assert.match(await api.ok(['delete', 'namespace', 'kube-node-lease', '--dry-run=server']), /namespace "kube-node-lease" deleted \(server dry run\)/);
+  });
+
+  test('a value of the wrong type or a bad quantity is refused as Go decoding refuses it, and nothing is stored', async () => {
+    const cases: [string, string, string][] = [
+      ['deploy', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typed\nspec:\n  replicas: "3"\n  selector:\n    matchLabels: {app: t}\n  template:\n    metadata:\n      labels: {app: t}\n    spec:\n      containers:\n      - {name: c, image: nginx}\n',
+        'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32'],
+      ['pod', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: typed\nspec:\n  containers:\n    name: c\n    image: nginx\n',
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal object into Go struct field PodSpec.spec.containers of type []v1.Container'],
+      ['pod', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: typed\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      limits:\n        cpu: abc\n',
+        "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"],
+    ];
+    for (const [kind, yaml, message] of cases) {
+      const file = join(api.dataDir, 'typed.yaml');
+      writeFileSync(file, yaml);
+      const r = await api.kubectl(['create', '-f', file]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stderr.trim(), `Error from server (BadRequest): error when creating "${file}": ${message}`);
+      const get = await api.kubectl(['get', kind, 'typed']);
+      assert.match(get.stderr, /NotFound/);
+    }
+    // A patch that would store a wrongly typed value is refused too, and the object is unchanged.
+    await api.ok(['create', 'deployment', 'typed', '--image=nginx', '--replicas=2']);
+    const p = await api.kubectl(['patch', 'deployment', 'typed', '-p', '{"spec":{"replicas":"3"}}']);
+    assert.equal(p.code, 1);
+    assert.match(p.stderr, /json: cannot unmarshal string into Go struct field DeploymentSpec\.spec\.replicas of type int32/);
+    assert.equal(await api.ok(['get', 'deployment', 'typed', '-o', 'jsonpath={.spec.replicas}']), '2');
   });
 });
