@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { isConflict, isNotFound, isInternalError, isTooManyRequests } from '../apimachinery/errors.js';
 import { PatchType, type KObject, type WatchEvent } from '../apimachinery/meta.js';
@@ -212,4 +213,74 @@ test('a request in flight when the client closes settles with an error instead o
   while (s.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
   await c.close();
   await pending;
+});
+
+/** A TCP server that accepts connections and never says a word: a peer that vanished. */
+async function silentServer(t: { after(fn: () => unknown): void }): Promise<{ url: string; connections(): number; received(): number }> {
+  const sockets = new Set<net.Socket>();
+  let count = 0;
+  let bytes = 0;
+  const srv = net.createServer((sock) => {
+    count++;
+    sockets.add(sock);
+    sock.on('data', (d) => { bytes += d.length; });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => {
+    for (const s of sockets) s.destroy();
+    srv.close(() => r());
+  }));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, connections: () => count, received: () => bytes };
+}
+
+test('health check: a connection that answers nothing, not even a PING, fails its requests and watches; the next request reconnects', async (t) => {
+  const s = await silentServer(t);
+  const clock = new FakeClock();
+  const c = client(t, s.url, { clock, readIdleTimeoutMs: 1000, pingTimeoutMs: 500, requestTimeoutMs: 0 });
+  const pods = c.resource(Resources.pods, 'default');
+  const get = assert.rejects(pods.get('x'), /127\.0\.0\.1:\d+: no answer to an HTTP\/2 PING within 500 ms; the connection is considered dead/);
+  const watch = assert.rejects((async () => {
+    for await (const _ of pods.watch({}, new AbortController().signal)) assert.fail('no events expected');
+  })(), /no answer to an HTTP\/2 PING/);
+  // The client's preface arrives once it is connected (a session still connecting at the
+  // check would be given up for that instead).
+  while (s.received() === 0) await new Promise((r) => setTimeout(r, 5));
+  clock.step(1000); // nothing heard for readIdleTimeoutMs: a PING goes out
+  clock.step(500); // and is not answered in time
+  await get;
+  await watch;
+  assert.equal(s.connections(), 1, 'the request and the watch shared one connection');
+  const again = pods.get('y').catch((err: unknown) => err);
+  while (s.connections() < 2) await new Promise((r) => setTimeout(r, 5));
+  await c.close();
+  assert.match(String(await again), /connection closed before the answer/);
+});
+
+test('health check: answered PINGs keep a quiet watch and its session open', async (t) => {
+  let pings = 0;
+  let sessions = 0;
+  let writeEvent: (() => void) | undefined;
+  const s = await server(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    writeEvent = () => res.write(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late' } } }) + '\n');
+  });
+  s.server.on('session', (sess: http2.ServerHttp2Session) => {
+    sessions++;
+    sess.on('ping', () => pings++);
+  });
+  // A generous ping timeout: the answers arrive well within it even on a loaded machine.
+  const c = client(t, s.url, { readIdleTimeoutMs: 20, pingTimeoutMs: 10_000 });
+  const ac = new AbortController();
+  const names: (string | undefined)[] = [];
+  const watching = (async () => {
+    for await (const ev of c.resource(Resources.pods).watch({}, ac.signal)) {
+      names.push(ev.object.metadata?.name);
+      ac.abort();
+    }
+  })();
+  while (pings < 3 || !writeEvent) await new Promise((r) => setTimeout(r, 10));
+  writeEvent();
+  await watching;
+  assert.deepEqual(names, ['late']);
+  assert.equal(sessions, 1);
 });
