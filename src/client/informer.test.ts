@@ -226,3 +226,16 @@ test('watches that keep ending at once without events back off on the clock', as
   ac.abort();
   await done;
 });
+
+test('run() returns once aborted even while a list is still waiting for its answer', async () => {
+  const { client, informer, ac } = setup();
+  // A server that has gone quiet: the list never answers.
+  client.prependReactor('list', 'pods', () => ({ result: new Promise(() => {}) }));
+  const done = informer.run(ac.signal);
+  await until(() => client.actions().some((a) => a.verb === 'list'), 'list sent');
+  let returned = false;
+  void done.then(() => { returned = true; });
+  ac.abort();
+  await until(() => returned, 'run() returned');
+  assert.equal(informer.hasSynced(), false);
+});

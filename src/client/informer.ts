@@ -141,6 +141,27 @@ function rvOf(obj: unknown): string | undefined {
   return (obj as KObject | undefined)?.metadata?.resourceVersion;
 }
 
+/**
+ * p, or undefined as soon as signal aborts. A list takes no signal, and one sent to a server
+ * that has gone quiet answers only at its request timeout, if ever: run() must not wait for
+ * it, since stopping components (the kubelet's stop()) wait for run(). A late outcome of p
+ * is dropped.
+ */
+function orAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
+    );
+  });
+}
+
 /** Marks the reflector's "relist needed" path: a 410 from list or watch. */
 function isExpired(err: unknown): boolean {
   return isGone(err) || isResourceExpired(err);
@@ -198,8 +219,8 @@ export class SharedInformer<T extends object = KObject> implements Informer<T> {
       while (!signal.aborted) {
         try {
           if (needList) {
-            const list = await rc.list(this.listOptions());
-            if (signal.aborted) break;
+            const list = await orAborted(rc.list(this.listOptions()), signal);
+            if (list === undefined || signal.aborted) break;
             this.replace(list.items as T[], list.kind, list.apiVersion);
             this.resourceVersion = list.metadata.resourceVersion ?? '';
             needList = false;
