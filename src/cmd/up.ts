@@ -50,6 +50,7 @@ import { containerdDirOf, realRuntimeSupport, startContainerd } from '../kubelet
 import { importImagesFolder } from '../kubelet/images/import.js';
 import { parseRegistryMirrors, writeRegistryHosts } from '../kubelet/images/registry.js';
 import { DefaultSandboxImage, ensureSandboxImage } from '../kubelet/images/sandbox.js';
+import { unmountPodVolumes } from '../kubelet/volumes.js';
 import { newRegistry } from '../util/health.js';
 import { cleanupIptables, startProxy, type ProxyMode } from '../proxy/index.js';
 import { DEFAULT_DNS_CLUSTER_IP, ensureDNSService, startClusterDNS } from '../dns/index.js';
@@ -295,7 +296,9 @@ async function run(argv: string[]): Promise<number> {
       const ctd = await startContainerd({ dir: containerdDirOf(dataDir), podCIDR, logger: newLogger('containerd') }).catch((err: unknown) => {
         throw explain('containerd', err);
       });
-      started.push({ name: 'containerd', stop: () => ctd.stop() });
+      // Stopping containerd removes every pod, so the kubelet's tmpfs volumes go too (else
+      // the data dir could not be removed).
+      started.push({ name: 'containerd', stop: async () => { await ctd.stop(); await unmountPodVolumes(join(dataDir, 'kubelet')); } });
       checkpoint();
       if (Object.keys(mirrors).length > 0) {
         await writeRegistryHosts(join(containerdDirOf(dataDir), 'certs.d'), mirrors);

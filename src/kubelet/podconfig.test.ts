@@ -209,6 +209,13 @@ test('security context: pod defaults, container overrides, noNewPrivs, capabilit
     { runAsUser: 0, runAsGroup: 3000, privileged: true, readonlyRootfs: true, noNewPrivs: true, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] } },
   );
   assert.deepEqual(containerSecurityContext(newPod(), { name: 'c', securityContext: { allowPrivilegeEscalation: true } }), {});
+  // Upstream kuberuntime: the pod's fsGroup first, then its supplementalGroups, whatever the container says.
+  assert.deepEqual(containerSecurityContext(newPod({ securityContext: { runAsUser: 1000, fsGroup: 2000, supplementalGroups: [3000, 4000] } }), { name: 'c', securityContext: { runAsUser: 0 } }), {
+    runAsUser: 0,
+    supplementalGroups: [2000, 3000, 4000],
+  });
+  assert.deepEqual(containerSecurityContext(newPod({ securityContext: { fsGroup: 0 } }), { name: 'c' }), { supplementalGroups: [0] });
+  assert.deepEqual(containerSecurityContext(newPod({ securityContext: { supplementalGroups: [5] } }), { name: 'c' }), { supplementalGroups: [5] });
   for (const cap of ['SYS_RESOURCE', 'CAP_SYS_RESOURCE', 'sys_resource', 'ALL']) {
     assert.throws(
       () => containerSecurityContext(newPod(), { name: 'c', securityContext: { capabilities: { add: [cap] } } }, ['SYS_RESOURCE']),

@@ -479,8 +479,9 @@ function capName(c: string): string {
 }
 
 /**
- * The effective security context (pod-level runAsUser/runAsGroup/supplemental groups
- * overridden by the container's, as upstream DetermineEffectiveSecurityContext), in CRI
+ * The effective security context (pod-level runAsUser/runAsGroup overridden by the
+ * container's, as upstream DetermineEffectiveSecurityContext; the pod's fsGroup and then
+ * its supplementalGroups as supplemental groups, as upstream kuberuntime), in CRI
  * form. `unavailableCapabilities` are capabilities the node cannot grant (e.g.
  * SYS_RESOURCE on a VM without it, where runc fails obscurely): adding one is refused
  * with a CreateContainerError naming it.
@@ -493,6 +494,8 @@ export function containerSecurityContext(pod: Pod, container: Container, unavail
   const runAsGroup = csc.runAsGroup ?? psc.runAsGroup;
   if (runAsUser !== undefined) out.runAsUser = runAsUser;
   if (runAsGroup !== undefined) out.runAsGroup = runAsGroup;
+  const groups = [...(psc.fsGroup !== undefined && psc.fsGroup !== null ? [psc.fsGroup] : []), ...(psc.supplementalGroups ?? [])];
+  if (groups.length > 0) out.supplementalGroups = groups;
   if (csc.privileged) out.privileged = true;
   if (csc.readOnlyRootFilesystem) out.readonlyRootfs = true;
   // Upstream AddNoNewPrivileges: only an explicit allowPrivilegeEscalation=false sets it.

@@ -28,6 +28,7 @@ import type { Logger } from '../util/log.js';
 import { Backoff, goDuration } from './backoff.js';
 import { runLifecycleHandler } from './lifecycle.js';
 import { ProberManager, transportFor, type ProbeTransport } from './prober.js';
+import { CriRuntime } from './cri/runtime.js';
 import { ContainerConfigError, invalidEnvKeysMessage } from './podconfig.js';
 import { PodSetup, type ContainerExtras } from './podsetup.js';
 import {
@@ -176,6 +177,8 @@ export class PodWorkers {
       resolvConf: opts.resolvConf,
       nodeAllocatable: opts.nodeAllocatable,
       unavailableCapabilities: opts.unavailableCapabilities,
+      // tmpfs for memory-backed volumes only where containers really bind-mount them.
+      memoryBackedVolumes: opts.runtime instanceof CriRuntime,
     });
     this.#prober = new ProberManager({
       runtime: opts.runtime,

@@ -62,6 +62,12 @@ export interface PodSetupOptions {
    * the Service reads.
    */
   serviceEnv?: boolean;
+  /**
+   * Back emptyDir medium Memory and Secret, downward API and projected volumes by tmpfs
+   * (VolumeManagerOptions.memoryBacked): for real containers. Honoured only when this
+   * process runs as root on Linux, else they stay plain directories. Default false.
+   */
+  memoryBackedVolumes?: boolean;
 }
 
 /** What a container's config gets from its pod spec beyond name, image and labels. */
@@ -166,6 +172,7 @@ export class PodSetup {
           logger: opts.logger,
           clusterDomain: opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
           nodeAllocatable: opts.nodeAllocatable,
+          memoryBacked: opts.memoryBackedVolumes === true && process.platform === 'linux' && process.getuid?.() === 0,
         })
       : undefined;
   }

@@ -83,6 +83,8 @@ export interface LinuxContainerSecurityContext {
   runAsUser?: number;
   runAsGroup?: number;
   runAsUsername?: string;
+  /** Extra groups of the container's processes: the pod's fsGroup, then its supplementalGroups. */
+  supplementalGroups?: number[];
   readonlyRootfs?: boolean;
   noNewPrivs?: boolean;
   capabilities?: { add: string[]; drop: string[] };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, openSync, closeSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeClient } from '../client/fake.js';
 import { Resources } from '../client/interface.js';
@@ -8,13 +8,19 @@ import type { ConfigMap, Pod, Secret } from '../client/objects.js';
 import { FakeClock } from '../util/clock.js';
 import { silentLogger } from '../util/log.js';
 import { ContainerConfigError } from './podconfig.js';
-import { VOLUME_REFRESH_MS, VolumeManager, checkHostPathType, writeAtomic } from './volumes.js';
+import { mountAt, mountsUnder, parseMountInfo, tmpfsNoswapSupported } from './mount.js';
+import { VOLUME_REFRESH_MS, VolumeManager, checkHostPathType, fsUserFrom, memoryVolumeSize, podMemoryLimit, unmountPodVolumes, writeAtomic } from './volumes.js';
 import { tempDir } from '../../test/util/tmp.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-function setup(t: { after(fn: () => void): void }) {
-  const root = tempDir(t, 'flotilla-volumes-');
+const asRoot = process.platform === 'linux' && process.getuid?.() === 0;
+
+function setup(t: { after(fn: () => unknown): void }, opts: { memoryBacked?: boolean } = {}) {
+  let root = '';
+  // Before the directory's removal (after-hooks run in order): a failed test leaves no tmpfs behind.
+  if (opts.memoryBacked) t.after(() => unmountPodVolumes(root));
+  root = tempDir(t, 'flotilla-volumes-');
   const client = new FakeClient();
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const tokens: unknown[] = [];
@@ -23,7 +29,7 @@ function setup(t: { after(fn: () => void): void }) {
     tokens.push(a.object);
     return { result: { status: { token: `tok-${tokens.length}`, expirationTimestamp: new Date(clock.now() + 3600_000).toISOString() } } };
   });
-  const vm = new VolumeManager({ rootDir: root, client, clock, logger: silentLogger(), nodeAllocatable: () => ({ cpu: '2', memory: '4Gi' }) });
+  const vm = new VolumeManager({ rootDir: root, client, clock, logger: silentLogger(), nodeAllocatable: () => ({ cpu: '2', memory: '4Gi' }), memoryBacked: opts.memoryBacked });
   return { root, client, clock, vm, tokens };
 }
 
@@ -212,4 +218,164 @@ test('failures: missing ConfigMap/Secret/key, unknown volume in a mount, subPath
   assert.ok(lstatSync(join(empty, 'link')).isSymbolicLink());
   assert.equal(await vm.cleanupOrphans(new Set(['other'])), 1);
   assert.equal(existsSync(join(root, 'pods/uid-1')), false);
+});
+
+test('memory-backed volume size: node allocatable, the pod memory limit or sizeLimit when smaller (calculateEmptyDirMemorySize)', () => {
+  const Mi = 2 ** 20;
+  const pod = (containers: Array<string | undefined>, init: Array<{ mem?: string; sidecar?: boolean }> = [], overhead?: string): Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p' },
+    spec: {
+      containers: containers.map((m, i) => ({ name: `c${i}`, resources: m ? { limits: { memory: m } } : {} })),
+      initContainers: init.map((c, i) => ({ name: `i${i}`, restartPolicy: c.sidecar ? 'Always' : undefined, resources: c.mem ? { limits: { memory: c.mem } } : {} })),
+      overhead: overhead ? { memory: overhead } : undefined,
+    },
+  });
+  assert.equal(podMemoryLimit(pod(['64Mi', '32Mi'])), 96 * Mi);
+  assert.equal(podMemoryLimit(pod(['64Mi', undefined])), undefined, 'a container without a limit: no pod limit');
+  assert.equal(podMemoryLimit(pod(['64Mi'], [{ mem: '128Mi' }])), 128 * Mi, 'a larger init container');
+  assert.equal(podMemoryLimit(pod(['64Mi'], [{ mem: '16Mi', sidecar: true }, { mem: '70Mi' }])), 80 * Mi, 'sidecars add up with the containers');
+  assert.equal(podMemoryLimit(pod(['64Mi'], [{}])), undefined);
+  assert.equal(podMemoryLimit(pod(['64Mi'], [], '1Mi')), 65 * Mi, 'overhead');
+  const cases: Array<[string, Pod, number | undefined, number | undefined, number | undefined]> = [
+    ['node allocatable', pod([undefined]), 4096 * Mi, undefined, 4096 * Mi],
+    ['the pod limit', pod(['64Mi']), 4096 * Mi, undefined, 64 * Mi],
+    ['sizeLimit below the pod limit', pod(['64Mi']), 4096 * Mi, 8 * Mi, 8 * Mi],
+    ['sizeLimit above the pod limit is ignored', pod(['64Mi']), 4096 * Mi, 128 * Mi, 64 * Mi],
+    ['sizeLimit above node allocatable is ignored', pod([undefined]), 100 * Mi, 200 * Mi, 100 * Mi],
+    ['nothing known', pod([undefined]), undefined, undefined, undefined],
+    ['only sizeLimit', pod([undefined]), undefined, 8 * Mi, 8 * Mi],
+  ];
+  for (const [name, p, alloc, limit, want] of cases) assert.equal(memoryVolumeSize(p, alloc, limit), want, name);
+});
+
+test('mountinfo parsing, tmpfs noswap by kernel version, fsUser of a pod', () => {
+  const info = [
+    '36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue',
+    '120 25 0:52 / /var/lib/kubelet/pods/u\\0401/volumes/kubernetes.io~secret/s rw,relatime shared:60 - tmpfs tmpfs rw,size=65536k',
+    'garbage',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseMountInfo(info), [
+    { mountPoint: '/mnt2', fsType: 'ext3', source: '/dev/root', superOptions: 'rw,errors=continue' },
+    { mountPoint: '/var/lib/kubelet/pods/u 1/volumes/kubernetes.io~secret/s', fsType: 'tmpfs', source: 'tmpfs', superOptions: 'rw,size=65536k' },
+  ]);
+  assert.equal(tmpfsNoswapSupported('6.1.0-18-amd64'), false);
+  assert.equal(tmpfsNoswapSupported('6.4.0'), true);
+  assert.equal(tmpfsNoswapSupported('6.18.44-fc-v1045'), true);
+  assert.equal(tmpfsNoswapSupported('5.15.0'), false);
+  const pod = (podUser: number | undefined, users: Array<number | undefined>): Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    spec: { securityContext: podUser === undefined ? {} : { runAsUser: podUser }, containers: users.map((u, i) => ({ name: `c${i}`, securityContext: u === undefined ? undefined : { runAsUser: u } })) },
+  });
+  assert.equal(fsUserFrom(pod(1000, [undefined, undefined])), 1000);
+  assert.equal(fsUserFrom(pod(undefined, [1000, 1000])), 1000);
+  assert.equal(fsUserFrom(pod(undefined, [1000, undefined])), undefined, 'one container without a user');
+  assert.equal(fsUserFrom(pod(1000, [undefined, 2000])), undefined, 'two users');
+});
+
+test('fsGroup: volumes go to the group with setgid directories and group-readable files; the token is 0640 for the pod user', { skip: !asRoot && 'needs root (chown)' }, async (t) => {
+  const { root, client, clock, vm } = setup(t);
+  await client.resource<ConfigMap>(Resources.configmaps, 'default').create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { k: 'v' } });
+  await client.resource<Secret>(Resources.secrets, 'default').create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, data: { password: b64('s3cret') } });
+  const pod = newPod([
+    { name: 'scratch', emptyDir: {} },
+    { name: 'cfg', configMap: { name: 'cfg', items: [{ key: 'k', path: 'sub/k' }] } },
+    { name: 'sec', secret: { secretName: 'sec', defaultMode: 0o400 } },
+    { name: 'tok', projected: { defaultMode: 0o644, sources: [{ serviceAccountToken: { path: 'token' } }, { configMap: { name: 'cfg' } }] } },
+    { name: 'host', hostPath: { path: join(root, 'host'), type: 'DirectoryOrCreate' } },
+  ]);
+  pod.spec!.securityContext = { runAsUser: 1000, fsGroup: 2000 };
+  assert.deepEqual(await vm.setUpPod(pod), []);
+  const vols = join(root, 'pods/uid-1/volumes');
+  const modeGid = (p: string) => {
+    const st = statSync(p);
+    return [(st.mode & 0o7777).toString(8), st.gid, st.uid];
+  };
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~empty-dir/scratch')), ['2777', 2000, 0]);
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~configmap/cfg')), ['2777', 2000, 0]);
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~configmap/cfg/sub')), ['2755', 2000, 0]);
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~configmap/cfg/sub/k')), ['644', 2000, 0]);
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~secret/sec/password')), ['440', 2000, 0], 'defaultMode 0400 plus group read');
+  assert.equal(lstatSync(join(vols, 'kubernetes.io~secret/sec/..data')).gid, 2000, 'symlinks change group too');
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~projected/tok/token')), ['640', 2000, 1000], 'token: 0600 for the pod user, group read');
+  assert.deepEqual(modeGid(join(vols, 'kubernetes.io~projected/tok/k')), ['644', 2000, 0]);
+  assert.equal(statSync(join(root, 'host')).gid, 0, 'hostPath is not managed');
+  // Files created in the emptyDir inherit the group (setgid).
+  writeFileSync(join(vols, 'kubernetes.io~empty-dir/scratch/new'), 'x');
+  assert.equal(statSync(join(vols, 'kubernetes.io~empty-dir/scratch/new')).gid, 2000);
+
+  // An unchanged payload is not rewritten although ownership changed the modes.
+  const before = readlinkSync(join(vols, 'kubernetes.io~secret/sec/..data'));
+  clock.step(VOLUME_REFRESH_MS);
+  assert.deepEqual(await vm.setUpPod(pod), []);
+  assert.equal(readlinkSync(join(vols, 'kubernetes.io~secret/sec/..data')), before);
+
+  // Without fsGroup, a token is 0600 for the pod user, other files keep their mode.
+  const pod2 = newPod([{ name: 'tok', projected: { defaultMode: 0o644, sources: [{ serviceAccountToken: { path: 'token' } }] } }]);
+  pod2.metadata!.uid = 'uid-2';
+  pod2.spec!.securityContext = { runAsUser: 1000 };
+  assert.deepEqual(await vm.setUpPod(pod2), []);
+  assert.deepEqual(modeGid(join(root, 'pods/uid-2/volumes/kubernetes.io~projected/tok/token')), ['600', 0, 1000]);
+  const pod3 = newPod([{ name: 'tok', projected: { defaultMode: 0o644, sources: [{ serviceAccountToken: { path: 'token' } }] } }]);
+  pod3.metadata!.uid = 'uid-3';
+  assert.deepEqual(await vm.setUpPod(pod3), []);
+  assert.deepEqual(modeGid(join(root, 'pods/uid-3/volumes/kubernetes.io~projected/tok/token')), ['644', 0, 0], 'no fsUser, no fsGroup: defaultMode');
+});
+
+test('memory-backed: tmpfs for emptyDir Memory, Secret, downward API and projected volumes (not ConfigMap), unmounted on tear-down and orphan cleanup', { skip: !asRoot && 'needs root on Linux (mount)' }, async (t) => {
+  const { root, client, clock, vm } = setup(t, { memoryBacked: true });
+  await client.resource<ConfigMap>(Resources.configmaps, 'default').create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { k: 'v' } });
+  await client.resource<Secret>(Resources.secrets, 'default').create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, data: { password: b64('s3cret') } });
+  const pod = newPod([
+    { name: 'mem', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } },
+    { name: 'disk', emptyDir: {} },
+    { name: 'cfg', configMap: { name: 'cfg' } },
+    { name: 'sec', secret: { secretName: 'sec' } },
+    { name: 'info', downwardAPI: { items: [{ path: 'name', fieldRef: { fieldPath: 'metadata.name' } }] } },
+    { name: 'tok', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } },
+  ]);
+  pod.spec!.securityContext = { fsGroup: 2000 };
+  assert.deepEqual(await vm.setUpPod(pod), []);
+  const vols = join(root, 'pods/uid-1/volumes');
+  const fs = async (rel: string) => (await mountAt(join(vols, rel)))?.fsType;
+  assert.equal(await fs('kubernetes.io~empty-dir/mem'), 'tmpfs');
+  assert.equal(await fs('kubernetes.io~empty-dir/disk'), undefined);
+  assert.equal(await fs('kubernetes.io~configmap/cfg'), undefined);
+  assert.equal(await fs('kubernetes.io~secret/sec'), 'tmpfs');
+  assert.equal(await fs('kubernetes.io~downward-api/info'), 'tmpfs');
+  assert.equal(await fs('kubernetes.io~projected/tok'), 'tmpfs');
+  // sizeLimit 8Mi; the others: the pod's memory limit (64Mi, below node allocatable 4Gi).
+  assert.match((await mountAt(join(vols, 'kubernetes.io~empty-dir/mem')))!.superOptions, /(^|,)size=8192k(,|$)/);
+  assert.match((await mountAt(join(vols, 'kubernetes.io~secret/sec')))!.superOptions, /(^|,)size=65536k(,|$)/);
+  assert.equal(readFileSync(join(vols, 'kubernetes.io~secret/sec/password'), 'utf8'), 's3cret');
+  // The tmpfs root (1777) gets the group and setgid.
+  const st = statSync(join(vols, 'kubernetes.io~empty-dir/mem'));
+  assert.deepEqual([(st.mode & 0o7777).toString(8), st.gid], ['3777', 2000]);
+  // Set-up again (a refresh) mounts nothing more.
+  const podDir = join(root, 'pods/uid-1');
+  const mounted = (await mountsUnder(podDir)).length;
+  assert.equal(mounted, 4);
+  clock.step(VOLUME_REFRESH_MS);
+  assert.deepEqual(await vm.setUpPod(pod), []);
+  assert.equal((await mountsUnder(podDir)).length, 4);
+
+  // A busy tmpfs (a file open in it) is unmounted lazily; the pod directory goes.
+  const fd = openSync(join(vols, 'kubernetes.io~secret/sec/password'), 'r');
+  t.after(() => closeSync(fd));
+  await vm.tearDownPod('uid-1');
+  assert.deepEqual(await mountsUnder(root), []);
+  assert.equal(existsSync(podDir), false);
+
+  // After a restart (a new manager), an orphaned pod's mounts go with its directory.
+  const orphan = newPod([{ name: 'sec', secret: { secretName: 'sec' } }]);
+  orphan.metadata!.uid = 'uid-orphan';
+  assert.deepEqual(await vm.setUpPod(orphan), []);
+  assert.equal((await mountsUnder(join(root, 'pods/uid-orphan'))).length, 1);
+  const restarted = new VolumeManager({ rootDir: root, client, clock: new FakeClock(0), logger: silentLogger(), memoryBacked: true });
+  assert.equal(await restarted.cleanupOrphans(new Set()), 1);
+  assert.deepEqual(await mountsUnder(root), []);
+  assert.equal(existsSync(join(root, 'pods/uid-orphan')), false);
 });

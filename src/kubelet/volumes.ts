@@ -1,8 +1,8 @@
 /**
  * The kubelet's per-pod volumes, after upstream's volume manager and plugins (empty_dir,
- * host_path, configmap, secret, downwardapi, projected), util/atomic_writer.go and
- * kubelet_pods.go (makeMounts, makeHostsMount). Everything lives under the kubelet root
- * directory as upstream lays it out:
+ * host_path, configmap, secret, downwardapi, projected), util/atomic_writer.go,
+ * volume_linux.go (SetVolumeOwnership) and kubelet_pods.go (makeMounts, makeHostsMount).
+ * Everything lives under the kubelet root directory as upstream lays it out:
  *
  *     <root>/pods/<uid>/volumes/kubernetes.io~empty-dir/<volume>/
  *     <root>/pods/<uid>/volumes/kubernetes.io~configmap/<volume>/   (also ~secret,
@@ -10,10 +10,25 @@
  *     <root>/pods/<uid>/etc-hosts
  *     <root>/pods/<uid>/containers/<container>/<attempt>.termination-log
  *
- * hostPath volumes are the host's own paths (after the type check). Nothing is mounted on
- * the host: the runtime bind-mounts these directories into containers (CRI Mount), so
- * tearing a pod down is removing its directory. emptyDir with medium Memory is a plain
- * directory, and Secrets are not on tmpfs — a known departure.
+ * hostPath volumes are the host's own paths (after the type check). The runtime
+ * bind-mounts these directories into containers (CRI Mount). With {@link
+ * VolumeManagerOptions.memoryBacked} (the CRI runtime, the kubelet running as root on
+ * Linux) emptyDir with medium Memory, and Secret, downward API and projected volumes —
+ * which upstream wraps in a memory emptyDir — get a tmpfs mounted on their directory
+ * first, sized like upstream's calculateEmptyDirMemorySize (node allocatable memory, or
+ * the pod's memory limit or the volume's sizeLimit when smaller); ConfigMap volumes stay
+ * on disk. Tearing a pod down unmounts whatever is mounted under its directory, lazily if
+ * busy, before removing it; so does the cleanup of orphaned pod directories. Without the
+ * option (the simulated runtime, or not root) these volumes are plain directories.
+ *
+ * With the pod's securityContext.fsGroup the volumes that support ownership management
+ * (all but hostPath) are given to that group as upstream's SetVolumeOwnership does:
+ * every entry's group becomes fsGroup, directories get setgid and group r-x, files group
+ * read (emptyDir: group read-write, so files containers create inherit the group). A
+ * projected service-account token is 0600 when the pod has an fsGroup or all its
+ * containers run as one user, owned by that user: 0640 with the group. As upstream, these
+ * volume types ignore fsGroupChangePolicy (it concerns persistent volumes): an emptyDir
+ * is given to the group once, when created; API-backed volumes on every write.
  *
  * ConfigMap, Secret, downward API and projected volumes are written like upstream's
  * AtomicWriter: files in a timestamped `..<time>.<random>` directory, a `..data` symlink
@@ -24,13 +39,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { parseQuantity } from '../apimachinery/quantity.js';
 import { Resources, type Client } from '../client/interface.js';
 import type { Container, Pod } from '../client/objects.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ContainerConfigError, clientObjectGetter, containerResourceValue, expand, managedHostsFile, mappingFuncFor, podFieldValue, type ObjectGetter } from './podconfig.js';
+import { mountAt, mountTmpfs, tmpfsNoswapSupported, unmountUnder } from './mount.js';
 import type { Mount } from './runtime.js';
 import { CreateContainerConfigError } from './status.js';
 
@@ -57,6 +74,8 @@ type DownwardItem = { path: string; mode?: number; fieldRef?: { fieldPath: strin
 interface PayloadFile {
   data: Buffer;
   mode: number;
+  /** Owner (upstream FileProjection.FsUser); the writer's own when unset. */
+  uid?: number;
 }
 type Payload = Map<string, PayloadFile>;
 
@@ -79,8 +98,14 @@ export interface VolumeManagerOptions {
   clusterDomain?: string;
   /** The node's hosts file, copied for host-network pods (default /etc/hosts). */
   nodeHostsPath?: string;
-  /** Node allocatable, for downward-API resource limits that are unset. */
+  /** Node allocatable, for downward-API resource limits that are unset and the size of memory-backed volumes. */
   nodeAllocatable?: () => Record<string, string> | undefined;
+  /**
+   * Mount a tmpfs for emptyDir medium Memory and for Secret, downward API and projected
+   * volumes, as upstream (see the module comment). Needs root on Linux: set it for real
+   * containers only. Default false: plain directories.
+   */
+  memoryBacked?: boolean;
 }
 
 interface PodVolumes {
@@ -146,39 +171,72 @@ export class VolumeManager {
   async #setUp(pod: Pod, v: Volume): Promise<{ path: string; readOnly: boolean }> {
     const uid = pod.metadata?.uid ?? '';
     const dir = (plugin: string) => join(this.podDir(uid), 'volumes', plugin, v.name);
+    const fsGroup = pod.spec?.securityContext?.fsGroup ?? undefined;
+    const now = () => this.#o.clock.now();
     if (v.emptyDir) {
       const p = dir(PLUGIN_DIRS.emptyDir);
-      await mkdir(p, { recursive: true });
-      // Upstream makes emptyDir world-writable so any container user can use it.
-      await chmod(p, 0o777);
+      const created = v.emptyDir.medium === 'Memory' ? await this.#setUpMemoryDir(p, pod, v.emptyDir.sizeLimit) : await setUpEmptyDir(p);
+      // Upstream gives an emptyDir to the group once (its ready marker stops later set-ups).
+      if (created && fsGroup !== undefined) await setVolumeOwnership(p, fsGroup, false);
       return { path: p, readOnly: false };
     }
     if (v.hostPath) {
       await checkHostPathType(v.hostPath.path, v.hostPath.type ?? '');
       return { path: v.hostPath.path, readOnly: false };
     }
+    // The API-backed volumes wrap an emptyDir as upstream: on disk for ConfigMaps, in memory for the others.
+    const wrap = async (p: string, memory: boolean) => {
+      const created = memory ? await this.#setUpMemoryDir(p, pod, undefined) : await setUpEmptyDir(p);
+      if (created && fsGroup !== undefined) await setVolumeOwnership(p, fsGroup, false);
+    };
     if (v.configMap) {
       const p = dir(PLUGIN_DIRS.configMap);
-      await writeAtomic(p, await this.#configMapPayload(pod, v.configMap, v.configMap.defaultMode ?? DEFAULT_MODE), this.#o.clock.now());
+      const payload = await this.#configMapPayload(pod, v.configMap, v.configMap.defaultMode ?? DEFAULT_MODE);
+      await wrap(p, false);
+      await writeAtomic(p, payload, now(), { fsGroup });
       return { path: p, readOnly: true };
     }
     if (v.secret) {
       const p = dir(PLUGIN_DIRS.secret);
-      await writeAtomic(p, await this.#secretPayload(pod, { ...v.secret, name: v.secret.secretName }, v.secret.defaultMode ?? DEFAULT_MODE), this.#o.clock.now());
+      const payload = await this.#secretPayload(pod, { ...v.secret, name: v.secret.secretName }, v.secret.defaultMode ?? DEFAULT_MODE);
+      await wrap(p, true);
+      await writeAtomic(p, payload, now(), { fsGroup });
       return { path: p, readOnly: true };
     }
     if (v.downwardAPI) {
       const p = dir(PLUGIN_DIRS.downwardAPI);
-      await writeAtomic(p, this.#downwardPayload(pod, (v.downwardAPI.items ?? []) as DownwardItem[], v.downwardAPI.defaultMode ?? DEFAULT_MODE), this.#o.clock.now());
+      const payload = this.#downwardPayload(pod, (v.downwardAPI.items ?? []) as DownwardItem[], v.downwardAPI.defaultMode ?? DEFAULT_MODE);
+      await wrap(p, true);
+      await writeAtomic(p, payload, now(), { fsGroup });
       return { path: p, readOnly: true };
     }
     if (v.projected) {
       const p = dir(PLUGIN_DIRS.projected);
-      await writeAtomic(p, await this.#projectedPayload(pod, v.name, v.projected), this.#o.clock.now());
+      const payload = await this.#projectedPayload(pod, v.name, v.projected);
+      await wrap(p, true);
+      await writeAtomic(p, payload, now(), { fsGroup });
       return { path: p, readOnly: true };
     }
     const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
     throw new Error(`volume type ${kind} is not supported by this kubelet`);
+  }
+
+  /**
+   * An emptyDir in memory (upstream setupTmpfs): the directory, then a tmpfs on it unless
+   * one is there already (a kubelet restart). Resolves true when the volume is new. Without
+   * {@link VolumeManagerOptions.memoryBacked}, a plain emptyDir.
+   */
+  async #setUpMemoryDir(p: string, pod: Pod, sizeLimit: unknown): Promise<boolean> {
+    const created = await setUpEmptyDir(p);
+    if (!this.#o.memoryBacked) return created;
+    if ((await mountAt(p))?.fsType === 'tmpfs') return false;
+    const options: string[] = [];
+    const size = memoryVolumeSize(pod, quantityValue(this.#o.nodeAllocatable?.()?.memory), quantityValue(sizeLimit));
+    if (size !== undefined) options.push(`size=${size}`);
+    if (tmpfsNoswapSupported()) options.push('noswap');
+    this.#o.logger.debug({ pod: pod.metadata?.uid, dir: p, options }, 'Mounting tmpfs for volume');
+    await mountTmpfs(p, options);
+    return true;
   }
 
   async #configMapPayload(pod: Pod, src: { name?: string; items?: KeyToPath[]; optional?: boolean }, defaultMode: number): Promise<Payload> {
@@ -236,7 +294,10 @@ export class VolumeManager {
       else if (s.serviceAccountToken) {
         const t = s.serviceAccountToken;
         const token = await this.#token(pod, volume, t.path, t.audience, t.expirationSeconds ?? DEFAULT_TOKEN_SECONDS);
-        out.set(cleanPayloadPath(t.path), { data: Buffer.from(token), mode: defaultMode });
+        // Upstream: 0600 with an fsUser or fsGroup (the group read comes with the ownership change).
+        const fsUser = fsUserFrom(pod);
+        const fsGroup = pod.spec?.securityContext?.fsGroup ?? undefined;
+        out.set(cleanPayloadPath(t.path), { data: Buffer.from(token), mode: fsUser !== undefined || fsGroup !== undefined ? 0o600 : defaultMode, uid: fsUser });
       } else {
         throw new Error('projected volume source is not supported by this kubelet');
       }
@@ -339,11 +400,18 @@ export class VolumeManager {
     return join(this.podDir(uid), 'containers', container, `${attempt}.termination-log`);
   }
 
-  /** Removes the pod's directory and forgets it (upstream's orphaned pod dir cleanup). */
+  /**
+   * Unmounts what is mounted under the pod's directory (the tmpfs of memory-backed
+   * volumes), removes the directory and forgets the pod (upstream's volume tear-down and
+   * orphaned pod dir cleanup). Rejects, removing nothing, if something stays mounted.
+   */
   async tearDownPod(uid: string): Promise<void> {
     this.#pods.delete(uid);
     for (const k of this.#tokens.keys()) if (k.startsWith(`${uid}/`)) this.#tokens.delete(k);
-    await rm(this.podDir(uid), { recursive: true, force: true });
+    const dir = this.podDir(uid);
+    const n = await unmountUnder(dir);
+    if (n > 0) this.#o.logger.debug({ podUID: uid, mounts: n }, 'Unmounted pod volumes');
+    await rm(dir, { recursive: true, force: true });
   }
 
   /** Removes pod directories of pods not in `active` (kubelet restart after deletions); resolves with how many. */
@@ -388,6 +456,100 @@ export async function checkHostPathType(path: string, type: string): Promise<voi
   if (!check[0]) throw new Error(`hostPath type check failed: ${path} is not ${check[1]}`);
 }
 
+// ---- memory-backed volumes and ownership ----
+
+/** Upstream setupDir: the directory, mode 0777 (kept if only special bits differ); true when it was created. */
+async function setUpEmptyDir(p: string): Promise<boolean> {
+  const created = await stat(p).then(() => false, () => true);
+  await mkdir(p, { recursive: true });
+  if (((await stat(p)).mode & 0o777) !== 0o777) await chmod(p, 0o777);
+  return created;
+}
+
+function quantityValue(q: unknown): number | undefined {
+  if (q === undefined || q === null || q === '') return undefined;
+  try {
+    return parseQuantity(String(q)).value();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The memory limit of the whole pod as its cgroup gets it (upstream ResourceConfigForPod):
+ * the containers' limits summed (with sidecars), or the largest init container's if more,
+ * plus the overhead; undefined unless every container declares one.
+ */
+export function podMemoryLimit(pod: Pod): number | undefined {
+  const spec = pod.spec;
+  if (!spec) return undefined;
+  let declared = true;
+  const limit = (c: Container) => {
+    const v = quantityValue(c.resources?.limits?.memory);
+    if (v === undefined || v === 0) declared = false;
+    return v ?? 0;
+  };
+  let sum = 0;
+  for (const c of spec.containers ?? []) sum += limit(c);
+  let maxInit = 0;
+  for (const c of spec.initContainers ?? []) {
+    if (c.restartPolicy === 'Always') sum += limit(c);
+    else maxInit = Math.max(maxInit, limit(c));
+  }
+  if (!declared) return undefined;
+  return Math.max(sum, maxInit) + (quantityValue(spec.overhead?.memory) ?? 0);
+}
+
+/**
+ * The size of a memory-backed volume (upstream calculateEmptyDirMemorySize): node
+ * allocatable memory, or the pod's memory limit if smaller, or the volume's sizeLimit if
+ * smaller still; undefined (the kernel's default, half the RAM) when nothing is known.
+ */
+export function memoryVolumeSize(pod: Pod, nodeAllocatableMemory: number | undefined, sizeLimit: number | undefined): number | undefined {
+  let size = nodeAllocatableMemory;
+  for (const candidate of [podMemoryLimit(pod), sizeLimit]) {
+    if (candidate !== undefined && candidate > 0 && (size === undefined || candidate <= size)) size = candidate;
+  }
+  return size;
+}
+
+/** Upstream FsUserFrom: the user every container and init container runs as, if they all run as one. */
+export function fsUserFrom(pod: Pod): number | undefined {
+  let user: number | undefined;
+  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    const u = c.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser ?? undefined;
+    if (u === undefined || (user !== undefined && u !== user)) return undefined;
+    user = u;
+  }
+  return user;
+}
+
+/**
+ * Upstream SetVolumeOwnership (volume_linux.go): every entry under dir (symlinks not
+ * followed) goes to group fsGroup; files and directories get group read (and write for a
+ * writable volume), directories also group search and setgid. Symlinks keep their mode.
+ */
+export async function setVolumeOwnership(dir: string, fsGroup: number, readOnly: boolean): Promise<void> {
+  const walk = async (p: string): Promise<void> => {
+    const st = await lstat(p);
+    await lchown(p, -1, fsGroup);
+    if (st.isSymbolicLink()) return;
+    let mask = readOnly ? 0o440 : 0o660;
+    if (st.isDirectory()) mask |= 0o2000 | 0o110;
+    await chmod(p, (st.mode & 0o7777) | mask);
+    if (st.isDirectory()) for (const name of await readdir(p)) await walk(join(p, name));
+  };
+  await walk(dir);
+}
+
+/**
+ * Unmounts every volume mounted under `<rootDir>/pods` — for a node whose pods are all gone
+ * with its runtime (`flotilla up` stopping its containerd), so the directory can be removed.
+ */
+export async function unmountPodVolumes(rootDir: string): Promise<number> {
+  return unmountUnder(join(rootDir, 'pods'));
+}
+
 // ---- payloads and the atomic writer ----
 
 function cleanPayloadPath(p: string): string {
@@ -415,7 +577,12 @@ function itemsPayload(data: Map<string, Buffer>, items: KeyToPath[] | undefined,
 
 const DATA_LINK = '..data';
 
-async function currentPayloadMatches(dir: string, payload: Payload): Promise<boolean> {
+/** What a file of the payload looks like once written, ownership applied. */
+function writtenMode(f: PayloadFile, fsGroup: number | undefined): number {
+  return fsGroup === undefined ? f.mode : f.mode | 0o440;
+}
+
+async function currentPayloadMatches(dir: string, payload: Payload, fsGroup: number | undefined): Promise<boolean> {
   const target = await readlink(join(dir, DATA_LINK)).catch(() => undefined);
   if (target === undefined) return false;
   const base = join(dir, target);
@@ -430,7 +597,8 @@ async function currentPayloadMatches(dir: string, payload: Payload): Promise<boo
       const want = payload.get(r);
       if (!want) return false;
       const [st, data] = await Promise.all([stat(join(base, r)), readFile(join(base, r))]);
-      if ((st.mode & 0o7777) !== want.mode || !data.equals(want.data)) return false;
+      if ((st.mode & 0o7777) !== writtenMode(want, fsGroup) || !data.equals(want.data)) return false;
+      if ((want.uid !== undefined && st.uid !== want.uid) || (fsGroup !== undefined && st.gid !== fsGroup)) return false;
       seen.add(r);
     }
     return true;
@@ -449,12 +617,13 @@ function tsDirName(now: number): string {
 }
 
 /**
- * Writes payload into dir the AtomicWriter way (see the module comment). Resolves false
- * when dir already held exactly this payload.
+ * Writes payload into dir the AtomicWriter way (see the module comment). With `fsGroup`,
+ * the whole volume gets {@link setVolumeOwnership} (read-only) before the new files show.
+ * Resolves false when dir already held exactly this payload.
  */
-export async function writeAtomic(dir: string, payload: Payload, now: number): Promise<boolean> {
+export async function writeAtomic(dir: string, payload: Payload, now: number, opts: { fsGroup?: number } = {}): Promise<boolean> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  if (await currentPayloadMatches(dir, payload)) return false;
+  if (await currentPayloadMatches(dir, payload, opts.fsGroup)) return false;
   const oldTarget = await readlink(join(dir, DATA_LINK)).catch(() => undefined);
   const ts = tsDirName(now);
   const tsPath = join(dir, ts);
@@ -464,7 +633,9 @@ export async function writeAtomic(dir: string, payload: Payload, now: number): P
     await mkdir(dirname(p), { recursive: true, mode: 0o755 });
     await writeFile(p, f.data, { mode: f.mode });
     await chmod(p, f.mode);
+    if (f.uid !== undefined) await chown(p, f.uid, -1);
   }
+  if (opts.fsGroup !== undefined) await setVolumeOwnership(dir, opts.fsGroup, true);
   const tmpLink = join(dir, `${DATA_LINK}_tmp`);
   await unlink(tmpLink).catch(() => undefined);
   await symlink(ts, tmpLink);

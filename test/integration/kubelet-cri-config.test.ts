@@ -19,6 +19,7 @@ import type { ConfigMap, Pod, Secret, Service } from '../../src/client/objects.j
 import { containerdDirOf, startContainerd } from '../../src/kubelet/containerd/index.js';
 import { CriRuntime } from '../../src/kubelet/cri/runtime.js';
 import { PodWorkers } from '../../src/kubelet/pods.js';
+import { unmountPodVolumes } from '../../src/kubelet/volumes.js';
 import { realClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { importTestImages, NginxWelcome } from '../util/images.js';
@@ -52,7 +53,11 @@ async function startNode(t: { after(fn: () => unknown): void }): Promise<Node> {
   // One hook tears everything down in order (workers, then containerd and its pods, then
   // the files), since a directory with live sandbox mounts cannot be removed.
   const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-cri-config-'));
-  const cleanups: Array<() => unknown> = [() => rmSync(dataDir, { recursive: true, force: true })];
+  const cleanups: Array<() => unknown> = [
+    () => rmSync(dataDir, { recursive: true, force: true }),
+    // The tmpfs of memory-backed volumes of pods still there (the kubelet leaves them, as upstream).
+    () => unmountPodVolumes(join(dataDir, 'kubelet')),
+  ];
   t.after(async () => {
     for (const fn of cleanups.reverse()) await fn();
   });

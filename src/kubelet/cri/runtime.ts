@@ -384,6 +384,7 @@ function linuxContainerConfig(config: ContainerConfig, sandbox: PodSandboxConfig
       run_as_user: sc.runAsUser !== undefined ? { value: String(sc.runAsUser) } : null,
       run_as_username: sc.runAsUsername ?? '',
       readonly_rootfs: sc.readonlyRootfs === true,
+      supplemental_groups: (sc.supplementalGroups ?? []).map(String),
       no_new_privs: sc.noNewPrivs === true,
       run_as_group: sc.runAsGroup !== undefined ? { value: String(sc.runAsGroup) } : null,
     },
