@@ -1,24 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deepClone, formatRFC3339, type KObject } from '../apimachinery/meta.js';
+import { formatRFC3339 } from '../apimachinery/meta.js';
 import { FakeClient } from '../client/fake.js';
-import { deepFreeze } from '../client/freeze.js';
-import { Resources, type EventRecorder } from '../client/interface.js';
+import { Resources } from '../client/interface.js';
 import type { Container, Lease, Node, Pod, PodStatus } from '../client/objects.js';
 import { FakeClock } from '../util/clock.js';
-import { silentLogger } from '../util/log.js';
-import { startKubelet, startSimulatedNodes, simulatedMachineInfo, type RunningKubelet } from './index.js';
+import { startKubelet, startSimulatedNodes, simulatedMachineInfo } from './index.js';
 import { SimulatedRuntime, parseScript } from './simulated.js';
+import { flush, startSimulatedKubelet, TestNodeName as NODE } from './testing.js';
 import { TimerWheel } from './wheel.js';
 import { goDuration } from './backoff.js';
-
-const NODE = 'node-1';
-
-interface Recorded {
-  type: string;
-  reason: string;
-  message: string;
-}
 
 function newPod(name: string, containers: Partial<Container>[], extra: { restartPolicy?: string; initContainers?: Partial<Container>[]; nodeName?: string } = {}): Pod {
   return {
@@ -36,89 +27,8 @@ function newPod(name: string, containers: Partial<Container>[], extra: { restart
   };
 }
 
-async function flush(times = 30): Promise<void> {
-  for (let i = 0; i < times; i++) await new Promise((r) => setImmediate(r));
-}
-
-interface Env {
-  fake: FakeClient;
-  clock: FakeClock;
-  runtime: SimulatedRuntime;
-  kubelet: RunningKubelet;
-  events: Recorded[];
-  nodeEvents: Recorded[];
-  step(ms: number): Promise<void>;
-  pod(name: string): Promise<Pod>;
-}
-
-async function setup(
-  t: { after(fn: () => unknown): void },
-  opts: {
-    startDelayMs?: number;
-    preloaded?: string[];
-    prepare?: (rt: SimulatedRuntime) => Promise<void>;
-    nodeStatusUpdateFrequencyMs?: number;
-    nodeStatusReportFrequencyMs?: number;
-  } = {},
-): Promise<Env> {
-  const clock = new FakeClock();
-  const fake = new FakeClient({ clock });
-  const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.1.0/24', startDelayMs: opts.startDelayMs, preloadedImages: opts.preloaded, newID: counter() });
-  await opts.prepare?.(runtime);
-  const events: Recorded[] = [];
-  const nodeEvents: Recorded[] = [];
-  const recorder: EventRecorder = {
-    event: (o, type, reason, message) => ((o as { kind?: string }).kind === 'Node' ? nodeEvents : events).push({ type, reason, message }),
-  };
-  const kubelet = await startKubelet({
-    client: fake,
-    nodeName: NODE,
-    runtime,
-    clock,
-    logger: silentLogger(),
-    podCIDR: '10.244.1.0/24',
-    machine: simulatedMachineInfo({ name: NODE, internalIP: '192.168.0.10' }),
-    recorder,
-    nodeStatusUpdateFrequencyMs: opts.nodeStatusUpdateFrequencyMs,
-    nodeStatusReportFrequencyMs: opts.nodeStatusReportFrequencyMs,
-  });
-  t.after(() => kubelet.stop());
-  await flush();
-  const env: Env = {
-    fake,
-    clock,
-    runtime,
-    kubelet,
-    events,
-    nodeEvents,
-    async step(ms) {
-      // Step in small increments so work a timer starts can settle before the next fires.
-      const chunk = 100;
-      for (let done = 0; done < ms; done += chunk) {
-        clock.step(Math.min(chunk, ms - done));
-        await flush(5);
-      }
-      await flush(60);
-    },
-    pod: (name) => fake.resource<Pod>(Resources.pods, 'default').get(name),
-  };
-  return env;
-}
-
-function counter(): () => string {
-  let n = 0;
-  return () => (++n).toString(16).padStart(64, '0');
-}
-
-async function createPod(env: Env, pod: Pod): Promise<Pod> {
-  const created = await env.fake.resource<Pod>(Resources.pods, 'default').create(pod);
-  // Not workers.idle(): a sync may be waiting on the fake clock.
-  await flush(60);
-  return created;
-}
-
 test('the node registers with upstream labels, conditions, capacity and nodeInfo', async (t) => {
-  const env = await setup(t);
+  const env = await startSimulatedKubelet(t);
   const node = await env.fake.resource<Node>(Resources.nodes).get(NODE);
   const labels = node.metadata!.labels!;
   assert.equal(labels['kubernetes.io/hostname'], NODE);
@@ -157,7 +67,7 @@ test('the node registers with upstream labels, conditions, capacity and nodeInfo
 });
 
 test('the Lease is renewed every 10 s with a 40 s duration and the Node as owner', async (t) => {
-  const env = await setup(t);
+  const env = await startSimulatedKubelet(t);
   const leases = env.fake.resource<Lease>(Resources.leases, 'kube-node-lease');
   const node = await env.fake.resource<Node>(Resources.nodes).get(NODE);
   const first = await leases.get(NODE);
@@ -176,7 +86,7 @@ test('the Lease is renewed every 10 s with a 40 s duration and the Node as owner
 });
 
 test('node status is written only on change or every 5 minutes', async (t) => {
-  const env = await setup(t);
+  const env = await startSimulatedKubelet(t);
   env.fake.clearActions();
   const statusWrites = () => env.fake.actions().filter((a) => a.verb === 'patch' && a.gvr.resource === 'nodes' && a.subresource === 'status').length;
   await env.step(60_000);
@@ -184,7 +94,7 @@ test('node status is written only on change or every 5 minutes', async (t) => {
   await env.step(240_000);
   assert.equal(statusWrites(), 1, 'written once the 5 minute report frequency passes');
   // A pulled image changes status.images: written at the next 10 s check.
-  await createPod(env, newPod('p', [{ image: 'redis' }]));
+  await env.create(newPod('p', [{ image: 'redis' }]));
   await env.step(10_000);
   assert.equal(statusWrites(), 2);
 });
@@ -193,14 +103,14 @@ const statusWrites = (fake: FakeClient) => fake.actions().filter((a) => a.verb =
 
 test('--node-status-update-frequency sets how often status is checked; an unchanged one waits for the report frequency', async (t) => {
   // 4 s and 60 s: each expectation below fails under the defaults (10 s, 5 min).
-  const env = await setup(t, { nodeStatusUpdateFrequencyMs: 4000, nodeStatusReportFrequencyMs: 60_000 });
+  const env = await startSimulatedKubelet(t, { nodeStatusUpdateFrequencyMs: 4000, nodeStatusReportFrequencyMs: 60_000 });
   env.fake.clearActions();
   await env.step(59_900);
   assert.equal(statusWrites(env.fake), 0, 'fourteen unchanged checks write nothing');
   await env.step(100);
   assert.equal(statusWrites(env.fake), 1, 'the check at 60 s writes: the report frequency has passed');
   // A pulled image changes status.images; the next check is at 64 s (70 s with 10 s).
-  await createPod(env, newPod('p', [{ image: 'redis' }]));
+  await env.create(newPod('p', [{ image: 'redis' }]));
   await env.step(3_900);
   assert.equal(statusWrites(env.fake), 1, 'not written between checks');
   await env.step(100);
@@ -227,8 +137,8 @@ test('a node status frequency of zero or less is refused', async () => {
 });
 
 test('a bound pod goes Pending → Running with IP, conditions and container statuses as upstream', async (t) => {
-  const env = await setup(t, { startDelayMs: 2000 });
-  const created = await createPod(env, newPod('web', [{ name: 'nginx', image: 'nginx' }]));
+  const env = await startSimulatedKubelet(t, { startDelayMs: 2000 });
+  const created = await env.create(newPod('web', [{ name: 'nginx', image: 'nginx' }]));
   let pod = await env.pod('web');
   assert.equal(pod.status!.phase, 'Pending');
   assert.deepEqual(pod.status!.containerStatuses!.map((c) => c.state), [{ waiting: { reason: 'ContainerCreating' } }]);
@@ -275,8 +185,8 @@ test('a bound pod goes Pending → Running with IP, conditions and container sta
 });
 
 test('init containers run in order before the containers', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('init', [{ name: 'app' }], { initContainers: [{ name: 'wait', command: ['sleep', '5'] }] }));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('init', [{ name: 'app' }], { initContainers: [{ name: 'wait', command: ['sleep', '5'] }] }));
   const pod: Pod = await env.pod('init');
   assert.equal(pod.status!.phase, 'Pending');
   assert.deepEqual(pod.status!.containerStatuses![0]!.state, { waiting: { reason: 'PodInitializing' } });
@@ -291,8 +201,8 @@ test('init containers run in order before the containers', async (t) => {
 });
 
 test('a crashing container restarts after 0, 10, 20, 40 s of back-off, in CrashLoopBackOff meanwhile', async (t) => {
-  const env = await setup(t);
-  const created = await createPod(env, newPod('crash', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'exit 1'] }]));
+  const env = await startSimulatedKubelet(t);
+  const created = await env.create(newPod('crash', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'exit 1'] }]));
   const podName = `crash_default(${created.metadata!.uid})`;
   const status = async () => (await env.pod('crash')).status!.containerStatuses![0]!;
   // The first exit restarts at once (no back-off entry yet); the second enters back-off.
@@ -323,8 +233,8 @@ const finishing = [
 ];
 for (const tc of finishing) {
   test(`restartPolicy ${tc.name}`, async (t) => {
-    const env = await setup(t);
-    await createPod(env, newPod('job', [{ name: 'c', image: 'busybox', command: tc.command }], { restartPolicy: tc.restartPolicy }));
+    const env = await startSimulatedKubelet(t);
+    await env.create(newPod('job', [{ name: 'c', image: 'busybox', command: tc.command }], { restartPolicy: tc.restartPolicy }));
     const s = (await env.pod('job')).status!;
     assert.equal(s.phase, tc.phase);
     const term = s.containerStatuses![0]!.state!.terminated!;
@@ -341,16 +251,16 @@ for (const tc of finishing) {
 }
 
 test('a sleeping container exits 0 after its sleep', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('sleeper', [{ name: 'c', command: ['sleep', '30'] }], { restartPolicy: 'Never' }));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('sleeper', [{ name: 'c', command: ['sleep', '30'] }], { restartPolicy: 'Never' }));
   assert.equal((await env.pod('sleeper')).status!.phase, 'Running');
   await env.step(30_000);
   assert.equal((await env.pod('sleeper')).status!.phase, 'Succeeded');
 });
 
 test('a missing image shows ErrImagePull, then ImagePullBackOff', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('bad', [{ name: 'c', image: 'example.com/missing-image:1' }]));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('bad', [{ name: 'c', image: 'example.com/missing-image:1' }]));
   let cs = (await env.pod('bad')).status!.containerStatuses![0]!;
   assert.equal(cs.state!.waiting!.reason, 'ErrImagePull');
   assert.match(cs.state!.waiting!.message!, /not found/);
@@ -370,8 +280,8 @@ test('a missing image shows ErrImagePull, then ImagePullBackOff', async (t) => {
 });
 
 test('imagePullPolicy Never with a missing image → ErrImageNeverPull', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('never', [{ name: 'c', image: 'busybox:1.36', imagePullPolicy: 'Never' }]));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('never', [{ name: 'c', image: 'busybox:1.36', imagePullPolicy: 'Never' }]));
   const cs = (await env.pod('never')).status!.containerStatuses![0]!;
   const msg = 'Container image "busybox:1.36" is not present with pull policy of Never';
   assert.deepEqual(cs.state, { waiting: { reason: 'ErrImageNeverPull', message: msg } });
@@ -379,33 +289,19 @@ test('imagePullPolicy Never with a missing image → ErrImageNeverPull', async (
 });
 
 test('imagePullPolicy IfNotPresent with a present image does not pull', async (t) => {
-  const env = await setup(t, { preloaded: ['nginx:1.25'] });
-  await createPod(env, newPod('local', [{ name: 'c', image: 'nginx:1.25' }]));
+  const env = await startSimulatedKubelet(t, { preloadedImages: ['nginx:1.25'] });
+  await env.create(newPod('local', [{ name: 'c', image: 'nginx:1.25' }]));
   assert.equal((await env.pod('local')).status!.phase, 'Running');
   assert.deepEqual(env.events[0], { type: 'Normal', reason: 'Pulled', message: 'Container image "nginx:1.25" already present on machine' });
 });
 
-/** What the API server does on a graceful pod delete (the fake deletes at once). */
-function markDeleted(fake: FakeClient, clock: FakeClock, name: string, grace: number): void {
-  const store = fake.store(Resources.pods);
-  const key = `default/${name}`;
-  const cur = store.get(key)!;
-  const next = deepClone(cur) as KObject;
-  next.metadata!.deletionTimestamp = formatRFC3339(clock.now() + grace * 1000);
-  next.metadata!.deletionGracePeriodSeconds = grace;
-  next.metadata!.resourceVersion = String(fake.nextRV());
-  const stored = deepFreeze(next);
-  store.set(key, stored);
-  fake.emit(Resources.pods, 'MODIFIED', stored, cur);
-}
-
 test('graceful delete stops the containers, then deletes the pod with grace period 0', async (t) => {
-  const env = await setup(t);
-  const created = await createPod(env, newPod('del', [{ name: 'nginx' }]));
+  const env = await startSimulatedKubelet(t);
+  const created = await env.create(newPod('del', [{ name: 'nginx' }]));
   assert.equal((await env.pod('del')).status!.phase, 'Running');
   assert.equal(env.runtime.allocatedIPs(), 1);
   env.fake.clearActions();
-  markDeleted(env.fake, env.clock, 'del', 30);
+  env.markDeleted('del', 30);
   await env.step(100);
   await assert.rejects(env.pod('del'), /not found/);
   const del = env.fake.actions().filter((a) => a.verb === 'delete' && a.gvr.resource === 'pods');
@@ -420,8 +316,8 @@ test('graceful delete stops the containers, then deletes the pod with grace peri
 });
 
 test('a changed container image replaces the running container', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('img', [{ name: 'nginx', image: 'nginx:1.25' }]));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('img', [{ name: 'nginx', image: 'nginx:1.25' }]));
   const pods = env.fake.resource<Pod>(Resources.pods, 'default');
   const cur = await pods.get('img');
   cur.spec!.containers[0]!.image = 'nginx:1.27';
@@ -437,8 +333,8 @@ test('a changed container image replaces the running container', async (t) => {
 });
 
 test('a dead sandbox is replaced and its containers started again', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('sb', [{ name: 'nginx' }]));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('sb', [{ name: 'nginx' }]));
   const [first] = await env.runtime.listPodSandbox();
   await env.runtime.stopPodSandbox(first!.id);
   await env.step(100);
@@ -454,8 +350,8 @@ test('a dead sandbox is replaced and its containers started again', async (t) =>
 });
 
 test('a pod removed from the API server has its containers removed', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('gone', [{ name: 'nginx' }]));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('gone', [{ name: 'nginx' }]));
   await env.fake.resource<Pod>(Resources.pods, 'default').delete('gone');
   await env.step(100);
   assert.equal((await env.runtime.listContainers()).length, 0);
@@ -463,12 +359,12 @@ test('a pod removed from the API server has its containers removed', async (t) =
 });
 
 test('sandboxes of pods the node no longer has are removed by housekeeping', async (t) => {
-  const env = await setup(t, {
+  const env = await startSimulatedKubelet(t, {
     prepare: async (rt) => {
       await rt.runPodSandbox({ name: 'ghost', namespace: 'default', uid: 'ghost-uid', attempt: 0, labels: { 'io.kubernetes.pod.uid': 'ghost-uid' } });
     },
   });
-  await createPod(env, newPod('live', [{ name: 'nginx' }]));
+  await env.create(newPod('live', [{ name: 'nginx' }]));
   assert.equal((await env.runtime.listPodSandbox()).length, 2);
   await env.step(2000);
   const left = await env.runtime.listPodSandbox();
@@ -477,8 +373,8 @@ test('sandboxes of pods the node no longer has are removed by housekeeping', asy
 });
 
 test('pods bound to other nodes are ignored', async (t) => {
-  const env = await setup(t);
-  await createPod(env, newPod('other', [{ name: 'nginx' }], { nodeName: 'node-2' }));
+  const env = await startSimulatedKubelet(t);
+  await env.create(newPod('other', [{ name: 'nginx' }], { nodeName: 'node-2' }));
   assert.equal((await env.pod('other')).status!.phase, 'Pending');
   assert.equal((await env.pod('other')).status!.containerStatuses, undefined);
 });

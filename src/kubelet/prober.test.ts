@@ -9,25 +9,17 @@ import net from 'node:net';
 import { deepClone, formatRFC3339, type KObject } from '../apimachinery/meta.js';
 import { FakeClient } from '../client/fake.js';
 import { deepFreeze } from '../client/freeze.js';
-import { Resources, type EventRecorder } from '../client/interface.js';
+import { Resources } from '../client/interface.js';
 import type { Container, Pod } from '../client/objects.js';
 import { FakeClock, realClock } from '../util/clock.js';
 import { silentLogger } from '../util/log.js';
-import { startKubelet, simulatedMachineInfo, type RunningKubelet } from './index.js';
 import { Registry } from 'prom-client';
 import { PodWorkers } from './pods.js';
 import { TimerWheel } from './wheel.js';
 import { httpGetRequest, netTransport, resolveContainerPort, runProbe } from './prober.js';
 import { SimFiles, scriptFileOps, simExec } from './simscript.js';
 import { SimulatedRuntime } from './simulated.js';
-
-const NODE = 'node-1';
-
-interface Recorded {
-  type: string;
-  reason: string;
-  message: string;
-}
+import { flush, startSimulatedKubelet, TestNodeName as NODE, type SimulatedKubelet } from './testing.js';
 
 function newPod(name: string, containers: Partial<Container>[], extra: { restartPolicy?: string; grace?: number; annotations?: Record<string, string>; hostNetwork?: boolean } = {}): Pod {
   return {
@@ -45,90 +37,24 @@ function newPod(name: string, containers: Partial<Container>[], extra: { restart
   };
 }
 
-async function flush(times = 30): Promise<void> {
-  for (let i = 0; i < times; i++) await new Promise((r) => setImmediate(r));
-}
-
-interface Env {
-  fake: FakeClient;
-  clock: FakeClock;
-  runtime: SimulatedRuntime;
-  kubelet: RunningKubelet;
-  events: Recorded[];
+interface Env extends SimulatedKubelet {
+  /** The runtime's stops of running containers: which, with what grace period, when. */
   stops: Array<{ name: string; grace: number; at: number }>;
-  start: number;
-  step(ms: number): Promise<void>;
-  pod(name: string): Promise<Pod>;
-  create(pod: Pod): Promise<void>;
-  messages(reason?: string): string[];
 }
 
 async function setup(t: { after(fn: () => unknown): void }): Promise<Env> {
-  const clock = new FakeClock();
-  const fake = new FakeClient({ clock });
-  let n = 0;
-  const runtime = new SimulatedRuntime({ clock, podCIDR: '10.244.1.0/24', newID: () => (++n).toString(16).padStart(64, '0') });
   const stops: Env['stops'] = [];
-  const stop = runtime.stopContainer.bind(runtime);
-  runtime.stopContainer = async (id, grace) => {
-    const c = await runtime.containerStatus(id).catch(() => undefined);
-    if (c?.state === 'running') stops.push({ name: c.name, grace, at: clock.now() });
-    return stop(id, grace);
-  };
-  const events: Recorded[] = [];
-  const recorder: EventRecorder = {
-    event: (o, type, reason, message) => {
-      if ((o as { kind?: string }).kind !== 'Node') events.push({ type, reason, message });
+  const env = await startSimulatedKubelet(t, {
+    prepare(runtime, clock) {
+      const stop = runtime.stopContainer.bind(runtime);
+      runtime.stopContainer = async (id, grace) => {
+        const c = await runtime.containerStatus(id).catch(() => undefined);
+        if (c?.state === 'running') stops.push({ name: c.name, grace, at: clock.now() });
+        return stop(id, grace);
+      };
     },
-  };
-  const kubelet = await startKubelet({
-    client: fake,
-    nodeName: NODE,
-    runtime,
-    clock,
-    logger: silentLogger(),
-    podCIDR: '10.244.1.0/24',
-    machine: simulatedMachineInfo({ name: NODE, internalIP: '192.168.0.10' }),
-    recorder,
   });
-  t.after(() => kubelet.stop());
-  await flush();
-  const env: Env = {
-    fake,
-    clock,
-    runtime,
-    kubelet,
-    events,
-    stops,
-    start: clock.now(),
-    async step(ms) {
-      for (let done = 0; done < ms; done += 100) {
-        clock.step(Math.min(100, ms - done));
-        await flush(5);
-      }
-      await flush(60);
-    },
-    pod: (name) => fake.resource<Pod>(Resources.pods, 'default').get(name),
-    async create(pod) {
-      await fake.resource<Pod>(Resources.pods, 'default').create(pod);
-      await flush(60);
-    },
-    messages: (reason) => events.filter((e) => !reason || e.reason === reason).map((e) => e.message),
-  };
-  return env;
-}
-
-function markDeleted(env: Env, name: string, grace: number): void {
-  const store = env.fake.store(Resources.pods);
-  const key = `default/${name}`;
-  const cur = store.get(key)!;
-  const next = deepClone(cur) as KObject;
-  next.metadata!.deletionTimestamp = formatRFC3339(env.clock.now() + grace * 1000);
-  next.metadata!.deletionGracePeriodSeconds = grace;
-  next.metadata!.resourceVersion = String(env.fake.nextRV());
-  const stored = deepFreeze(next);
-  store.set(key, stored);
-  env.fake.emit(Resources.pods, 'MODIFIED', stored, cur);
+  return Object.assign(env, { stops });
 }
 
 function condition(pod: Pod, type: string): string | undefined {
@@ -348,7 +274,7 @@ test('deletion runs preStop inside the grace period, then stops with what is lef
   );
   const uid = (await env.pod('bye')).metadata!.uid!;
   const t0 = env.clock.now();
-  markDeleted(env, 'bye', 20);
+  env.markDeleted('bye', 20);
   await flush(60);
   await env.step(25_000);
   await assert.rejects(env.pod('bye'), /not found/);
@@ -478,7 +404,7 @@ test('simulated SIGTERM: a trap exits with its code, an ignored TERM is SIGKILLe
   );
   env.fake.clearActions();
   const t0 = env.clock.now();
-  markDeleted(env, 'term', 3);
+  env.markDeleted('term', 3);
   await flush(60);
   await env.step(2_000);
   assert.ok(await env.pod('term'), 'still terminating inside the grace period');
