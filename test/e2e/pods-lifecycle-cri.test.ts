@@ -1,7 +1,8 @@
 /**
  * Pods on real containers, second part (see pods-cri.test.ts): containers working
  * together and ending — a shared emptyDir and localhost, probes, SIGTERM and the grace
- * period, OOMKilled, env from ConfigMaps and the downward API, static pods.
+ * period, OOMKilled, env from ConfigMaps and the downward API, memory-backed volumes and
+ * fsGroup, static pods.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,6 +180,64 @@ spec:
     await eventually('env printed', () => /color=blue pod=envy/.test(c.ok('logs', 'envy')), 30_000);
     await c.waitReason('envless', /^CreateContainerConfigError$/);
     assert.equal(c.jsonpath('pod/envless', '{.status.containerStatuses[0].state.waiting.message}'), 'configmap "not-there" not found');
+  });
+
+  test('memory-backed volumes are tmpfs; fsGroup owns the volumes and joins the groups; nothing stays mounted after deletion', async () => {
+    c.ok('create', 'secret', 'generic', 'creds', '--from-literal=password=s3cret');
+    writeFileSync(join(c.dir, 'tmpfs.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: tmpfs
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext:
+    runAsUser: 1000
+    fsGroup: 2000
+    supplementalGroups: [3000]
+  volumes:
+  - name: creds
+    secret:
+      secretName: creds
+  - name: scratch
+    emptyDir:
+      medium: Memory
+      sizeLimit: 16Mi
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - name: creds
+      mountPath: /etc/creds
+    - name: scratch
+      mountPath: /scratch
+`);
+    c.ok('apply', '-f', join(c.dir, 'tmpfs.yaml'));
+    await c.waitPhase('tmpfs', 'Running');
+    const exec = (...cmd: string[]) => c.ok('exec', 'tmpfs', '--', ...cmd);
+    const mounts = exec('cat', '/proc/mounts');
+    const at = (path: string) => mounts.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path);
+    const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+    for (const path of ['/etc/creds', '/scratch', sa]) assert.equal(at(path)?.[2], 'tmpfs', `${path} in:\n${mounts}`);
+    assert.match(at('/scratch')![3]!, /(^|,)size=16384k(,|$)/, 'sizeLimit 16Mi');
+    const id = exec('id');
+    assert.match(id, /^uid=1000\b/);
+    assert.match(id, /groups=\S*\b2000\b/, id);
+    assert.match(id, /groups=\S*\b3000\b/, id);
+    // The emptyDir belongs to the group, setgid: what uid 1000 writes there is the group's too.
+    assert.equal(exec('stat', '-c', '%g %a', '/scratch'), '2000 3777\n');
+    assert.equal(exec('sh', '-c', 'echo hi > /scratch/f && stat -c "%u %g" /scratch/f'), '1000 2000\n');
+    assert.equal(exec('cat', '/etc/creds/password'), 's3cret');
+    assert.equal(exec('stat', '-L', '-c', '%a %g', '/etc/creds/password'), '644 2000\n');
+    assert.equal(exec('stat', '-L', '-c', '%a %u %g', `${sa}/token`), '640 1000 2000\n', 'the token: 0600 for the pod user, group-readable');
+
+    // On the host: the pod's volume tmpfs, gone with the pod.
+    const uid = c.jsonpath('pod/tmpfs', '{.metadata.uid}');
+    const hostMounts = () => readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(`/pods/${uid}/`));
+    assert.equal(hostMounts().filter((l) => l.split(' ')[2] === 'tmpfs').length, 3, hostMounts().join('\n'));
+    c.ok('delete', 'pod', 'tmpfs', '--wait=true', '--timeout=60s');
+    await eventually('pod volumes unmounted and removed', () => hostMounts().length === 0 && !existsSync(join(c.dir, 'kubelet', 'pods', uid)), 30_000);
   });
 
   test('a static pod in the manifests folder appears as a mirror pod <name>-<node>', async () => {
