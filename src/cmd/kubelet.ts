@@ -53,7 +53,7 @@ export const command: Command = {
     'simulated-nodes': { type: 'string', default: '0', help: 'Host this many simulated nodes in this process instead of one node.' },
     'container-start-delay': { type: 'string', default: '0', help: 'Simulated runtime: time from StartContainer until a container runs (Go duration).' },
     capacity: { type: 'string', default: '', help: 'Node capacity as name=quantity pairs, e.g. cpu=8,memory=32Gi,pods=110 (default: the host\'s; simulated nodes 32 CPUs, 256Gi).' },
-    port: { type: 'string', default: '', help: "Port of the kubelet's HTTPS server (logs, exec, attach, port-forward; upstream 10250; 0 picks a free one). Default: no server for simulated nodes, 10250 otherwise." },
+    port: { type: 'string', default: '', help: "Port of the kubelet's HTTPS server (logs, exec, attach, port-forward; upstream 10250; 0 picks a free one). Default: no server for simulated nodes, 10250 otherwise. With --simulated-nodes, one server for all of them." },
     address: { type: 'string', default: '', help: 'Address of that server (default: the node IP).' },
     'client-ca-file': { type: 'string', default: '', help: 'Only clients with a certificate signed by this CA (the API server) may use that server.' },
     'root-dir': { type: 'string', default: '', help: 'Where pod volumes live (upstream /var/lib/kubelet); unset: containers get no volumes.' },
@@ -99,9 +99,22 @@ async function run(argv: string[]): Promise<number> {
   let stop: () => Promise<void>;
   let ready: () => boolean;
   if (simulatedNodes > 0 && runtimeName !== 'simulated') throw new Error('--simulated-nodes needs --runtime simulated');
+  const portFlag = String(values.port ?? '');
+  const parsePort = (): number => {
+    const port = Number(portFlag);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${JSON.stringify(portFlag)}`);
+    return port;
+  };
   if (simulatedNodes > 0) {
     const prefix = String(values['node-name'] || 'sim-node');
-    const sim = await startSimulatedNodes({ client, count: simulatedNodes, namePrefix: `${prefix}-`, clock, logger: log, registry, capacity, startDelayMs, nodeStatusUpdateFrequencyMs: statusUpdateMs });
+    // With --port, one server for every node (kwok's way), on --address or the node IP,
+    // which every node then advertises.
+    const serverPort = portFlag === '' ? undefined : parsePort();
+    const serverAddress = String(values.address ?? '') || hostMachineInfo({ internalIP: String(values['node-ip'] ?? '') || undefined }).internalIP;
+    const sim = await startSimulatedNodes({
+      client, count: simulatedNodes, namePrefix: `${prefix}-`, clock, logger: log, registry, capacity, startDelayMs, nodeStatusUpdateFrequencyMs: statusUpdateMs,
+      serverPort, serverAddress,
+    });
     process.stdout.write(`kubelet: ${simulatedNodes} simulated nodes registered (${sim.names[0]} … ${sim.names[sim.names.length - 1]})\n`);
     stop = () => sim.stop();
     ready = () => sim.ready();
@@ -112,9 +125,7 @@ async function run(argv: string[]): Promise<number> {
     const cri = runtimeName === 'remote' ? new CriRuntime({ endpoint: String(values['container-runtime-endpoint']) }) : undefined;
     const runtime = cri ?? new SimulatedRuntime({ clock, podCIDR, startDelayMs });
     const staticPodPath = String(values['pod-manifest-path'] ?? '') || undefined;
-    const portFlag = String(values.port ?? '');
-    const serverPort = portFlag === '' ? (cri ? 10250 : undefined) : Number(portFlag);
-    if (serverPort !== undefined && (!Number.isInteger(serverPort) || serverPort < 0 || serverPort > 65535)) throw new Error(`invalid --port ${JSON.stringify(portFlag)}`);
+    const serverPort = portFlag === '' ? (cri ? 10250 : undefined) : parsePort();
     const caFile = String(values['client-ca-file'] ?? '');
     const kubelet = await startKubelet({
       client, nodeName, runtime, clock, logger: log, registry, podCIDR, capacity, machine, staticPodPath,

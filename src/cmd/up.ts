@@ -387,7 +387,12 @@ async function run(argv: string[]): Promise<number> {
     say(`  ✓ kube-system  control-plane pods ${cp.pods.join(', ')}${cp.builtImages.length ? ` (${cp.builtImages.length} stand-in image(s) built)` : ''}`);
     if (simulatedNodes > 0) {
       const simClient = localClient('kubelet/v1.32.0-flotilla (flotilla; simulated)');
-      const sims = await startSimulatedNodes({ client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1 });
+      // One kubelet server for all of them on this machine's node IP, so kubectl logs/exec/
+      // port-forward reach their (simulated) containers too.
+      const sims = await startSimulatedNodes({
+        client: simClient, count: simulatedNodes, clock: realClock, logger: newLogger('kubelet', { simulated: true }), registry, firstIndex: 1,
+        serverPort: 0, serverAddress: nodeIP, logDir: join(dataDir, 'pod-logs'),
+      });
       started.push({ name: 'simulated nodes', stop: async () => { await sims.stop(); await simClient.close(); } });
       checkpoint();
       say(`  ✓ simulated    ${simulatedNodes} more node(s): sim-node-1 …`);

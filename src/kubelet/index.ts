@@ -256,10 +256,15 @@ export function simulatedPodCIDR(i: number): string {
   return `10.${Math.floor(block / 256) % 256}.${block % 256}.0/24`;
 }
 
-/** The InternalIP of simulated node i (172.16.0.0/12, never a real host's). */
+/**
+ * The InternalIP of simulated node i when no shared server is given: 198.18.0.0/15, the
+ * range set aside for benchmarking (RFC 2544), so never a real host's. (172.16.0.0/12 was
+ * used before: private, and a real network's on many machines — the API server dialled
+ * whatever answered there for `kubectl logs`.)
+ */
 export function simulatedNodeIP(i: number): string {
-  const n = i + 1;
-  return `172.${16 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
+  const n = (i + 1) % 131_072;
+  return `198.${18 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
 }
 
 export interface StartSimulatedNodesOptions {
@@ -288,6 +293,17 @@ export interface StartSimulatedNodesOptions {
   nodeStatusUpdateFrequencyMs?: number;
   /** As {@link StartKubeletOptions.nodeStatusReportFrequencyMs}, for every node. */
   nodeStatusReportFrequencyMs?: number;
+  /**
+   * Serve logs/exec/attach/port-forward for every node from one kubelet server on this
+   * port of {@link serverAddress} (0 picks one), as kwok's nodes share one: each node then
+   * advertises that address as its InternalIP and that port as its kubelet endpoint. Unset:
+   * no server, and each node gets its own unroutable address ({@link simulatedNodeIP}).
+   */
+  serverPort?: number;
+  /** The shared server's listen address, which every node advertises (default 127.0.0.1). */
+  serverAddress?: string;
+  /** Where the nodes' simulated containers write their logs (SimulatedRuntime logDir); unset: none. */
+  logDir?: string;
 }
 
 export interface SimulatedNodes {
@@ -312,19 +328,38 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
   const nodes = new Map<string, { node: NodeStatusManager; workers: PodWorkers; runtime: SimulatedRuntime }>();
   const names: string[] = [];
   const silent: EventRecorder = { event: () => {} };
+  // The shared server starts first so every node's first status carries its port; it
+  // finds pods in the pod informer's cache once that runs.
+  let podLister: { get(key: string): Pod | undefined; list(): Pod[] } | undefined;
+  const serverAddress = opts.serverAddress ?? '127.0.0.1';
+  const server =
+    opts.serverPort === undefined
+      ? undefined
+      : await startKubeletServer({
+          address: serverAddress,
+          port: opts.serverPort,
+          runtime: (pod) => nodes.get(pod.spec?.nodeName ?? '')?.runtime,
+          podLookup: (ns, name) => podLister?.get(`${ns}/${name}`),
+          listPods: () => podLister?.list() ?? [],
+          logger,
+          registry: opts.registry,
+          clock,
+          sans: [serverAddress],
+        });
   for (let k = 0; k < opts.count; k++) {
     const i = first + k;
     const name = `${prefix}${i}`;
     names.push(name);
     const podCIDR = simulatedPodCIDR(i);
-    const runtime = new SimulatedRuntime({ clock, podCIDR, startDelayMs: opts.startDelayMs, missingImages: opts.missingImages });
+    const runtime = new SimulatedRuntime({ clock, podCIDR, startDelayMs: opts.startDelayMs, missingImages: opts.missingImages, logDir: opts.logDir });
     // Spread heartbeats evenly over the period so N nodes never renew in one burst.
     const offset = (k / Math.max(1, opts.count)) * NODE_LEASE_RENEW_INTERVAL_MS;
     const node = new NodeStatusManager({
       client: opts.client,
       nodeName: name,
-      machine: simulatedMachineInfo({ name, internalIP: simulatedNodeIP(i), capacity: opts.capacity }),
+      machine: simulatedMachineInfo({ name, internalIP: server ? serverAddress : simulatedNodeIP(i), capacity: opts.capacity }),
       runtime,
+      kubeletPort: server?.port,
       clock,
       logger,
       wheel,
@@ -378,10 +413,12 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
   if (failed !== undefined) {
     for (const n of nodes.values()) n.node.stop();
     wheel.stop();
+    await server?.stop();
     throw failed;
   }
   const abort = new AbortController();
   const informer = newInformer<Pod>({ client: opts.client, gvr: Resources.pods, clock, logger, fieldSelector: 'spec.nodeName!=' });
+  podLister = informer.lister;
   const route = (p: Pod) => nodes.get(p.spec?.nodeName ?? '')?.workers;
   let podCount = 0;
   informer.addEventHandler({
@@ -417,6 +454,7 @@ export async function startSimulatedNodes(opts: StartSimulatedNodesOptions): Pro
         wheel.stop();
         m?.nodes.dec(nodes.size);
         await running;
+        await server?.stop();
       })();
       return stopped;
     },

@@ -3,7 +3,8 @@
  * metrics on the API server's /metrics (`kubectl get --raw /metrics`), the store's on its
  * etcd client port as etcd serves them; each component's log in DATA_DIR/logs/<name>.log
  * (the simulated runtime's stand-ins cannot follow them: controlplane-cri checks that); up's
- * node labelled as the control plane node.
+ * node labelled as the control plane node; `--simulated-nodes` nodes reachable by kubectl
+ * logs/exec through their shared kubelet server.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +49,15 @@ test('up serves every in-process component\'s metrics on the API server\'s /metr
   assert.deepEqual(rows.sort(), [['node-1', 'Ready', 'control-plane'], ['sim-node-1', 'Ready', '<none>']]);
   assert.match(c.jsonpath('node/node-1', '{.metadata.labels}'), /"node-role\.kubernetes\.io\/control-plane":""/);
   assert.equal(c.jsonpath('node/node-1', '{.spec.taints}'), '');
+
+  // The extra simulated node shares one kubelet server on up's node IP (kwok's way): kubectl
+  // logs and exec reach a pod there. (It once advertised 172.16.0.2, and the API server
+  // dialled whatever answered there.)
+  assert.equal(c.jsonpath('node/sim-node-1', '{.status.addresses[?(@.type=="InternalIP")].address}'), c.jsonpath('node/node-1', '{.status.addresses[?(@.type=="InternalIP")].address}'));
+  c.ok('run', 'far', '--image=busybox', '--overrides={"spec":{"nodeName":"sim-node-1"}}');
+  await eventually('far running', () => c.jsonpath('pod/far', '{.status.phase}') === 'Running', 30_000);
+  await eventually('far\'s log', () => /simulated container far started/.test(c.kubectl(['logs', 'far']).stdout), 30_000);
+  assert.equal(c.ok('exec', 'far', '--', 'echo', 'from', 'sim-node-1').trim(), 'from sim-node-1');
 });
 
 test('up writes each component\'s log lines to DATA_DIR/logs/<component>.log as well as stderr', async (t) => {

@@ -46,7 +46,11 @@ export interface KubeletServerOptions {
   address?: string;
   /** Port; 0 picks a free one (see RunningKubeletServer.port). */
   port: number;
-  runtime: Runtime;
+  /**
+   * The runtime running the pods: a kubelet's own, or — for simulated nodes that share one
+   * server, as kwok's nodes do — a function giving the runtime of the node a pod is on.
+   */
+  runtime: Runtime | ((pod: Pod) => Runtime | undefined);
   /** The pod as the kubelet knows it (spec and last status), or undefined. */
   podLookup(namespace: string, name: string): Pod | undefined;
   /** The node's pods, for GET /pods (default: none). */
@@ -199,7 +203,11 @@ function plainResponse(socket: Duplex, code: number, message: string): void {
 export async function startKubeletServer(opts: KubeletServerOptions): Promise<RunningKubeletServer> {
   const logger = opts.logger ?? silentLogger();
   const clock = opts.clock ?? realClock;
-  const rt = opts.runtime;
+  const runtimeOf = (pod: Pod): Runtime => {
+    const rt = typeof opts.runtime === 'function' ? opts.runtime(pod) : opts.runtime;
+    if (!rt) throw new HttpError(404, `pod "${pod.metadata?.name ?? ''}" does not exist`);
+    return rt;
+  };
   const tls =
     opts.tls ??
     (await selfSignedServingCert({
@@ -236,7 +244,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
   /** The running container of that name in the pod (upstream findContainer). */
   const runningContainer = async (pod: Pod, name: string): Promise<string> => {
     const uid = pod.metadata?.uid ?? '';
-    const list = await rt.listContainers({ labelSelector: { [LabelPodUID]: uid, [LabelContainerName]: name } });
+    const list = await runtimeOf(pod).listContainers({ labelSelector: { [LabelPodUID]: uid, [LabelContainerName]: name } });
     const c = list.filter((x) => x.state === 'running').sort((a, b) => b.createdAt - a.createdAt)[0];
     if (!c) throw new HttpError(500, `container not found ("${name}")`);
     return c.id;
@@ -252,6 +260,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     if (!pod) throw new HttpError(404, `pod "${podName}" does not exist`);
     if (!specContainers(pod).includes(container)) throw new HttpError(404, `container "${container}" not found in pod "${podName}"`);
     const id = logContainerID(pod, container, o.previous);
+    const rt = runtimeOf(pod);
     let logPath: string | undefined;
     try {
       logPath = (await rt.containerStatus(id)).logPath;
@@ -352,6 +361,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
         if (!so.stdin && !so.stdout && !so.stderr) throw new HttpError(400, 'you must specify at least 1 of stdin, stdout, stderr');
         if (so.tty && so.stderr) so.stderr = false; // a terminal merges stderr into stdout
         const pod = lookup(target.namespace, target.pod, target.uid);
+        const rt = runtimeOf(pod);
         const id = await runningContainer(pod, target.container);
         if (!isWebSocket) {
           if (!isSpdy) throw new HttpError(400, 'unable to upgrade: missing upgrade headers in request');
@@ -393,6 +403,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
         const target = streamTarget(parts.slice(1), false);
         if (!target) throw new HttpError(404, '404 page not found');
         const pod = lookup(target.namespace, target.pod, target.uid);
+        const rt = runtimeOf(pod);
         const uid = pod.metadata?.uid ?? '';
         const sandboxes = await rt.listPodSandbox({ labelSelector: { [LabelPodUID]: uid }, state: 'ready' });
         const sandbox = sandboxes.sort((a, b) => b.createdAt - a.createdAt)[0];
