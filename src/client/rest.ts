@@ -239,10 +239,13 @@ export class RestClient implements Client, RestTransport {
       if (session.connecting) return dead(`not connected after ${readIdle} ms`);
       pinging = true;
       const expired = clock.setTimeout(() => dead(`no answer to an HTTP/2 PING within ${pingTimeout} ms`), pingTimeout);
+      // Only an answer counts: a PING refused at once (a session draining after a GOAWAY)
+      // leaves the timer to decide, so a silent draining session cannot live forever.
       session.ping((err) => {
+        if (err) return;
         pinging = false;
         expired.cancel();
-        if (!err) health.heard = true;
+        health.heard = true;
       });
     }, readIdle);
     session.once('close', () => timer.cancel());
