@@ -284,7 +284,8 @@ test('an API server that vanishes without closing connections is noticed by HTTP
   const api = await restartableApiServer(t, backends[0]!);
   const proxy = await vanishingProxy(t, api.port);
   const creds = await loadKubeconfig(api.kubeconfigPath);
-  // Short health-check periods (upstream: 30 s idle, 15 s ping timeout) so the test runs quickly.
+  // A short health check (upstream: 30 s idle, 15 s for the answer) so the test runs
+  // quickly; the answer's 3 s is still ample for a loaded machine's loopback.
   const client = newRestClient({
     server: `https://127.0.0.1:${proxy.port}`,
     ca: creds.ca,
@@ -292,7 +293,7 @@ test('an API server that vanishes without closing connections is noticed by HTTP
     key: creds.key,
     userAgent: 'kubelet/v1.32.0 flotilla',
     readIdleTimeoutMs: 1000,
-    pingTimeoutMs: 1000,
+    pingTimeoutMs: 3000,
   });
   t.after(() => client.close());
   const kubelet = await simulatedKubelet(client, 'vanish-1', 33);
