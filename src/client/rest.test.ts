@@ -284,3 +284,20 @@ test('health check: answered PINGs keep a quiet watch and its session open', asy
   assert.deepEqual(names, ['late']);
   assert.equal(sessions, 1);
 });
+
+test('health check options: pingTimeoutMs must be positive; readIdleTimeoutMs 0 turns the check off', async () => {
+  for (const pingTimeoutMs of [0, -1, Number.NaN]) {
+    assert.throws(() => newRestClient({ server: 'http://127.0.0.1:1', userAgent: 'x', pingTimeoutMs }), RangeError);
+  }
+  const pendingAfterConnect = async (readIdleTimeoutMs?: number) => {
+    const clock = new FakeClock();
+    const c = newRestClient({ server: 'http://127.0.0.1:1', userAgent: 'x', readIdleTimeoutMs, clock });
+    const p = c.resource(Resources.pods, 'default').get('x').catch(() => undefined);
+    const pending = clock.pending();
+    await p;
+    await c.close();
+    return pending;
+  };
+  assert.equal(await pendingAfterConnect(), 1, 'the health check runs by default');
+  assert.equal(await pendingAfterConnect(0), 0, 'no health check');
+});

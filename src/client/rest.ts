@@ -153,6 +153,8 @@ export class RestClient implements Client, RestTransport {
   readonly defaultFieldManager: string;
 
   constructor(private readonly opts: RestClientOptions) {
+    // A zero wait for the PING's answer would declare every connection dead at its first check.
+    if (opts.pingTimeoutMs !== undefined && !(opts.pingTimeoutMs > 0)) throw new RangeError(`pingTimeoutMs must be greater than 0, got ${opts.pingTimeoutMs}`);
     const url = new URL(opts.server);
     this.authority = `${url.protocol}//${url.host}`;
     this.baseHeaders = {
