@@ -20,7 +20,7 @@ import { Resources } from '../../src/client/interface.js';
 import type { Lease, Node, Pod } from '../../src/client/objects.js';
 import { loadKubeconfig } from '../../src/client/kubeconfig.js';
 import { newRestClient, restClientFromKubeconfig, type RestClient } from '../../src/client/rest.js';
-import { SimulatedRuntime, simulatedMachineInfo, startKubelet, type RunningKubelet } from '../../src/kubelet/index.js';
+import { SimulatedRuntime, simulatedMachineInfo, startKubelet, startSimulatedNodes, type RunningKubelet } from '../../src/kubelet/index.js';
 import { realClock } from '../../src/util/clock.js';
 import { pino } from 'pino';
 import type { Logger } from '../../src/util/log.js';
@@ -166,6 +166,23 @@ for (const order of ['kubelet, then client', 'client, then kubelet'] as const) t
   }
   // Requests after close() are refused at once.
   await assert.rejects(pods.get('a'), /client is closed/);
+  unhandled.check();
+});
+
+test('with the API server gone, simulated nodes sharing one pod informer stop, and their client closes', async (t) => {
+  const unhandled = watchUnhandled(t);
+  const api = await restartableApiServer(t, backends[0]!);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet/v1.32.0 flotilla');
+  t.after(() => client.close());
+  const sim = await startSimulatedNodes({ client, count: 3, namePrefix: 'gone-sim-', clock: realClock, logger: recordingLogger().logger, noEvents: true });
+  t.after(() => sim.stop());
+  const pods = client.resource<Pod>(Resources.pods, 'default');
+  for (const i of [0, 1, 2]) await pods.create(boundPod(`s${i}`, `gone-sim-${i}`));
+  for (const i of [0, 1, 2]) await eventually(`pod s${i} Running`, () => runningPod(client, `s${i}`));
+
+  await api.stop();
+  await settlesWithin('simulated nodes stop()', sim.stop());
+  await settlesWithin('client.close()', client.close());
   unhandled.check();
 });
 
