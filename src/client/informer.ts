@@ -206,6 +206,10 @@ export class SharedInformer<T extends object = KObject> implements Informer<T> {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
+  /**
+   * Lists and watches until signal aborts, then returns at once: a watch is cancelled, and a
+   * list still waiting for its answer is abandoned (its outcome dropped).
+   */
   async run(signal: AbortSignal): Promise<void> {
     if (this.running) throw new Error('informer is already running');
     this.running = true;
