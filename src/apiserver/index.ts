@@ -55,6 +55,9 @@ export interface RunningApiServer {
 
 interface OpenAPIModule {
   openAPIV2DocumentJSON(resources: readonly ResourceDef[]): { json: string; hash: string };
+  openAPIV2DocumentProtobuf(resources: readonly ResourceDef[]): { bytes: Buffer; hash: string };
+  OPENAPI_V2_PROTOBUF_ACCEPT: readonly string[];
+  OPENAPI_V2_PROTOBUF_CONTENT_TYPE: string;
   openAPIV3Discovery(resources: readonly ResourceDef[]): { paths: Record<string, { serverRelativeURL: string }> };
   openAPIV3GroupDocumentJSON(path: string, resources: readonly ResourceDef[]): { json: string; hash: string } | undefined;
   schemaResolver(resources: readonly ResourceDef[]): SchemaResolver;
@@ -78,6 +81,11 @@ export async function loadOpenAPI(resources: readonly ResourceDef[] = allResourc
   }
   return {
     v2: () => mod.openAPIV2DocumentJSON(resources),
+    v2Protobuf: {
+      accept: mod.OPENAPI_V2_PROTOBUF_ACCEPT,
+      contentType: mod.OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+      document: () => mod.openAPIV2DocumentProtobuf(resources),
+    },
     v3Discovery: () => mod.openAPIV3Discovery(resources),
     v3Group: (key) => mod.openAPIV3GroupDocumentJSON(key, resources),
     resolver: () => mod.schemaResolver(resources),

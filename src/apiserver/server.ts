@@ -84,6 +84,12 @@ export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.
 export interface OpenAPISource {
   /** The swagger 2.0 document (JSON). */
   v2?: () => { json: string; hash: string };
+  /**
+   * The same document as gnostic protobuf, for clients whose Accept names one of `accept`
+   * (kubectl's v2 client asks for nothing else: it reads v2 when a kind is missing from v3,
+   * and without it validation failed with "failed to download openapi").
+   */
+  v2Protobuf?: { accept: readonly string[]; contentType: string; document: () => { bytes: Buffer; hash: string } };
   /** `{ paths: { "api/v1": { serverRelativeURL } } }`. */
   v3Discovery: () => { paths: Record<string, { serverRelativeURL: string }> };
   /** One group/version's OpenAPI 3.0 document by its discovery key ("api/v1"). */
@@ -665,10 +671,23 @@ export class ApiServer {
       res.end(doc.json);
     };
     if (path === '/openapi/v2') {
-      // Only JSON: a client that insists on the protobuf form gets 406 (as kubectl's
-      // discovery client expects from servers without it).
-      negotiate(req.headers.accept, {});
       if (!src.v2) throw this.#pageNotFound();
+      const accept = req.headers.accept ?? '';
+      const proto = src.v2Protobuf;
+      if (proto && proto.accept.some((t) => accept.includes(t))) {
+        const doc = proto.document();
+        const etag = `"${doc.hash}"`;
+        if (req.headers['if-none-match'] === etag) {
+          res.writeHead(304, { etag });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': proto.contentType, etag, 'cache-control': 'no-cache, private', vary: 'Accept' });
+        res.end(doc.bytes);
+        return;
+      }
+      // Otherwise JSON, or 406 for a client that accepts neither.
+      negotiate(req.headers.accept, {});
       return sendDoc(src.v2());
     }
     if (path === '/openapi/v3' || path === '/openapi/v3/') return this.#json(res, 200, src.v3Discovery());
