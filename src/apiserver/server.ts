@@ -49,7 +49,7 @@ import {
 import { allResources } from '../api/registry.js';
 import type { ResourceDef } from '../api/types.js';
 import type { Storage, WatchEvent } from '../storage/interface.js';
-import { realClock, type Clock } from '../util/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { newRegistry } from '../util/health.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { authenticate, X509Authenticator, type TokenEntry, type UserInfo } from './auth.js';
@@ -140,6 +140,8 @@ interface RequestInfo {
 }
 
 const WATCH_DEFAULT_MIN_S = 1800;
+/** How often the system namespaces and the `kubernetes` Service are recreated if missing (upstream's endpoint reconcile interval). */
+const SYSTEM_RECONCILE_MS = 10_000;
 
 /** kube-apiserver's loopback client identity. */
 const LOOPBACK_USER: UserInfo = Object.freeze({ name: 'system:apiserver', groups: Object.freeze(['system:masters', 'system:authenticated']) as string[] });
@@ -170,6 +172,7 @@ function managerFromUserAgent(ua: string | undefined): string {
 export class ApiServer {
   readonly #opts: ApiServerOptions;
   readonly #clock: Clock;
+  #systemTimer: TimerHandle | undefined;
   readonly #log: Logger;
   readonly #defs: ResourceDef[];
   readonly #groups: GroupVersions[];
@@ -306,8 +309,29 @@ export class ApiServer {
     return [];
   }
 
-  /** Creates the system namespaces and the `kubernetes` Service (idempotent). */
+  /**
+   * Creates the system namespaces, the `kubernetes` Service and its Endpoints, and the
+   * bootstrap RBAC policy (idempotent). After start(), the first three are kept in place
+   * every {@link SYSTEM_RECONCILE_MS} as upstream's bootstrap controller keeps them: a
+   * deleted `kubernetes` Service or kube-node-lease namespace comes back.
+   */
   async bootstrap(): Promise<void> {
+    await this.#ensureSystemObjects();
+    const policy = bootstrapPolicy();
+    for (const [resource, objs] of [['clusterroles', policy.clusterRoles], ['clusterrolebindings', policy.clusterRoleBindings]] as const) {
+      const store = this.store('rbac.authorization.k8s.io', 'v1', resource);
+      if (!store) continue;
+      for (const o of objs) {
+        await store.create({}, o, { manager: 'kube-apiserver' }).catch((err: unknown) => {
+          if (!(isStatusError(err) && err.reason === 'AlreadyExists')) this.#log.warn({ err, name: o.metadata?.name }, 'could not create bootstrap RBAC policy');
+        });
+      }
+    }
+    this.#ready = true;
+  }
+
+  /** The system namespaces, the `kubernetes` Service and its Endpoints, created where missing. */
+  async #ensureSystemObjects(): Promise<void> {
     const ns = this.#namespaces();
     if (ns) {
       for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -335,17 +359,6 @@ export class ApiServer {
       });
     }
     await this.#reconcileKubernetesEndpoints();
-    const policy = bootstrapPolicy();
-    for (const [resource, objs] of [['clusterroles', policy.clusterRoles], ['clusterrolebindings', policy.clusterRoleBindings]] as const) {
-      const store = this.store('rbac.authorization.k8s.io', 'v1', resource);
-      if (!store) continue;
-      for (const o of objs) {
-        await store.create({}, o, { manager: 'kube-apiserver' }).catch((err: unknown) => {
-          if (!(isStatusError(err) && err.reason === 'AlreadyExists')) this.#log.warn({ err, name: o.metadata?.name }, 'could not create bootstrap RBAC policy');
-        });
-      }
-    }
-    this.#ready = true;
   }
 
   /**
@@ -434,10 +447,20 @@ export class ApiServer {
     this.#server = server;
     this.#port = (server.address() as AddressInfo).port;
     await this.bootstrap();
+    // One pass at a time; a pass that fails (a store hiccup) is tried again next period.
+    let busy = false;
+    this.#systemTimer = this.#clock.setInterval(() => {
+      if (busy || this.#stopping) return;
+      busy = true;
+      this.#ensureSystemObjects()
+        .catch((err: unknown) => this.#log.info({ err: (err as Error).message }, 'could not reconcile the system namespaces and the kubernetes service'))
+        .finally(() => { busy = false; });
+    }, SYSTEM_RECONCILE_MS);
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#systemTimer?.cancel();
     for (const a of this.#watchAborts) a.abort();
     const s = this.#server;
     if (!s) return;

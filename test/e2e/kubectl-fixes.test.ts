@@ -102,4 +102,19 @@ describe('kubectl fixes', { skip }, () => {
     const explained = await api.ok(['explain', 'pods.spec.restartPolicy', '--output=plaintext-openapiv2']);
     assert.match(explained, /FIELD:\s+restartPolicy/);
   });
+
+  test('a deleted kubernetes Service comes back, as the bootstrap controller keeps it', async () => {
+    const before = await api.ok(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.metadata.uid}']);
+    assert.match(await api.ok(['delete', 'svc', 'kubernetes']), /service "kubernetes" deleted/);
+    const end = Date.now() + 60_000;
+    let after = '';
+    while (Date.now() < end) {
+      const r = await api.kubectl(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.metadata.uid} {.spec.clusterIP}']);
+      if (r.code === 0) { after = r.stdout; break; }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const [uid, ip] = after.split(' ');
+    assert.ok(uid && uid !== before, `recreated: ${after}`);
+    assert.equal(ip, '10.96.0.1');
+  });
 });
