@@ -154,6 +154,18 @@ function admitNamespaceDelete(_ns: string | undefined, name: string): void {
   if (IMMORTAL_NAMESPACES.has(name)) throw newForbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
 }
 
+/**
+ * Upstream's isPrettyPrint: `?pretty=` decides when given; otherwise curl, Wget and browsers
+ * (user agents starting `curl`, `Wget`, `Mozilla/5.0`) get indented JSON, so
+ * `curl localhost:8001/api/v1/...` through `kubectl proxy` reads as upstream's does.
+ */
+function isPrettyPrint(url: URL, userAgent: string | undefined): boolean {
+  const pp = url.searchParams.get('pretty');
+  if (pp) return /^(1|t|T|TRUE|true|True)$/.test(pp);
+  const ua = userAgent ?? '';
+  return ua.startsWith('curl') || ua.startsWith('Wget') || ua.startsWith('Mozilla/5.0');
+}
+
 function queryBool(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
@@ -173,6 +185,8 @@ export class ApiServer {
   readonly #opts: ApiServerOptions;
   readonly #clock: Clock;
   #systemTimer: TimerHandle | undefined;
+  /** Responses whose JSON is indented (see {@link isPrettyPrint}). */
+  readonly #pretty = new WeakSet<Http2ServerResponse>();
   readonly #log: Logger;
   readonly #defs: ResourceDef[];
   readonly #groups: GroupVersions[];
@@ -483,6 +497,7 @@ export class ApiServer {
   async #handle(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'https://x');
+    if (isPrettyPrint(url, req.headers['user-agent'])) this.#pretty.add(res);
     let verb = req.method ?? 'GET';
     let info: RequestInfo | undefined;
     res.on('finish', () => {
@@ -1310,7 +1325,7 @@ export class ApiServer {
   }
 
   #json(res: Http2ServerResponse, code: number, body: unknown): void {
-    const text = JSON.stringify(body);
+    const text = this.#pretty.has(res) ? JSON.stringify(body, null, 2) : JSON.stringify(body);
     res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { allResources } from '../../src/api/registry.js';
-import { KUBECTL, startTestApiServer, type TestApiServer } from '../util/kubectl.js';
+import { KUBECTL, spawnKubectl, startTestApiServer, type TestApiServer } from '../util/kubectl.js';
 
 const has = (group: string, resource: string) => allResources.some((r) => r.group === group && r.resource === resource);
 const skip = !existsSync(KUBECTL) ? 'kubectl is not installed' : false;
@@ -116,5 +116,19 @@ describe('kubectl fixes', { skip }, () => {
     const [uid, ip] = after.split(' ');
     assert.ok(uid && uid !== before, `recreated: ${after}`);
     assert.equal(ip, '10.96.0.1');
+  });
+
+  test('curl through kubectl proxy gets indented JSON as from upstream; ?pretty decides when given', async () => {
+    const proxy = spawnKubectl(api.kubeconfigPath, ['proxy', '--port=0']);
+    hooks.push(() => proxy.kill());
+    await proxy.waitFor(/Starting to serve on 127\.0\.0\.1:(\d+)/);
+    const port = /Starting to serve on 127\.0\.0\.1:(\d+)/.exec(proxy.stdout())![1];
+    const get = async (path: string, ua: string) => (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'user-agent': ua } })).text();
+    const curl = await get('/api/v1/namespaces/default/services/kubernetes', 'curl/7.88.1');
+    assert.match(curl, /^\{\n  "apiVersion": "v1",\n  "kind": "Service",\n  "metadata": \{\n    "name": "kubernetes",\n/);
+    assert.match(await get('/api/v1/namespaces/default/services/nope', 'curl/7.88.1'), /^\{\n  "kind": "Status",\n  "apiVersion": "v1",\n/);
+    assert.doesNotMatch(await get('/api/v1/namespaces/default/services/kubernetes', 'my-client/1.0'), /\n/);
+    assert.doesNotMatch(await get('/api/v1/namespaces/default/services/kubernetes?pretty=false', 'curl/7.88.1'), /\n/);
+    assert.match(await api.ok(['get', '--raw', '/api/v1/namespaces/default/services/kubernetes?pretty=true']), /^\{\n  "apiVersion": "v1",\n  "kind": "Service"/);
   });
 });
