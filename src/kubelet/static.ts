@@ -42,7 +42,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { isAlreadyExists, isConflict, isNotFound } from '../apimachinery/errors.js';
 import { newInformer } from '../client/informer.js';
-import { Resources, type Client } from '../client/interface.js';
+import { Resources, isTombstone, type Client } from '../client/interface.js';
 import type { Pod } from '../client/objects.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -218,6 +218,8 @@ export class StaticPods {
   #retry: TimerHandle | undefined;
   #running: Promise<void> | undefined;
   #dirty = false;
+  /** The manifests must be read again (anything but a mirror-pod event). */
+  #reread = true;
   #stopped = false;
   #failures = 0;
   #informerDone: Promise<void> | undefined;
@@ -226,9 +228,9 @@ export class StaticPods {
     this.#o = opts;
     this.#informer = newInformer<Pod>({ client: opts.client, gvr: Resources.pods, clock: opts.clock, logger: opts.logger, fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.#informer.addEventHandler({
-      add: () => this.requestSync(),
-      update: () => this.requestSync(),
-      delete: () => this.requestSync(),
+      add: (p) => this.#podEvent(p),
+      update: (o, p) => this.#podEvent(o, p),
+      delete: (p) => this.#podEvent(isTombstone(p) ? p.obj : p),
     });
   }
 
@@ -262,10 +264,26 @@ export class StaticPods {
     while (this.#running) await this.#running;
   }
 
+  /** Re-reads the manifests and syncs the mirror pods. */
   requestSync(): void {
+    this.#reread = true;
+    this.#mirrorSync();
+  }
+
+  #mirrorSync(): void {
     if (this.#stopped) return;
     this.#dirty = true;
     this.#running ??= this.#loop();
+  }
+
+  /**
+   * A pod on this node changed: a mirror pod, or a pod holding a static pod's name (its
+   * deletion frees the name), needs a mirror sync; every other pod's event (the node's
+   * ordinary pods, each status write) needs nothing, and the files have not changed.
+   */
+  #podEvent(...pods: Pod[]): void {
+    const relevant = pods.some((p) => isMirrorPod(p) || this.#pods.has(`${p.metadata?.namespace}/${p.metadata?.name}`));
+    if (relevant) this.#mirrorSync();
   }
 
   /** Watches the folder (or the file's folder); the period retries if it does not exist yet. */
@@ -297,7 +315,10 @@ export class StaticPods {
       while (this.#dirty && !this.#stopped) {
         this.#dirty = false;
         try {
-          this.#read();
+          if (this.#reread) {
+            this.#reread = false;
+            this.#read();
+          }
           if (this.#informer.hasSynced()) {
             await this.#syncMirrors();
             this.#failures = 0;
