@@ -304,8 +304,11 @@ export class PodWorkers {
     this.#relisting = true;
     try {
       const seen = new Map<string, string>();
-      for (const c of await this.#o.runtime.listContainers()) {
-        const state = `${c.state}/${c.finishedAt}`;
+      // The list's states suffice (a container's state only moves forward, and a restart is
+      // a new container): no ContainerStatus per container each second, as upstream's PLEG.
+      const rt = this.#o.runtime;
+      for (const c of rt.listContainerStates ? await rt.listContainerStates() : await rt.listContainers()) {
+        const state = c.state;
         seen.set(c.id, state);
         if (this.#lastSeen.get(c.id) !== state) this.#workers.get(c.labels[LabelPodUID] ?? '')?.requestSync();
       }

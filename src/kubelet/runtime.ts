@@ -174,6 +174,14 @@ export interface ContainerFilter {
   labelSelector?: Record<string, string>;
 }
 
+/** One entry of the runtime's container list (CRI Container). */
+export interface ContainerListItem {
+  id: string;
+  podSandboxId: string;
+  state: ContainerState;
+  labels: Record<string, string>;
+}
+
 /** CRI VersionResponse. */
 export interface RuntimeVersion {
   runtimeName: string;
@@ -264,6 +272,12 @@ export interface Runtime {
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   removeContainer(id: string): Promise<void>;
   listContainers(filter?: ContainerFilter): Promise<ContainerStatus[]>;
+  /**
+   * The containers as the runtime's list has them (CRI ListContainers: id, sandbox, state,
+   * labels), without a ContainerStatus call each — what a relist needs. Optional:
+   * without it callers use listContainers.
+   */
+  listContainerStates?(filter?: ContainerFilter): Promise<ContainerListItem[]>;
   containerStatus(id: string): Promise<ContainerStatus>;
 
   /** Runs a command in a running container and collects its output (CRI ExecSync). */

@@ -63,6 +63,9 @@ test('CRI runtime: sandbox, image, container lifecycle and exit codes on contain
   assert.equal(done.name, 'c');
   const listed = await rt.listContainers({ labelSelector: labels });
   assert.deepEqual(listed.map((c) => [c.id, c.podSandboxId, c.state]), [[id, sb, 'exited']]);
+  // The relist's cheaper list: the CRI list's own states and labels, no ContainerStatus each.
+  const states = await rt.listContainerStates({ labelSelector: labels });
+  assert.deepEqual(states.map((c) => [c.id, c.podSandboxId, c.state, c.labels['io.kubernetes.container.name']]), [[id, sb, 'exited', 'c']]);
 
   await rt.removeContainer(id);
   await rt.stopPodSandbox(sb);

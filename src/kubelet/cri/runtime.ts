@@ -17,6 +17,7 @@ import {
   RuntimeError,
   type ContainerConfig,
   type ContainerFilter,
+  type ContainerListItem,
   type ContainerState,
   type ContainerStatus,
   type ExecSyncResult,
@@ -262,14 +263,22 @@ export class CriRuntime implements Runtime {
     await this.#call(this.#runtime, 'RemoveContainer', { container_id: id });
   }
 
-  async listContainers(filter: ContainerFilter = {}): Promise<ContainerStatus[]> {
+  async #listContainers(filter: ContainerFilter): Promise<Array<{ id: string; pod_sandbox_id: string; state: PbContainerStatus['state']; labels: Record<string, string> }>> {
     const f: Record<string, unknown> = {};
     if (filter.podSandboxId) f.pod_sandbox_id = filter.podSandboxId;
     if (filter.labelSelector) f.label_selector = filter.labelSelector;
     if (filter.state) f.state = { state: containerStateNames[filter.state] };
-    const r = await this.#call<{ containers: Array<{ id: string; pod_sandbox_id: string }> }>(this.#runtime, 'ListContainers', { filter: f });
+    const r = await this.#call<{ containers: Array<{ id: string; pod_sandbox_id: string; state: PbContainerStatus['state']; labels: Record<string, string> }> }>(this.#runtime, 'ListContainers', { filter: f });
+    return r.containers ?? [];
+  }
+
+  async listContainerStates(filter: ContainerFilter = {}): Promise<ContainerListItem[]> {
+    return (await this.#listContainers(filter)).map((c) => ({ id: c.id, podSandboxId: c.pod_sandbox_id, state: containerStates[c.state] ?? 'unknown', labels: c.labels ?? {} }));
+  }
+
+  async listContainers(filter: ContainerFilter = {}): Promise<ContainerStatus[]> {
     const out: ContainerStatus[] = [];
-    for (const c of r.containers ?? []) {
+    for (const c of await this.#listContainers(filter)) {
       try {
         out.push({ ...(await this.containerStatus(c.id)), podSandboxId: c.pod_sandbox_id });
       } catch (err) {
