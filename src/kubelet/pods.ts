@@ -278,7 +278,8 @@ export class PodWorkers {
   async cleanupOrphans(): Promise<number> {
     const rt = this.#o.runtime;
     let removed = 0;
-    for (const sb of await rt.listPodSandbox()) {
+    // The list alone, as upstream's GetPods: no PodSandboxStatus per sandbox every 2 s.
+    for (const sb of rt.listPodSandboxStates ? await rt.listPodSandboxStates() : await rt.listPodSandbox()) {
       const uid = sb.labels[LabelPodUID];
       if (uid === undefined || this.#workers.has(uid)) continue;
       this.#o.logger.info({ pod: `${sb.namespace}/${sb.name}`, uid }, 'Removing orphaned pod sandbox');

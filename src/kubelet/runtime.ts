@@ -105,6 +105,9 @@ export interface PodSandboxStatus {
   labels: Record<string, string>;
 }
 
+/** One entry of the runtime's sandbox list (CRI PodSandbox). */
+export type PodSandboxListItem = Omit<PodSandboxStatus, 'ip' | 'additionalIPs'>;
+
 /** CRI Image. */
 export interface ImageInfo {
   /** The image ID (sha256:…). */
@@ -259,6 +262,12 @@ export interface Runtime {
   removePodSandbox(id: string): Promise<void>;
   podSandboxStatus(id: string): Promise<PodSandboxStatus>;
   listPodSandbox(filter?: { labelSelector?: Record<string, string>; state?: PodSandboxState }): Promise<PodSandboxStatus[]>;
+  /**
+   * The sandboxes as the runtime's list has them (CRI ListPodSandbox: no network, so no
+   * PodSandboxStatus call each) — what housekeeping needs. Optional: without it callers
+   * use listPodSandbox.
+   */
+  listPodSandboxStates?(filter?: { labelSelector?: Record<string, string>; state?: PodSandboxState }): Promise<PodSandboxListItem[]>;
 
   /** Pulls the image; resolves with its reference (imageRef). */
   pullImage(image: string): Promise<string>;

@@ -39,6 +39,9 @@ test('CRI runtime: sandbox, image, container lifecycle and exit codes on contain
   const sbs = await rt.podSandboxStatus(sb);
   assert.equal(sbs.state, 'ready');
   assert.deepEqual((await rt.listPodSandbox({ labelSelector: labels })).map((s) => s.id), [sb]);
+  const items = await rt.listPodSandboxStates({ labelSelector: labels });
+  assert.deepEqual(items.map((s) => [s.id, s.name, s.namespace, s.uid, s.attempt, s.state, s.labels[LabelPodUID]]), [[sb, 'p', 'default', 'uid-1', 0, 'ready', 'uid-1']]);
+  assert.equal(items[0]!.createdAt, sbs.createdAt);
 
   const id = await rt.createContainer(sb, {
     name: 'c',
@@ -111,6 +114,11 @@ test('the kubelet runs a pod on containerd through the CRI runtime and deletes i
   assert.equal(cs.ready, true);
   assert.equal(running.status!.podIP, '127.0.0.1', 'host network pods have the node IP');
   assert.ok(events.includes('Pulled: Container image "busybox" already present on machine'));
+
+  // Housekeeping (from the runtime's sandbox list) removes a sandbox no pod of the node owns, and only that one.
+  const orphan = await rt.runPodSandbox({ name: 'gone', namespace: 'default', uid: 'orphan-uid', attempt: 0, labels: { [LabelPodUID]: 'orphan-uid' }, hostNetwork: true });
+  await eventually('orphaned sandbox removed', async () => !(await rt.listPodSandbox()).some((s) => s.id === orphan));
+  assert.equal((await rt.listPodSandbox({ labelSelector: { [LabelPodUID]: running.metadata!.uid! }, state: 'ready' })).length, 1);
 
   await pods.delete('sleeper');
   await eventually('containers removed', async () => (await rt.listContainers()).length === 0);

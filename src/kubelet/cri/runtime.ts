@@ -25,6 +25,7 @@ import {
   type StreamSession,
   type ImageInfo,
   type PodSandboxConfig,
+  type PodSandboxListItem,
   type PodSandboxState,
   type PodSandboxStatus,
   type Runtime,
@@ -58,6 +59,13 @@ interface PbSandboxStatus {
   state: 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
   created_at: string;
   network: { ip: string; additional_ips: Array<{ ip: string }> } | null;
+  labels: Record<string, string>;
+}
+interface PbPodSandbox {
+  id: string;
+  metadata: PbMetadata | null;
+  state: 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
+  created_at: string;
   labels: Record<string, string>;
 }
 interface PbContainerStatus {
@@ -196,13 +204,30 @@ export class CriRuntime implements Runtime {
     };
   }
 
-  async listPodSandbox(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState } = {}): Promise<PodSandboxStatus[]> {
+  async #listPodSandbox(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState }): Promise<PbPodSandbox[]> {
     const f: Record<string, unknown> = {};
     if (filter.labelSelector) f.label_selector = filter.labelSelector;
     if (filter.state) f.state = { state: filter.state === 'ready' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY' };
-    const r = await this.#call<{ items: Array<{ id: string }> }>(this.#runtime, 'ListPodSandbox', { filter: f });
+    const r = await this.#call<{ items: PbPodSandbox[] }>(this.#runtime, 'ListPodSandbox', { filter: f });
+    return r.items ?? [];
+  }
+
+  async listPodSandboxStates(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState } = {}): Promise<PodSandboxListItem[]> {
+    return (await this.#listPodSandbox(filter)).map((s) => ({
+      id: s.id,
+      name: s.metadata?.name ?? '',
+      namespace: s.metadata?.namespace ?? '',
+      uid: s.metadata?.uid ?? '',
+      attempt: s.metadata?.attempt ?? 0,
+      state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
+      createdAt: nsToMs(s.created_at),
+      labels: s.labels ?? {},
+    }));
+  }
+
+  async listPodSandbox(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState } = {}): Promise<PodSandboxStatus[]> {
     const out: PodSandboxStatus[] = [];
-    for (const item of r.items ?? []) {
+    for (const item of await this.#listPodSandbox(filter)) {
       try {
         out.push(await this.podSandboxStatus(item.id));
       } catch (err) {
