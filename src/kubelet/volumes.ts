@@ -229,7 +229,8 @@ export class VolumeManager {
   async #setUpMemoryDir(p: string, pod: Pod, sizeLimit: unknown): Promise<boolean> {
     const created = await setUpEmptyDir(p);
     if (!this.#o.memoryBacked) return created;
-    if ((await mountAt(p))?.fsType === 'tmpfs') return false;
+    // A directory made just now has nothing mounted on it: no mountinfo read on a pod's first start.
+    if (!created && (await mountAt(p))?.fsType === 'tmpfs') return false;
     const options: string[] = [];
     const size = memoryVolumeSize(pod, quantityValue(this.#o.nodeAllocatable?.()?.memory), quantityValue(sizeLimit));
     if (size !== undefined) options.push(`size=${size}`);
