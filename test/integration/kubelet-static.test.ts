@@ -130,3 +130,49 @@ test('a broken manifest is skipped while the good ones run; a missing namespace 
   await api.ok(['create', 'namespace', 'later']);
   await eventually('mirror pod in the new namespace Running', async () => /^later-static-2\s+1\/1\s+Running\s/m.test(await api.ok(['get', 'pods', '-n', 'later'])));
 });
+
+test('a pod holding the mirror pod name keeps the mirror out until it is deleted; other pods on the node do not disturb the mirror (embedded)', async (t) => {
+  const api = await startBackendApiServer(t, backends[0]!);
+  const client = await restClientFromKubeconfig(api.kubeconfigPath, 'kubelet');
+  t.after(() => client.close());
+  const dir = tempDir(t, 'flotilla-manifests-');
+  writeFileSync(join(dir, 'web.yaml'), manifest('nginx:1.27'));
+  const pods = client.resource<Pod>(Resources.pods, 'kube-system');
+  // An ordinary pod already has the name the mirror pod would get.
+  await pods.create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web-static-3', namespace: 'kube-system' },
+    spec: { nodeName: 'static-3', terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent' }] },
+  });
+  const podCIDR = '10.244.11.0/24';
+  const kubelet = await startKubelet({
+    client,
+    nodeName: 'static-3',
+    runtime: new SimulatedRuntime({ clock: realClock, podCIDR }),
+    clock: realClock,
+    logger: silentLogger(),
+    podCIDR,
+    machine: simulatedMachineInfo({ name: 'static-3', internalIP: '172.16.0.11' }),
+    staticPodPath: dir,
+  });
+  t.after(() => kubelet.stop());
+  await eventually('the ordinary pod Running', async () => (await pods.get('web-static-3')).status?.phase === 'Running');
+  assert.equal((await pods.get('web-static-3')).metadata!.annotations?.['kubernetes.io/config.mirror'], undefined);
+
+  // Once it is deleted, the mirror pod takes the name.
+  await api.ok(['delete', 'pod', '-n', 'kube-system', 'web-static-3', '--wait=false']);
+  await eventually('mirror pod created and Running', async () => {
+    const p = await pods.get('web-static-3').catch(() => undefined);
+    return p?.metadata!.annotations?.['kubernetes.io/config.mirror'] !== undefined && p.status?.phase === 'Running';
+    // Sooner than the 20 s file check: the deletion itself must bring the mirror.
+  }, 15_000);
+  const mirror = await pods.get('web-static-3');
+
+  // Another pod coming and going on the node leaves the mirror pod as it is.
+  const other = client.resource<Pod>(Resources.pods, 'default');
+  await other.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'other' }, spec: { nodeName: 'static-3', terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent' }] } });
+  await eventually('the other pod Running', async () => (await other.get('other')).status?.phase === 'Running');
+  await api.ok(['delete', 'pod', 'other']);
+  assert.equal((await pods.get('web-static-3')).metadata!.uid, mirror.metadata!.uid);
+});
