@@ -53,20 +53,29 @@ interface PbMetadata {
   namespace?: string;
   attempt: number;
 }
-interface PbSandboxStatus {
-  id: string;
-  metadata: PbMetadata | null;
-  state: 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
-  created_at: string;
-  network: { ip: string; additional_ips: Array<{ ip: string }> } | null;
-  labels: Record<string, string>;
-}
 interface PbPodSandbox {
   id: string;
   metadata: PbMetadata | null;
   state: 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
   created_at: string;
   labels: Record<string, string>;
+}
+interface PbSandboxStatus extends PbPodSandbox {
+  network: { ip: string; additional_ips: Array<{ ip: string }> } | null;
+}
+
+/** The fields a ListPodSandbox item and a PodSandboxStatus share. */
+function sandboxListItem(s: PbPodSandbox): PodSandboxListItem {
+  return {
+    id: s.id,
+    name: s.metadata?.name ?? '',
+    namespace: s.metadata?.namespace ?? '',
+    uid: s.metadata?.uid ?? '',
+    attempt: s.metadata?.attempt ?? 0,
+    state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
+    createdAt: nsToMs(s.created_at),
+    labels: s.labels ?? {},
+  };
 }
 interface PbContainerStatus {
   id: string;
@@ -190,18 +199,7 @@ export class CriRuntime implements Runtime {
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
     const r = await this.#call<{ status: PbSandboxStatus }>(this.#runtime, 'PodSandboxStatus', { pod_sandbox_id: id });
     const s = r.status;
-    return {
-      id: s.id,
-      name: s.metadata?.name ?? '',
-      namespace: s.metadata?.namespace ?? '',
-      uid: s.metadata?.uid ?? '',
-      attempt: s.metadata?.attempt ?? 0,
-      state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
-      createdAt: nsToMs(s.created_at),
-      ip: s.network?.ip ?? '',
-      additionalIPs: (s.network?.additional_ips ?? []).map((x) => x.ip),
-      labels: s.labels ?? {},
-    };
+    return { ...sandboxListItem(s), ip: s.network?.ip ?? '', additionalIPs: (s.network?.additional_ips ?? []).map((x) => x.ip) };
   }
 
   async #listPodSandbox(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState }): Promise<PbPodSandbox[]> {
@@ -213,16 +211,7 @@ export class CriRuntime implements Runtime {
   }
 
   async listPodSandboxStates(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState } = {}): Promise<PodSandboxListItem[]> {
-    return (await this.#listPodSandbox(filter)).map((s) => ({
-      id: s.id,
-      name: s.metadata?.name ?? '',
-      namespace: s.metadata?.namespace ?? '',
-      uid: s.metadata?.uid ?? '',
-      attempt: s.metadata?.attempt ?? 0,
-      state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
-      createdAt: nsToMs(s.created_at),
-      labels: s.labels ?? {},
-    }));
+    return (await this.#listPodSandbox(filter)).map(sandboxListItem);
   }
 
   async listPodSandbox(filter: { labelSelector?: Record<string, string>; state?: PodSandboxState } = {}): Promise<PodSandboxStatus[]> {
